@@ -1,0 +1,34 @@
+# Front door. `make run` sets up and runs the analysis; `make test` sets up and runs the tests.
+SHELL := /bin/bash
+export UV_PYTHON_DOWNLOADS := never
+# pyenv selects 3.12 through .python-version; the explicit name guards against a bare python3.11.
+PYTHON ?= $(shell command -v python3.12 2>/dev/null || command -v python3)
+UV := $(PYTHON) -m uv
+VENV := .venv
+STAMP := $(VENV)/.synced
+RAW ?= ../shared/data_raw
+
+.PHONY: setup run test test-all data notebooks clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml uv.lock
+	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --disable-pip-version-check uv
+	$(UV) sync --locked
+	@touch $(STAMP)
+
+run: setup
+	$(VENV)/bin/bayes-sauce run
+
+test: setup
+	$(VENV)/bin/pytest
+
+test-all: setup
+	$(VENV)/bin/pytest -m ""
+
+# Maintainers only: regenerate data/models.csv and data/annotations.csv from the raw sources.
+data: setup
+	$(VENV)/bin/python -c "from pathlib import Path; from bayes_sauce.curation import rebuild; rebuild(Path('$(RAW)'))"
+
+clean:
+	rm -rf $(VENV) results
