@@ -54,6 +54,13 @@ def cmd_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    """The main job on one dataset: data summary, then each analysis stage in turn."""
+    print("== [1] dataset ==")
+    args.out = (args.out or RESULTS) / "data"
+    return cmd_data(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bayes-sauce",
@@ -67,6 +74,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_filter_args(p)
     p.add_argument("--out", type=Path, default=None, help="output folder (default: results/data)")
     p.set_defaults(func=cmd_data)
+
+    p = sub.add_parser("run", help="the whole analysis on one dataset (data summary + analysis stages)",
+                       description=cmd_run.__doc__)
+    _add_data_args(p)
+    _add_filter_args(p)
+    p.add_argument("--out", type=Path, default=None, help="output root (default: results)")
+    p.set_defaults(func=cmd_run)
     return parser
 
 
