@@ -69,6 +69,8 @@ COHORTS = (
     ("2024q3-2025q1", "2024-07", "2025-03"),
 )
 PAPER_WINDOW = ("2022-10", "2025-03")
+# The column holding each time granularity's period label.
+PERIOD_COLUMN = {"cohort": "cohort", "quarter": "release_quarter", "month": "release_month"}
 
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 NAME_MOE_PATTERN = r"(?i)moe|mixtral|jamba|deepseek-v[23]|-a\d+b\b"
@@ -336,6 +338,18 @@ def exclude_rows(dataset: Dataset, mask: pd.Series, reason: str) -> Dataset:
     excluded = pd.concat([dataset.excluded, _excluded_frame(dropped, [reason] * len(dropped))], ignore_index=True)
     return Dataset(models=dataset.models.loc[~mask].reset_index(drop=True), excluded=excluded,
                    source=dataset.source, sha256=dataset.sha256)
+
+
+def exclude_for_analysis(dataset: Dataset, outcome: str, time: str, logit: bool) -> Dataset:
+    """Drop (and list) rows without the outcome or a period, and, for a logit outcome, rows it cannot take."""
+    floor = CHANCE_FLOOR[outcome]
+    dataset = exclude_rows(dataset, dataset.models[outcome].isna(), f"no {outcome} score")
+    dataset = exclude_rows(dataset, dataset.models[PERIOD_COLUMN[time]].isna(), f"no {time} defined for the release month")
+    if logit:
+        dataset = exclude_rows(dataset, dataset.models[outcome] <= floor,
+                               f"{outcome} at or below the chance floor {floor}: logit undefined")
+        dataset = exclude_rows(dataset, dataset.models[outcome] >= 1, f"{outcome} = 1: logit undefined")
+    return dataset
 
 
 def write_curated(raw_path: Path, out_path: Path = CURATED_PATH) -> pd.DataFrame:
