@@ -7,8 +7,12 @@ import sys
 from pathlib import Path
 
 from bayes_sauce.data import PAPER_WINDOW, DataValidationError, Filters
+from bayes_sauce.spec import SpecError
 
 RESULTS = Path("results")
+DEFAULT_BOOTSTRAP = 1000
+DEFAULT_SEED = 20260207
+DEFAULT_LEVEL = 0.90
 
 
 def _add_data_args(parser: argparse.ArgumentParser) -> None:
@@ -54,11 +58,44 @@ def cmd_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def replicate_to(data: Path | None, spec_path: Path, out: Path | None, replicates: int, seed: int,
+                 level: float) -> int:
+    """Run the paper's OLS for one spec, write the contract's files and print the comparison."""
+    from bayes_sauce.data import load
+    from bayes_sauce.paper import load_paper_numbers
+    from bayes_sauce.replication import comparison_report, replicate, write_outputs
+    from bayes_sauce.spec import load_spec
+
+    spec = load_spec(spec_path)
+    dataset = load(data, spec.data.filters.to_filters())
+    rep = replicate(spec, dataset, str(spec_path), replicates=replicates, seed=seed, level=level)
+    paper = load_paper_numbers(spec.name)
+    out = out or RESULTS / spec.name
+    paths = write_outputs(rep, out, paper)
+    print(comparison_report(rep, paper))
+    print(f"\nWrote {', '.join(str(p) for p in paths.values())}")
+    return 0
+
+
+def cmd_replicate(args: argparse.Namespace) -> int:
+    """The paper's OLS (fixed effects, clustered SEs), Shapley R2 and headline numbers beside the paper's."""
+    from bayes_sauce.spec import OLS_SPEC
+
+    return replicate_to(args.data, args.spec or OLS_SPEC, args.out, args.bootstrap, args.seed, args.level)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """The main job on one dataset: data summary, then each analysis stage in turn."""
+    from bayes_sauce.spec import OLS_SPEC
+
+    root = args.out or RESULTS
     print("== [1] dataset ==")
-    args.out = (args.out or RESULTS) / "data"
-    return cmd_data(args)
+    args.out = root / "data"
+    status = cmd_data(args)
+    if status:
+        return status
+    print("\n== [2] replication ==")
+    return replicate_to(args.data, OLS_SPEC, root / "ols", DEFAULT_BOOTSTRAP, DEFAULT_SEED, DEFAULT_LEVEL)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -75,6 +112,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=None, help="output folder (default: results/data)")
     p.set_defaults(func=cmd_data)
 
+    p = sub.add_parser("replicate", help="the paper's OLS, Shapley R2 and headline numbers, compared with the paper",
+                       description=cmd_replicate.__doc__)
+    _add_data_args(p)
+    p.add_argument("--spec", type=Path, default=None,
+                   help="OLS spec file (default: models/ols.toml); its [data] section sets outcome, time and filters")
+    p.add_argument("--out", type=Path, default=None, help="output folder (default: results/<spec name>)")
+    p.add_argument("--bootstrap", type=int, default=DEFAULT_BOOTSTRAP, metavar="N",
+                   help="cluster-bootstrap replicates for the Shapley intervals, 0 for none (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=DEFAULT_SEED, help="bootstrap seed (default: %(default)s)")
+    p.add_argument("--level", type=float, default=DEFAULT_LEVEL,
+                   help="interval level for delta-method and bootstrap intervals (default: %(default)s)")
+    p.set_defaults(func=cmd_replicate)
+
     p = sub.add_parser("run", help="the whole analysis on one dataset (data summary + analysis stages)",
                        description=cmd_run.__doc__)
     _add_data_args(p)
@@ -90,6 +140,9 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except DataValidationError as err:
         print(f"bayes-sauce: invalid data: {err}", file=sys.stderr)
+        return 2
+    except SpecError as err:
+        print(f"bayes-sauce: invalid spec: {err}", file=sys.stderr)
         return 2
 
 
