@@ -95,10 +95,9 @@ def build_design(spec: Spec, dataset: Dataset, source: str = "<spec>") -> Design
         raise SpecError(f"{source}: key 'ols.base_group': group {base_group!r} has no models in this sample "
                         f"(groups present: {sorted(group.unique())})")
     x = m[COMPUTE_TERM]
-    periods = _dummies(period, base_period)
-    groups = {"compute": [COMPUTE_TERM], "time": list(periods.columns),
-              "developer": list(_dummies(group, base_group).columns)}
-    parts = [x.rename(COMPUTE_TERM), periods, _dummies(group, base_group)]
+    periods, developers = _dummies(period, base_period), _dummies(group, base_group)
+    groups = {"compute": [COMPUTE_TERM], "time": list(periods.columns), "developer": list(developers.columns)}
+    parts = [x.rename(COMPUTE_TERM), periods, developers]
     controls = []
     for control in spec.ols.controls:
         if control == PERIOD_X_COMPUTE:
