@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from bayes_sauce.data import PAPER_WINDOW, DataValidationError, Filters
-from bayes_sauce.spec import SpecError
+from bayes_sauce.spec import DEFAULT_SPEC, SAMPLERS, SpecError
 
 RESULTS = Path("results")
 DEFAULT_BOOTSTRAP = 1000
@@ -84,6 +84,36 @@ def cmd_replicate(args: argparse.Namespace) -> int:
     return replicate_to(args.data, args.spec or OLS_SPEC, args.out, args.bootstrap, args.seed, args.level)
 
 
+def cmd_fit(args: argparse.Namespace) -> int:
+    """Fit a Bayesian spec with NUTS, check the diagnostics gate and save the posterior."""
+    from bayes_sauce.data import load
+    from bayes_sauce.sampling import diagnostics_table, fit_spec, save_fit, settings_from_spec
+    from bayes_sauce.spec import load_spec, read_spec_dict
+
+    spec = load_spec(args.spec)
+    if spec.kind != "bayes":
+        raise SpecError(f"{args.spec}: key 'kind': 'fit' needs a Bayesian spec (kind = 'bayes'); use 'replicate' for OLS")
+    dataset = load(args.data, spec.data.filters.to_filters())
+    settings = settings_from_spec(spec, draws=args.draws, tune=args.tune, chains=args.chains, seed=args.seed,
+                                  sampler=args.sampler, target_accept=args.target_accept)
+    settings.progress = not args.no_progress
+    print(f"Fitting spec '{spec.name}' ({args.spec}) on {len(dataset.models)} models with {settings.sampler}: "
+          f"{settings.chains} chains x {settings.draws} draws after {settings.tune} tuning steps, seed {settings.seed}")
+    result = fit_spec(spec, dataset, settings, spec_text=Path(args.spec).read_text())
+    out = args.out or RESULTS / spec.name
+    save_fit(result.tree, out, result.diagnostics)
+    result.dataset.excluded.to_csv(out / "excluded.csv", index=False)
+    t = result.timings
+    print(f"Models fitted: {len(result.model_data.models)}; excluded: {len(result.dataset.excluded)} (see excluded.csv)")
+    print(f"Time: compile {t.compile_s:.1f} s, sampling {t.sample_s:.1f} s, log-lik/prior/predictive {t.extras_s:.1f} s")
+    print(diagnostics_table(result.diagnostics))
+    print(f"Wrote {out}/posterior.nc, diagnostics.json, excluded.csv")
+    if not result.diagnostics["passed"]:
+        print("WARNING: the fit FAILED the diagnostics gate; its numbers are not reliable.", file=sys.stderr)
+        return 0 if args.allow_failed else 3
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """The main job on one dataset: data summary, then each analysis stage in turn."""
     from bayes_sauce.spec import OLS_SPEC
@@ -124,6 +154,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--level", type=float, default=DEFAULT_LEVEL,
                    help="interval level for delta-method and bootstrap intervals (default: %(default)s)")
     p.set_defaults(func=cmd_replicate)
+
+    p = sub.add_parser("fit", help="fit a Bayesian model spec with NUTS; diagnostics gate; saves posterior.nc",
+                       description=cmd_fit.__doc__)
+    p.add_argument("spec", nargs="?", type=Path, default=DEFAULT_SPEC, help="model spec TOML (default: %(default)s)")
+    _add_data_args(p)
+    p.add_argument("--out", type=Path, default=None, help="output folder (default: results/<spec name>)")
+    p.add_argument("--draws", type=int, default=None, help="draws per chain after tuning (default: the spec's)")
+    p.add_argument("--tune", type=int, default=None, help="tuning steps per chain (default: the spec's)")
+    p.add_argument("--chains", type=int, default=None, help="number of chains (default: the spec's)")
+    p.add_argument("--seed", type=int, default=None, help="random seed; the same seed gives identical draws")
+    p.add_argument("--sampler", choices=SAMPLERS, default=None, help="NUTS implementation (default: the spec's, nutpie)")
+    p.add_argument("--target-accept", type=float, default=None, help="NUTS target acceptance rate")
+    p.add_argument("--allow-failed", action="store_true", help="exit 0 even when the diagnostics gate fails")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_fit)
 
     p = sub.add_parser("run", help="the whole analysis on one dataset (data summary + analysis stages)",
                        description=cmd_run.__doc__)

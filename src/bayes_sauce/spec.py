@@ -21,6 +21,10 @@ DEFAULT_SPEC = MODELS_DIR / "hierarchical.toml"
 OLS_SPEC = MODELS_DIR / "ols.toml"
 
 
+Sampler = Literal["nutpie", "pymc", "numpyro"]
+SAMPLERS: tuple[str, ...] = Sampler.__args__
+
+
 class SpecError(ValueError):
     """A spec file is invalid; the message names the file and the key."""
 
@@ -127,7 +131,8 @@ class ModelSpec(_Strict):
 
     likelihood: Literal["binomial", "logit_normal"] = "binomial"
     # fixed_groups: the paper's 13 group effects, no developer level.
-    # pooled_groups: every raw developer partially pooled around its (partially pooled) group mean.
+    # pooled_groups: every raw developer partially pooled around its pool's mean (each Other size
+    # bin is a pool; the ten majors, one developer per paper group, form one pool).
     # pooled: every raw developer partially pooled around the population, no groups.
     developers: Literal["fixed_groups", "pooled_groups", "pooled"] = "pooled_groups"
     developer_dist: Literal["normal", "student_t"] = "normal"
@@ -142,7 +147,6 @@ class Priors(_Strict):
     alpha: Prior = Prior(dist="Normal", mu=0.0, sigma=2.0)
     beta: Prior = Prior(dist="Normal", mu=0.0, sigma=1.0)
     group: Prior = Prior(dist="Normal", mu=0.0, sigma=1.0)
-    sigma_group: Prior = Prior(dist="HalfNormal", sigma=1.0)
     sigma_developer: Prior = Prior(dist="HalfNormal", sigma=1.0)
     nu_developer: Prior = Prior(dist="Gamma", alpha=2.0, beta=0.1)
     sigma_model: Prior = Prior(dist="HalfNormal", sigma=1.0)
@@ -152,7 +156,7 @@ class Priors(_Strict):
 
     @model_validator(mode="after")
     def _scales_positive(self) -> Priors:
-        for name in ("sigma_group", "sigma_developer", "sigma_model", "sigma_closed", "sigma_period_step", "nu_developer"):
+        for name in ("sigma_developer", "sigma_model", "sigma_closed", "sigma_period_step", "nu_developer"):
             if not getattr(self, name).is_positive:
                 raise ValueError(f"{name} is a scale and needs a positive-support prior, got {getattr(self, name).dist}")
         return self
@@ -163,7 +167,7 @@ class SamplingSpec(_Strict):
     tune: int = Field(1000, gt=0)
     chains: int = Field(4, gt=0)
     seed: int = 20260207
-    sampler: Literal["nutpie", "pymc", "numpyro"] = "nutpie"
+    sampler: Sampler = "nutpie"
     target_accept: float = Field(0.8, gt=0, lt=1)
 
 
