@@ -103,11 +103,12 @@ def cmd_fit(args: argparse.Namespace) -> int:
     out = args.out or RESULTS / spec.name
     save_fit(result.tree, out, result.diagnostics)
     result.dataset.excluded.to_csv(out / "excluded.csv", index=False)
+    result.model_data.models.to_csv(out / "models.csv", index=False)
     t = result.timings
     print(f"Models fitted: {len(result.model_data.models)}; excluded: {len(result.dataset.excluded)} (see excluded.csv)")
     print(f"Time: compile {t.compile_s:.1f} s, sampling {t.sample_s:.1f} s, log-lik/prior/predictive {t.extras_s:.1f} s")
     print(diagnostics_table(result.diagnostics))
-    print(f"Wrote {out}/posterior.nc, diagnostics.json, excluded.csv")
+    print(f"Wrote {out}/posterior.nc, diagnostics.json, models.csv (rows fitted, in model order), excluded.csv")
     if not result.diagnostics["passed"]:
         print("WARNING: the fit FAILED the diagnostics gate; its numbers are not reliable.", file=sys.stderr)
         return 0 if args.allow_failed else 3
