@@ -129,10 +129,15 @@ def _pooled(name: str, mu: pt.TensorVariable, sigma: pt.TensorVariable, centred:
 MAJORS_POOL = "Majors"
 
 
+def pool_of_group(group: str) -> str:
+    """The pool a developer of this paper group is shrunk within: its Other size bin, or the majors' pool."""
+    return MAJORS_POOL if group in MAJORS else group
+
+
 def _pools(data: ModelData) -> tuple[list[str], np.ndarray]:
-    """Pooling groups: each 'Other' size bin, and the ten majors together as one pool."""
+    """Pooling groups present in the data, and each developer's pool index."""
     groups = np.asarray(data.coords["group"])[data.group_of_developer]
-    pool_of_dev = np.where(np.isin(groups, MAJORS), MAJORS_POOL, groups)
+    pool_of_dev = [pool_of_group(g) for g in groups]
     pools = [p for p in (*OTHER_GROUPS, MAJORS_POOL) if p in set(pool_of_dev)]
     return pools, np.array([pools.index(p) for p in pool_of_dev], dtype=np.int64)
 

@@ -145,8 +145,11 @@ def diagnose(tree: xr.DataTree) -> dict[str, Any]:
 
 
 def loo_summary(tree: xr.DataTree) -> dict[str, Any]:
-    """PSIS-LOO with the Pareto-k summary (needs the log_likelihood group)."""
-    loo = az.loo(tree, pointwise=True)
+    """PSIS-LOO with the Pareto-k summary (needs the log_likelihood group); a failure is recorded, not raised."""
+    try:
+        loo = az.loo(tree, pointwise=True)
+    except ValueError as err:  # e.g. PSIS cannot smooth a degenerate tail on tiny fits
+        return {"error": f"PSIS-LOO failed: {err}"}
     k = np.asarray(loo.pareto_k).ravel()
     threshold = float(getattr(loo, "good_k", 0.7))
     return {
@@ -172,7 +175,9 @@ def diagnostics_table(diag: dict[str, Any]) -> str:
     ]
     lines = [f"Diagnostics gate: {mark} ({diag['n_quantities']} posterior quantities checked)"]
     lines += [f"  {name:<14} {value:<40} target {target}" for name, value, target in rows]
-    if "loo" in diag:
+    if "loo" in diag and "error" in diag["loo"]:
+        lines.append(f"  {diag['loo']['error']}")
+    elif "loo" in diag:
         loo = diag["loo"]
         lines.append(
             f"  PSIS-LOO elpd {loo['elpd_loo']:.1f} (se {loo['se']:.1f}), p_loo {loo['p_loo']:.1f}; "

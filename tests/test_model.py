@@ -1,0 +1,153 @@
+"""The Bayesian model: every spec option builds a valid model, fits are reproducible and saved faithfully."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+
+from bayes_sauce.cli import main
+from bayes_sauce.data import Filters
+from bayes_sauce.model import build_model, prepare
+from bayes_sauce.predict import PredictionError, developer_effects, predict
+from bayes_sauce.sampling import SamplerSettings, fit_spec, load_fit, run_nuts, save_fit
+from bayes_sauce.spec import DEFAULT_SPEC, merge, read_spec_dict, spec_from_dict
+
+from .synthetic import synthetic_dataset, synthetic_models
+
+BASE = read_spec_dict(DEFAULT_SPEC)
+SMALL = SamplerSettings(draws=150, tune=150, chains=2, seed=11, progress=False)
+
+
+def make_spec(**overrides):
+    return spec_from_dict(merge(BASE, overrides))
+
+
+VARIANTS = {
+    "default": ({}, {"eta", "pool_effect", "group_effect", "sigma_developer"}),
+    "logit_normal": ({"model": {"likelihood": "logit_normal"}}, {"pool_effect", "sigma_developer"}),
+    "fixed_groups": ({"model": {"developers": "fixed_groups"}}, {"group_effect", "group_offset"}),
+    "pooled": ({"model": {"developers": "pooled"}}, {"sigma_developer"}),
+    "student_t": ({"model": {"developer_dist": "student_t"}}, {"nu_developer", "sigma_developer"}),
+    "quarter_rw": ({"data": {"time": "quarter"}}, {"sigma_period_step", "period_step_z"}),
+    "month_rw": ({"data": {"time": "month"}}, {"sigma_period_step"}),
+    "math": ({"data": {"outcome": "math_l5"}}, {"eta"}),
+    "extra_noise": ({"model": {"closed_models": "extra_noise"}}, {"sigma_closed"}),
+    "majors_only": ({"data": {"filters": {"majors_only": True}}}, {"pool_effect"}),
+}
+
+
+@pytest.mark.parametrize("name", VARIANTS)
+def test_every_spec_option_builds_a_model_with_finite_density(name):
+    overrides, expected = VARIANTS[name]
+    spec = make_spec(**overrides)
+    dataset = synthetic_dataset(80, seed=3, zero_math=5, filters=spec.data.filters.to_filters())
+    data, kept = prepare(spec, dataset)
+    model = build_model(spec, data)
+    names = {v.name for v in model.free_RVs} | {v.name for v in model.deterministics}
+    assert expected <= names
+    assert {"beta", "intercept", "period_effect", "developer_effect", "model_effect", "sigma_model"} - {"sigma_model"} <= names
+    point = model.initial_point()
+    assert np.isfinite(model.compile_logp()(point))
+    assert np.all(np.isfinite(model.compile_dlogp()(point)))
+    assert model.coords["model"] == tuple(kept.models["model_id"])
+    assert len(model.coords["developer"]) == kept.models["developer"].nunique()
+
+
+def test_random_walk_has_a_step_for_every_calendar_quarter_between_first_and_last():
+    spec = make_spec(data={"time": "quarter"})
+    data, kept = prepare(spec, synthetic_dataset(30, seed=1))
+    first, last = kept.models["release_quarter"].min(), kept.models["release_quarter"].max()
+    expected = pd.period_range(first.upper(), last.upper(), freq="Q")
+    assert data.coords["period"] == [str(p).lower() for p in expected]
+
+
+def test_math_zeros_kept_by_binomial_and_excluded_with_reason_by_logit_normal():
+    dataset = synthetic_dataset(40, seed=2, zero_math=4)
+    binomial, kept = prepare(make_spec(data={"outcome": "math_l5"}), dataset)
+    assert len(kept.models) == 40 and (binomial.successes == 0).sum() >= 4
+    _, kept = prepare(make_spec(data={"outcome": "math_l5"}, model={"likelihood": "logit_normal"}), dataset)
+    reasons = kept.excluded["reason"]
+    assert len(kept.models) == 40 - (reasons.str.contains("at or below the chance floor")).sum()
+    assert reasons.str.contains("math_l5 at or below the chance floor 0.0").sum() >= 4
+
+
+@pytest.fixture(scope="module")
+def small_fit():
+    return fit_spec(make_spec(), synthetic_dataset(60, seed=0), SMALL, spec_text=DEFAULT_SPEC.read_text())
+
+
+def test_components_add_up_to_eta(small_fit):
+    post, const = small_fit.tree.posterior, small_fit.tree.constant_data
+    eta = (post["intercept"] + post["beta"] * const["log10_flops_c"]
+           + post["period_effect"].isel(period=const["period_idx"])
+           + post["developer_effect"].isel(developer=const["developer_idx"]) + post["model_effect"])
+    np.testing.assert_allclose(eta.values, post["eta"].transpose(*eta.dims).values, atol=1e-9)
+
+
+def test_fit_has_contract_groups_names_and_provenance(small_fit):
+    tree = small_fit.tree
+    for group in ("posterior", "posterior_predictive", "log_likelihood", "log_prior", "observed_data",
+                  "constant_data", "sample_stats"):
+        assert group in tree.children, group
+    assert {"beta", "sigma_developer", "sigma_model"} <= set(tree.posterior.data_vars)
+    assert tree.attrs["seed"] == SMALL.seed and tree.attrs["sampler"] == "nutpie"
+    assert tree.attrs["data_sha256"] == "synthetic" and "[model]" in tree.attrs["spec_toml"]
+    diag = small_fit.diagnostics
+    assert set(diag) >= {"passed", "max_rhat", "min_ess_bulk", "min_ess_tail", "divergences", "min_bfmi", "loo"}
+
+
+def test_same_seed_gives_identical_draws(small_fit):
+    spec = make_spec()
+    data, _ = prepare(spec, synthetic_dataset(60, seed=0))
+    again, _ = run_nuts(build_model(spec, data), SMALL)
+    xr.testing.assert_identical(again.posterior["beta"], small_fit.tree.posterior["beta"])
+    np.testing.assert_array_equal(again.posterior["model_effect"].values, small_fit.tree.posterior["model_effect"].values)
+
+
+def test_save_load_round_trip(small_fit, tmp_path):
+    save_fit(small_fit.tree, tmp_path, small_fit.diagnostics)
+    loaded = load_fit(tmp_path)
+    for group in ("posterior", "posterior_predictive", "log_likelihood", "observed_data", "constant_data"):
+        xr.testing.assert_identical(loaded[group].to_dataset(), small_fit.tree[group].to_dataset())
+    assert loaded.attrs == small_fit.tree.attrs
+
+
+def test_predict_for_a_known_and_an_unseen_developer(small_fit):
+    models = small_fit.model_data.models
+    known = models.iloc[0]
+    new = pd.DataFrame({
+        "log10_flops": [known["log10_flops"], known["log10_flops"]],
+        "developer": [known["developer"], "brand-new-lab"],
+        "developer_group": [known["developer_group"], "Other-Small"],
+        "period": [known["cohort"], known["cohort"]],
+        "is_closed": [False, False],
+    })
+    pred = predict(small_fit.tree, new, seed=1)
+    assert pred["score"].dims == ("chain", "draw", "new_model")
+    assert pred["developer_seen"].values.tolist() == [True, False]
+    assert ((pred["accuracy"] > 0.1) & (pred["accuracy"] < 1)).all()
+    # The known developer keeps its posterior effect; the unseen one is drawn from its pool.
+    effects = developer_effects(small_fit.tree, new["developer"].tolist(), new["developer_group"].tolist(), seed=2)
+    post = small_fit.tree.posterior
+    np.testing.assert_array_equal(effects.isel(new_model=0), post["developer_effect"].sel(developer=known["developer"]))
+    expected_sd = np.sqrt(float((post["sigma_developer"] ** 2).mean()) + float(post["pool_effect"].sel(pool="Other-Small").var()))
+    assert float(effects.isel(new_model=1).std()) == pytest.approx(expected_sd, rel=0.1)
+    with pytest.raises(PredictionError, match="outside the fitted cohort periods"):
+        predict(small_fit.tree, new.assign(period="2027q1-2027q3"))
+    with pytest.raises(PredictionError, match="row 1: developer 'brand-new-lab' was not in the fit"):
+        predict(small_fit.tree, new.assign(developer_group="Frontier-Lab"))
+
+
+def test_fit_cli_exit_code_follows_the_gate(tmp_path, capsys):
+    path = tmp_path / "tiny.csv"
+    synthetic_models(40, seed=5).to_csv(path, index=False)
+    args = ["fit", "--data", str(path), "--out", str(tmp_path / "fit"), "--draws", "30", "--tune", "30",
+            "--chains", "2", "--no-progress"]
+    assert main(args) == 3  # 60 draws cannot reach ESS 400: the gate fails and says so
+    captured = capsys.readouterr()
+    assert "FAILED" in captured.out and "min bulk ESS" in captured.out
+    assert main([*args, "--allow-failed"]) == 0
+    assert (tmp_path / "fit" / "posterior.nc").exists()
+    assert '"passed": false' in (tmp_path / "fit" / "diagnostics.json").read_text()
