@@ -8,7 +8,7 @@ VENV := .venv
 STAMP := $(VENV)/.synced
 RAW ?= ../shared/data_raw
 
-.PHONY: setup run test test-all data notebooks clean
+.PHONY: setup run test test-all data bench clean
 
 setup: $(STAMP)
 
@@ -29,6 +29,13 @@ test-all: setup
 # Maintainers only: regenerate data/models.csv and data/annotations.csv from the raw sources.
 data: setup
 	$(VENV)/bin/python -c "from pathlib import Path; from bayes_sauce.curation import rebuild; rebuild(Path('$(RAW)'))"
+
+# Benchmarks (not part of CI): installs the bench group (bambi, numpyro, jax) and prints tables.
+bench: setup
+	$(UV) sync --locked --group bench
+	$(VENV)/bin/python benchmarks/samplers.py
+	$(VENV)/bin/python benchmarks/pipeline.py
+	@rm -f $(STAMP)  # the next `make test` re-syncs without the bench group
 
 clean:
 	rm -rf $(VENV) results
