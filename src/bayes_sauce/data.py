@@ -228,6 +228,14 @@ def _cohort(month: pd.Series) -> pd.Series:
     return labels
 
 
+def period_labels(month: pd.Series, time: str) -> pd.Series:
+    """Each release month's period label for a time granularity (NA where no cohort covers the month)."""
+    if time == "cohort":
+        return _cohort(month)
+    freq = {"quarter": "Q", "month": "M"}[time]
+    return month.dt.asfreq(freq).astype(str).str.lower().astype("string")
+
+
 def derive(valid: pd.DataFrame, annotations: pd.DataFrame | None = None) -> pd.DataFrame:
     """Add compute, developer group, periods, sources and flags to validated input columns."""
     df = valid.copy()
@@ -247,14 +255,14 @@ def derive(valid: pd.DataFrame, annotations: pd.DataFrame | None = None) -> pd.D
     # Canonical developer name: the major's name, otherwise the raw prefix.
     df["developer"] = major.fillna(df["developer_raw"])
 
-    df["release_quarter"] = df["release_month"].dt.asfreq("Q").astype(str).str.lower()
-    df["cohort"] = _cohort(df["release_month"])
+    df["release_quarter"] = period_labels(df["release_month"], "quarter").astype(str)
+    df["cohort"] = period_labels(df["release_month"], "cohort")
     df["release_month"] = df["release_month"].astype(str)
     df["is_leaderboard"] = df["hf_id"].notna()
 
     ann = annotations if annotations is not None else read_annotations()
     ann = ann.set_index("model_id")
-    df["size_from_estimate"] = df["model_id"].map(ann["size_from_estimate"]).fillna(False).astype(bool)
+    df["size_from_estimate"] = df["model_id"].map(ann["size_from_estimate"]).astype("boolean").fillna(False).astype(bool)
     oll_moe = df["model_id"].map(ann["oll_moe"]).astype("boolean")
     df["is_moe"] = (oll_moe.fillna(False) | df["model_id"].str.contains(NAME_MOE_PATTERN, regex=True)).astype(bool)
     for score, floor in CHANCE_FLOOR.items():

@@ -119,7 +119,8 @@ def add_model_groups(tree: xr.DataTree, model: pm.Model, seed: int, progress: bo
 
 def diagnose(tree: xr.DataTree) -> dict[str, Any]:
     """The gate: R-hat, bulk and tail ESS over every varying posterior quantity, divergences, E-BFMI."""
-    table = az.summary(tree, kind="diagnostics", fmt="wide", round_to="none")
+    with np.errstate(divide="ignore", invalid="ignore"):  # constants give 0/0 in R-hat; dropped below
+        table = az.summary(tree, kind="diagnostics", fmt="wide", round_to="none")
     table = table[table["mcse_sd"].notna() & (table["mcse_sd"] > 0)]  # constants (a base period fixed at 0)
     divergences = int(tree.sample_stats["diverging"].sum())
     bfmi = az.bfmi(tree)["energy"].values
