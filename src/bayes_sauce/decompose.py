@@ -164,3 +164,19 @@ def level_shares(components: xr.Dataset, model: str) -> xr.DataArray:
     names = [c for c in COMPONENT_ORDER if c in components.data_vars]
     level = components[names].sel(model=model).to_dataarray("component")
     return level / level.sum("component")
+
+
+def prob_largest(values: xr.DataArray, dim: str, sample_dims: Sequence[str]) -> xr.DataArray:
+    """Probability that each entry along ``dim`` is the largest: the share of samples in which it is."""
+    return (values == values.max(dim)).mean(sample_dims)
+
+
+def halving_time(progress: xr.DataArray, months: float) -> xr.DataArray:
+    """Months for the compute needed at a fixed score to halve, given a multiplier gained over ``months``.
+
+    Constant exponential progress: months * log 2 / log(progress). Where ``progress`` <= 1 nothing
+    halves and the result is +inf.
+    """
+    with np.errstate(divide="ignore"):
+        months_per_halving = months * np.log(2) / np.log(progress)
+    return months_per_halving.where(progress > 1, np.inf)

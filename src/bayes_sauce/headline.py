@@ -10,10 +10,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 import xarray as xr
 
 from bayes_sauce import decompose
+from bayes_sauce.data import COHORTS
 from bayes_sauce.summary import compute_range_ratio
 
 # The paper's named models: its label -> our model_id.
@@ -72,6 +74,51 @@ def min_compute_fall(models: pd.DataFrame, score_norm: str, threshold: float = T
     first = reach[reach[period] == first_period].nsmallest(1, "flops").iloc[0]
     last = reach.nsmallest(1, "flops").iloc[0]
     return float(first["flops"] / last["flops"]), first, last
+
+
+def threshold_fall(reach: xr.DataArray, log10_flops: xr.DataArray, month: xr.DataArray) -> xr.DataArray:
+    """:func:`min_compute_fall`'s ratio, vectorised over any sample dims of ``reach``.
+
+    ``reach`` (..., model) says which models reach the threshold (e.g. per posterior draw, by
+    fitted score); ``log10_flops`` and ``month`` (an integer month ordinal) are per model. NaN where
+    no model reaches it.
+    """
+    first_month = month.where(reach).min("model")
+    first = log10_flops.where(reach & (month == first_month)).min("model")
+    return 10 ** (first - log10_flops.where(reach).min("model"))
+
+
+def month_ordinal(models: pd.DataFrame) -> xr.DataArray:
+    """Each model's release month as an integer (months since 1970-01), dims (model,)."""
+    months = pd.PeriodIndex(models["release_month"], freq="M").asi8
+    return xr.DataArray(months, dims="model", coords={"model": models["model_id"].to_numpy()})
+
+
+def period_midpoint(label: str, time: str) -> pd.Timestamp:
+    """The middle of a period label's calendar span (a cohort, a quarter like '2023q1' or a month)."""
+    if time == "cohort":
+        start, end = {name: (s, e) for name, s, e in COHORTS}[label]
+        first, last = pd.Period(start, "M"), pd.Period(end, "M")
+    else:
+        first = last = pd.Period(label.upper(), {"quarter": "Q", "month": "M"}[time])
+    return first.start_time + (last.end_time - first.start_time) / 2
+
+
+def months_between(first: str, last: str, time: str) -> float:
+    """Months (of 365.25/12 days) from the midpoint of period ``first`` to that of ``last``."""
+    return (period_midpoint(last, time) - period_midpoint(first, time)) / pd.Timedelta(days=365.25 / 12)
+
+
+def frontier_shares(components: xr.Dataset, models: pd.DataFrame, score: str) -> tuple[pd.DataFrame, xr.DataArray]:
+    """The running-best frontier and each component's share of the logit gain from its first model.
+
+    Returns the frontier table and shares with dims (..., frontier, component); NaN for the first model.
+    """
+    frontier = running_best(models, score)
+    first = frontier["model_id"].iloc[0]
+    with np.errstate(invalid="ignore"):
+        shares = [decompose.change_shares(components, first, m) for m in frontier["model_id"]]
+    return frontier, xr.concat(shares, dim="frontier")
 
 
 def data_quantities(models: pd.DataFrame, outcome: str) -> list[Quantity]:

@@ -25,7 +25,7 @@ def load_paper_numbers(spec: str | None = None, path: Path = PAPER_NUMBERS) -> p
     return numbers.set_index("quantity")
 
 
-def _fmt(value: float, unit: str) -> str:
+def format_value(value: float, unit: str) -> str:
     """A number as the paper prints it: shares in percent, multipliers with an 'x'."""
     if pd.isna(value):
         return ""
@@ -33,6 +33,8 @@ def _fmt(value: float, unit: str) -> str:
         return f"{100 * value:.1f}%"
     if unit == "models":
         return f"{value:.0f}"
+    if unit == "months":
+        return f"{value:.1f}"
     if unit == "x":
         return f"{value:,.0f}x" if abs(value) >= 100 else f"{value:.2f}x"
     return f"{value:.3f}"
@@ -74,11 +76,11 @@ def comparison_markdown(table: pd.DataFrame, level: float) -> str:
     """The comparison as a markdown table, numbers formatted in each quantity's unit."""
     rows = []
     for r in table.itertuples(index=False):
-        interval = f"{_fmt(r.lo, r.unit)} to {_fmt(r.hi, r.unit)}" if pd.notna(r.lo) else ""
+        interval = f"{format_value(r.lo, r.unit)} to {format_value(r.hi, r.unit)}" if pd.notna(r.lo) else ""
         diff = "" if pd.isna(r.difference) else (
             f"{100 * r.difference:+.1f} pp" if r.unit == "share" else f"{r.difference:+.3g}")
-        rows.append({"quantity": r.quantity, "ours": _fmt(r.ours, r.unit) or "not computed",
-                     f"{level:.0%} interval": interval, "paper": _fmt(r.paper, r.unit), "difference": diff})
+        rows.append({"quantity": r.quantity, "ours": format_value(r.ours, r.unit) or "not computed",
+                     f"{level:.0%} interval": interval, "paper": format_value(r.paper, r.unit), "difference": diff})
     return pd.DataFrame(rows).to_markdown(index=False)
 
 

@@ -250,13 +250,9 @@ def headline_table(spec: Spec, design: Design, fit: OLSFit, components: xr.Datas
 
 def frontier_table(design: Design, components: xr.Dataset, score: str) -> pd.DataFrame:
     """The running-best model by quarter, with each component's share of the gain since the first one."""
-    frontier = headline.running_best(design.models, score)
-    first = frontier["model_id"].iloc[0]
-    shares = pd.DataFrame([
-        decompose.change_shares(components, first, m).to_series() if m != first else pd.Series(dtype=float)
-        for m in frontier["model_id"]
-    ]).rename(columns=lambda c: f"{headline.SHARE_NAMES[c]}_share_since_first")
-    return pd.concat([frontier, shares.reset_index(drop=True)], axis=1)
+    frontier, shares = headline.frontier_shares(components, design.models, score)
+    shares = shares.transpose("frontier", "component").to_pandas().reset_index(drop=True)
+    return pd.concat([frontier, shares.rename(columns=lambda c: f"{headline.SHARE_NAMES[c]}_share_since_first")], axis=1)
 
 
 def replicate(spec: Spec, dataset: Dataset, source: str = "<spec>", replicates: int = 200, seed: int = 20260207,
