@@ -6,6 +6,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from bayes_sauce.data import GROUPS, OTHER_GROUPS  # noqa: E402
@@ -30,4 +31,159 @@ def score_vs_compute(models: pd.DataFrame) -> plt.Figure:
     ax.set_title(f"MMLU-Pro vs training compute, {len(models)} models, by developer group")
     ax.legend(fontsize=7, ncol=2, loc="upper left", frameon=False)
     ax.grid(alpha=0.3)
+    return fig
+
+
+def _interval_bars(ax: plt.Axes, y: np.ndarray, table: pd.DataFrame, label: str, color: str, scale: float = 1.0) -> None:
+    """Horizontal medians with interval whiskers (columns median, lo, hi) at positions y."""
+    err = np.vstack([table["median"] - table["lo"], table["hi"] - table["median"]]) * scale
+    ax.errorbar(table["median"] * scale, y, xerr=err, fmt="o", color=color, capsize=3, label=label)
+
+
+def shapley_bars(table: pd.DataFrame, prob: float) -> plt.Figure:
+    """Shapley shares: posterior median and interval, the paper's bars, the paper's OLS decomposed per component.
+
+    ``table``: component, median, lo, hi, paper, ols_component_method.
+    """
+    fig, ax = plt.subplots(figsize=(8, 4.5), constrained_layout=True)
+    y = np.arange(len(table))
+    ax.barh(y + 0.2, 100 * table["paper"], height=0.35, color="0.75", label="paper (OLS, dummy groups)")
+    if table["ols_component_method"].notna().any():
+        ax.scatter(100 * table["ols_component_method"], y + 0.2, marker="|", s=200, color="k",
+                   label="paper's OLS fit, one regressor per component")
+    _interval_bars(ax, y - 0.2, table, f"posterior median, {prob:.0%} interval", "C0", scale=100)
+    ax.set_yticks(y, table["component"])
+    ax.invert_yaxis()
+    ax.set_xlabel("share of the variance of the logit score across models (%)")
+    ax.set_title("Variance shares (exact Shapley-Owen), posterior vs the paper's Figure 1")
+    fig.legend(fontsize=8, loc="outside lower center", ncols=3)
+    ax.grid(axis="x", alpha=0.3)
+    return fig
+
+
+def developer_forest(table: pd.DataFrame, prob: float, base: str) -> plt.Figure:
+    """Developer-group compute multipliers vs the base group: posterior vs the paper's OLS, log axis.
+
+    ``table``: group, n_models, median, lo, hi, ols, ols_lo, ols_hi, paper.
+    """
+    fig, ax = plt.subplots(figsize=(8, 0.45 * len(table) + 1.5), constrained_layout=True)
+    y = np.arange(len(table))
+    _interval_bars(ax, y - 0.15, table, f"posterior median, {prob:.0%} interval", "C0")
+    if table["ols"].notna().any():
+        ols = pd.DataFrame({"median": table["ols"], "lo": table["ols_lo"], "hi": table["ols_hi"]})
+        _interval_bars(ax, y + 0.15, ols, f"paper's OLS on these rows, {prob:.0%} delta-method interval", "C3")
+    ax.scatter(table["paper"], y + 0.15, marker="x", color="k", zorder=3, label="paper's published value")
+    ax.axvline(1, color="k", lw=0.8, ls=":")
+    ax.set_xscale("log")
+    ax.set_yticks(y, [f"{g} ({n})" for g, n in zip(table["group"], table["n_models"])])
+    ax.invert_yaxis()
+    ax.set_xlabel(f"compute multiplier vs {base}, 10**(effect/beta) (x, log scale)")
+    ax.set_title(f"Developer compute multipliers vs {base} (models in brackets)")
+    ax.legend(fontsize=8, loc="lower right")
+    ax.grid(axis="x", alpha=0.3, which="both")
+    return fig
+
+
+def spread_posterior(draws: pd.DataFrame, paper: dict[str, float]) -> plt.Figure:
+    """Posterior of the within-firm spreads (one panel each), the paper's values marked; log axis."""
+    columns = [c for c in draws.columns if c.startswith("within_firm_spread")]
+    fig, axes = plt.subplots(1, len(columns), figsize=(5 * len(columns), 4), constrained_layout=True, squeeze=False)
+    for ax, column in zip(axes[0], columns):
+        values = draws[column].to_numpy()
+        ax.hist(values, bins=np.geomspace(values.min(), values.max(), 50), color="C0", alpha=0.7)
+        if pd.notna(paper.get(column)):
+            ax.axvline(paper[column], color="C3", lw=2, label=f"paper {paper[column]:.2f}x")
+            ax.legend(fontsize=8)
+        ax.set_xscale("log")
+        ax.set_xlabel("compute-equivalent spread (x, log scale)")
+        ax.set_ylabel("posterior draws")
+        ax.set_title(column.removeprefix("within_firm_spread_").replace("_", "/"))
+    fig.suptitle("Within-firm efficiency spread of major-developer models: posterior")
+    return fig
+
+
+def frontier_pairs(table: pd.DataFrame, prob: float) -> plt.Figure:
+    """Each component's share of the logit gain between frontier models, with intervals and the paper's values.
+
+    ``table``: pair, component, median, lo, hi, paper.
+    """
+    pairs = list(dict.fromkeys(table["pair"]))
+    components = list(dict.fromkeys(table["component"]))
+    fig, ax = plt.subplots(figsize=(9, 4.5), constrained_layout=True)
+    width = 0.8 / len(pairs)
+    x = np.arange(len(components))
+    for i, pair in enumerate(pairs):
+        sub = table[table["pair"] == pair].set_index("component").reindex(components)
+        pos = x - 0.4 + width * (i + 0.5)
+        ax.bar(pos, 100 * sub["median"], width=width, color=f"C{i}", alpha=0.6, label=pair)
+        ax.errorbar(pos, 100 * sub["median"], yerr=100 * np.vstack([sub["median"] - sub["lo"], sub["hi"] - sub["median"]]),
+                    fmt="none", color="k", capsize=3)
+        ax.scatter(pos, 100 * sub["paper"], marker="x", color="k", zorder=3,
+                   label="paper" if i == 0 else None)
+    ax.axhline(0, color="k", lw=0.8)
+    ax.set_xticks(x, components)
+    ax.set_ylabel("share of the logit gain (%)")
+    ax.set_title(f"Frontier decomposition: share of the gain between two models (median, {prob:.0%} interval)")
+    ax.legend(fontsize=8)
+    ax.grid(axis="y", alpha=0.3)
+    return fig
+
+
+def frontier_running(table: pd.DataFrame, prob: float) -> plt.Figure:
+    """Along the running-best frontier: each component's share of the gain since the first frontier model.
+
+    ``table``: period, display_name, since (the first frontier model), component, median, lo, hi.
+    """
+    fig, ax = plt.subplots(figsize=(9, 4.5), constrained_layout=True)
+    periods = list(dict.fromkeys(table["period"]))
+    for i, (component, sub) in enumerate(table.groupby("component", sort=False)):
+        pos = np.array([periods.index(p) for p in sub["period"]]) + (i - 1.5) * 0.12
+        ax.errorbar(pos, 100 * sub["median"], yerr=100 * np.vstack([sub["median"] - sub["lo"], sub["hi"] - sub["median"]]),
+                    fmt="o-", color=f"C{i}", capsize=2, label=component)
+    names = table.drop_duplicates("period").set_index("period")["display_name"]
+    ax.set_xticks(range(len(periods)), [f"{p}\n{names[p]}" for p in periods], fontsize=7)
+    ax.axhline(0, color="k", lw=0.8)
+    ax.axhline(100, color="k", lw=0.5, ls=":")
+    ax.set_ylabel(f"share of the logit gain since {table['since'].iloc[0]} (%)")
+    ax.set_title(f"Running-best frontier by quarter: components' shares (median, {prob:.0%} interval)")
+    ax.legend(fontsize=8)
+    ax.grid(axis="y", alpha=0.3)
+    return fig
+
+
+def scaling_curve(curve: pd.DataFrame, models: pd.DataFrame, outcome: str, period_column: str, prob: float) -> plt.Figure:
+    """Expected score against compute per period, with credible bands, over the data."""
+    fig, ax = plt.subplots(figsize=(9, 6), constrained_layout=True)
+    for i, (period, sub) in enumerate(curve.groupby("period", sort=True)):
+        data = models[models[period_column].astype(str) == str(period)]
+        ax.scatter(data["log10_flops"], data[outcome], s=8, alpha=0.35, color=f"C{i}", edgecolor="none")
+        ax.plot(sub["log10_flops"], sub["median"], color=f"C{i}", label=f"{period} ({len(data)} models)")
+        ax.fill_between(sub["log10_flops"], sub["lo"], sub["hi"], color=f"C{i}", alpha=0.25)
+    ax.set_xlabel("training compute, log10 FLOPs")
+    ax.set_ylabel(f"{outcome} accuracy")
+    ax.set_title(f"Scaling curve by period: average developer, model effect 0 (median, {prob:.0%} band), and the data")
+    ax.legend(fontsize=8, loc="upper left")
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def ppc_ecdf(table: pd.DataFrame, prob: float) -> plt.Figure:
+    """Posterior predictive check: ECDF of the observed scores vs replicated datasets' ECDF bands.
+
+    ``table``: score, observed, then median/lo/hi per replication kind (columns '<kind>_median', ...).
+    """
+    kinds = {"fresh": "new model effects e ~ N(0, sigma_model)", "own": "each model's own effect (saved predictive)"}
+    present = [k for k in kinds if f"{k}_median" in table]
+    fig, axes = plt.subplots(1, len(present), figsize=(6 * len(present), 4.5), constrained_layout=True, squeeze=False)
+    for ax, kind in zip(axes[0], present):
+        ax.fill_between(table["score"], table[f"{kind}_lo"], table[f"{kind}_hi"], color="C0", alpha=0.3,
+                        label=f"replicated, {prob:.0%} band")
+        ax.plot(table["score"], table[f"{kind}_median"], color="C0", lw=1)
+        ax.plot(table["score"], table["observed"], color="k", lw=1.5, label="observed")
+        ax.set_xlabel("score (accuracy)")
+        ax.set_ylabel("share of models with a score <= x (ECDF)")
+        ax.set_title(f"Replicated with {kinds[kind]}", fontsize=9)
+        ax.legend(fontsize=8, loc="lower right")
+        ax.grid(alpha=0.3)
+    fig.suptitle("Posterior predictive check: distribution of scores across models")
     return fig
