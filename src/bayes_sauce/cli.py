@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
 from bayes_sauce.data import PAPER_WINDOW, DataValidationError, Filters
@@ -84,23 +85,27 @@ def cmd_replicate(args: argparse.Namespace) -> int:
     return replicate_to(args.data, args.spec or OLS_SPEC, args.out, args.bootstrap, args.seed, args.level)
 
 
-def cmd_fit(args: argparse.Namespace) -> int:
-    """Fit a Bayesian spec with NUTS, check the diagnostics gate and save the posterior."""
+def fit_to(spec_path: Path, data: Path | None, out: Path | None, progress: bool = True,
+           **overrides: int | float | str | None) -> tuple[Path, bool]:
+    """Fit a Bayesian spec, save the posterior with the fitted rows and exclusions, print the gate.
+
+    ``overrides`` are sampler settings (draws, tune, chains, seed, sampler, target_accept; None keeps
+    the spec's). Returns the fit folder and whether the diagnostics gate passed.
+    """
     from bayes_sauce.data import load
     from bayes_sauce.sampling import diagnostics_table, fit_spec, save_fit, settings_from_spec
-    from bayes_sauce.spec import load_spec, read_spec_dict
+    from bayes_sauce.spec import load_spec
 
-    spec = load_spec(args.spec)
+    spec = load_spec(spec_path)
     if spec.kind != "bayes":
-        raise SpecError(f"{args.spec}: key 'kind': 'fit' needs a Bayesian spec (kind = 'bayes'); use 'replicate' for OLS")
-    dataset = load(args.data, spec.data.filters.to_filters())
-    settings = settings_from_spec(spec, draws=args.draws, tune=args.tune, chains=args.chains, seed=args.seed,
-                                  sampler=args.sampler, target_accept=args.target_accept)
-    settings.progress = not args.no_progress
-    print(f"Fitting spec '{spec.name}' ({args.spec}) on {len(dataset.models)} models with {settings.sampler}: "
+        raise SpecError(f"{spec_path}: key 'kind': 'fit' needs a Bayesian spec (kind = 'bayes'); use 'replicate' for OLS")
+    dataset = load(data, spec.data.filters.to_filters())
+    settings = settings_from_spec(spec, **overrides)
+    settings.progress = progress
+    print(f"Fitting spec '{spec.name}' ({spec_path}) on {len(dataset.models)} models with {settings.sampler}: "
           f"{settings.chains} chains x {settings.draws} draws after {settings.tune} tuning steps, seed {settings.seed}")
-    result = fit_spec(spec, dataset, settings, spec_text=Path(args.spec).read_text())
-    out = args.out or RESULTS / spec.name
+    result = fit_spec(spec, dataset, settings, spec_text=Path(spec_path).read_text())
+    out = out or RESULTS / spec.name
     save_fit(result.tree, out, result.diagnostics)
     result.dataset.excluded.to_csv(out / "excluded.csv", index=False)
     result.model_data.models.to_csv(out / "models.csv", index=False)
@@ -109,24 +114,67 @@ def cmd_fit(args: argparse.Namespace) -> int:
     print(f"Time: compile {t.compile_s:.1f} s, sampling {t.sample_s:.1f} s, log-lik/prior/predictive {t.extras_s:.1f} s")
     print(diagnostics_table(result.diagnostics))
     print(f"Wrote {out}/posterior.nc, diagnostics.json, models.csv (rows fitted, in model order), excluded.csv")
-    if not result.diagnostics["passed"]:
+    passed = bool(result.diagnostics["passed"])
+    if not passed:
         print("WARNING: the fit FAILED the diagnostics gate; its numbers are not reliable.", file=sys.stderr)
-        return 0 if args.allow_failed else 3
+    return out, passed
+
+
+def cmd_fit(args: argparse.Namespace) -> int:
+    """Fit a Bayesian spec with NUTS, check the diagnostics gate and save the posterior."""
+    _, passed = fit_to(args.spec, args.data, args.out, not args.no_progress, draws=args.draws, tune=args.tune,
+                       chains=args.chains, seed=args.seed, sampler=args.sampler, target_accept=args.target_accept)
+    return 0 if passed or args.allow_failed else 3
+
+
+def report_to(fit_dir: Path, allow_failed: bool) -> int:
+    """Write a fit folder's report (tables, figures, report.md) and print the headline summary."""
+    from bayes_sauce.report import ReportError, build_report, terminal_summary, write_report
+
+    print(f"Computing the decompositions of {fit_dir} per draw ...")
+    try:
+        report = build_report(fit_dir)
+    except ReportError as err:
+        print(f"bayes-sauce: cannot report: {err}", file=sys.stderr)
+        return 2
+    paths = write_report(report)
+    print(f"Wrote {fit_dir}/report.md, {len(paths) - 1} tables and figures ({', '.join(p.name for p in paths[:-1])})")
+    print()
+    print(terminal_summary(report))
+    if not report.fit.diagnostics["passed"]:
+        print("WARNING: the fit FAILED the diagnostics gate; the report says so at the top.", file=sys.stderr)
+        return 0 if allow_failed else 3
     return 0
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    """The main job on one dataset: data summary, then each analysis stage in turn."""
-    from bayes_sauce.spec import OLS_SPEC
+def cmd_report(args: argparse.Namespace) -> int:
+    """Report on a fit folder: headline.csv (median, 90% interval, paper), report.md and figures with their CSVs."""
+    return report_to(args.dir, args.allow_failed)
 
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """The main job on one dataset: data summary, the paper's replication, the default fit, and its report."""
+    from bayes_sauce.spec import DEFAULT_SPEC, OLS_SPEC, load_spec
+
+    start = time.perf_counter()
     root = args.out or RESULTS
-    print("== [1] dataset ==")
+    print("== [1/4] dataset ==")
     args.out = root / "data"
     status = cmd_data(args)
     if status:
         return status
-    print("\n== [2] replication ==")
-    return replicate_to(args.data, OLS_SPEC, root / "ols", DEFAULT_BOOTSTRAP, DEFAULT_SEED, DEFAULT_LEVEL)
+    print("\n== [2/4] replication of the paper's OLS ==")
+    status = replicate_to(args.data, OLS_SPEC, root / "ols", args.bootstrap, DEFAULT_SEED, DEFAULT_LEVEL)
+    if status:
+        return status
+    print(f"\n== [3/4] Bayesian fit ({DEFAULT_SPEC.name}) ==")
+    fit_dir, _ = fit_to(DEFAULT_SPEC, args.data, root / load_spec(DEFAULT_SPEC).name, not args.no_progress,
+                        draws=args.draws, tune=args.tune, chains=args.chains, seed=args.seed)
+    print("\n== [4/4] report ==")
+    status = report_to(fit_dir, args.allow_failed)
+    print(f"\nDone in {time.perf_counter() - start:.0f} s. Results in {root}/: data/, ols/, {fit_dir.name}/ "
+          f"(report: {fit_dir / 'report.md'})")
+    return status
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -171,11 +219,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_fit)
 
-    p = sub.add_parser("run", help="the whole analysis on one dataset (data summary + analysis stages)",
+    p = sub.add_parser("report", help="report on a fit folder: headline.csv, report.md, figures with their CSVs",
+                       description=cmd_report.__doc__)
+    p.add_argument("dir", type=Path, help="fit folder written by `bayes-sauce fit` (e.g. results/hierarchical)")
+    p.add_argument("--allow-failed", action="store_true", help="exit 0 even when the fit failed the diagnostics gate")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("run", help="the whole analysis on one dataset: data summary, replication, fit, report",
                        description=cmd_run.__doc__)
     _add_data_args(p)
     _add_filter_args(p)
     p.add_argument("--out", type=Path, default=None, help="output root (default: results)")
+    p.add_argument("--bootstrap", type=int, default=DEFAULT_BOOTSTRAP, metavar="N",
+                   help="cluster-bootstrap replicates for the replication's Shapley intervals (default: %(default)s)")
+    p.add_argument("--draws", type=int, default=None, help="draws per chain after tuning (default: the spec's)")
+    p.add_argument("--tune", type=int, default=None, help="tuning steps per chain (default: the spec's)")
+    p.add_argument("--chains", type=int, default=None, help="number of chains (default: the spec's)")
+    p.add_argument("--seed", type=int, default=None, help="sampler seed (default: the spec's)")
+    p.add_argument("--allow-failed", action="store_true", help="exit 0 even when the fit fails the diagnostics gate")
+    p.add_argument("--no-progress", action="store_true", help="no sampler progress bar")
     p.set_defaults(func=cmd_run)
     return parser
 

@@ -1,0 +1,216 @@
+"""Headline quantities per posterior draw, the report and the one-command run.
+
+Known answers on a hand-built posterior (no sampling), then one small real fit made by `bayes-sauce run`
+on an ~80-row subsample written in the authors' schema, shared by the report and CLI tests.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+
+from bayes_sauce import decompose, headline, posterior, report
+from bayes_sauce.cli import main
+from bayes_sauce.data import AUTHORS_COLUMNS, BASE_GROUP, CURATED_PATH, GROUPS, load
+from bayes_sauce.paper import load_paper_numbers
+from bayes_sauce.spec import DEFAULT_SPEC, load_spec
+
+from .synthetic import synthetic_dataset
+
+# pyfixest 0.60 calls pandas methods that pandas 3.1 deprecates; not ours to fix.
+pytestmark = pytest.mark.filterwarnings("ignore::pandas.errors.Pandas4Warning")
+CHAINS, DRAWS = 2, 4
+GROUP_STEPS = {"Qwen": 1.0, "Meta": 0.5, "Google": 2.0, "Other-Med": -1.0}  # group effect = step * beta
+
+
+@pytest.fixture(scope="module")
+def models() -> pd.DataFrame:
+    return synthetic_dataset(60, seed=0).models
+
+
+@pytest.fixture(scope="module")
+def tree(models) -> xr.DataTree:
+    """A posterior by hand: period effects 0, beta, 2*beta; group effects step * beta; random others."""
+    rng = np.random.default_rng(0)
+    periods = sorted(models["cohort"].unique())
+    developers = sorted(models["developer"].unique())
+    groups = [g for g in GROUPS if g in set(models["developer_group"])]
+    sample = {"chain": np.arange(CHAINS), "draw": np.arange(DRAWS)}
+    beta = xr.DataArray(rng.uniform(0.5, 1.0, (CHAINS, DRAWS)), dims=("chain", "draw"), coords=sample)
+    steps = xr.DataArray([GROUP_STEPS.get(g, 0.0) for g in groups], dims="group", coords={"group": groups})
+    group_effect = steps * beta
+    dev_group = models.drop_duplicates("developer").set_index("developer")["developer_group"].reindex(developers)
+    noise = xr.DataArray(0.3 * rng.normal(size=(CHAINS, DRAWS, len(developers))), dims=("chain", "draw", "developer"))
+    developer_effect = group_effect.sel(group=xr.DataArray(dev_group.to_numpy(), dims="developer")).drop_vars("group") + noise
+    n = len(models)
+    c0 = 23.0
+    post = xr.Dataset({
+        "beta": beta,
+        "intercept": (("chain", "draw"), rng.normal(size=(CHAINS, DRAWS))),
+        "period_effect": xr.DataArray(np.arange(len(periods)), dims="period", coords={"period": periods}) * beta,
+        "group_effect": group_effect,
+        "developer_effect": developer_effect.assign_coords(developer=developers),
+        "model_effect": (("chain", "draw", "model"), rng.normal(0, 0.5, (CHAINS, DRAWS, n))),
+        "sigma_model": beta * 0 + 0.5,
+        "sigma_developer": beta * 0 + 0.3,
+    }, coords={"model": models["model_id"].to_numpy()})
+    constant = xr.Dataset({
+        "log10_flops_c": ("model", models["log10_flops"].to_numpy() - c0),
+        "period_idx": ("model", pd.Categorical(models["cohort"], categories=periods).codes.astype(int)),
+        "developer_idx": ("model", pd.Categorical(models["developer"], categories=developers).codes.astype(int)),
+        "is_closed": ("model", np.zeros(n)),
+    }, coords={"model": models["model_id"].to_numpy()})
+    spec = load_spec(DEFAULT_SPEC)
+    tree = xr.DataTree.from_dict({"posterior": post, "constant_data": constant})
+    tree.attrs.update(c0_log10_flops=c0, spec_json=json.dumps(spec.to_dict()), interval_prob=0.9)
+    return tree
+
+
+def test_components_add_up_to_eta(tree):
+    comps = posterior.components(tree)
+    post, data = tree.posterior, tree.constant_data
+    eta = (post["intercept"] + post["beta"] * data["log10_flops_c"]
+           + post["period_effect"].isel(period=data["period_idx"]).drop_vars("period")
+           + post["developer_effect"].isel(developer=data["developer_idx"]).drop_vars("developer")
+           + post["model_effect"])
+    level = post["intercept"] + post["beta"] * (decompose.COMPUTE_ORIGIN_LOG10_FLOPS - tree.attrs["c0_log10_flops"])
+    total = level + sum(comps[c] for c in ("compute", "time", "developer", "model_effect"))
+    np.testing.assert_allclose(total.transpose(*eta.dims), eta, atol=1e-12)
+    for name in ("compute", "time", "developer", "model_effect"):
+        assert comps[name].dims == ("chain", "draw", "model"), name
+    xr.testing.assert_allclose(posterior.systematic_logit(tree) + post["model_effect"], eta.transpose(*post["model_effect"].dims))
+
+
+def test_quantities_have_known_answers_per_draw(tree, models):
+    q = {x.id: x.value for x in posterior.quantities(tree, models)}
+    periods = list(tree.posterior["period"].values)
+    # A period effect of beta (and 2 beta) on the logit is a 10x (100x) compute multiplier, in every draw.
+    np.testing.assert_allclose(q[f"progress_multiplier__{periods[1]}"], 10.0)
+    np.testing.assert_allclose(q["progress_multiplier_last_vs_first"], 100.0)
+    months = headline.months_between(periods[0], periods[-1], "cohort")
+    np.testing.assert_allclose(q["progress_halving_time_months"], months * np.log(2) / np.log(100))
+    for group, step in GROUP_STEPS.items():
+        np.testing.assert_allclose(q[f"developer_multiplier__{group}"], 10**step)
+    assert f"developer_multiplier__{BASE_GROUP}" not in q
+    xr.testing.assert_equal(q["compute_slope"], tree.posterior["beta"])
+    shares = sum(q[f"shapley_{c}"] for c in ("compute", "progress", "developer", "model"))
+    np.testing.assert_allclose(shares, 1.0, atol=1e-12)
+    for name in ("shapley_compute", "within_firm_spread_p90_p10", "finite_population_sd__model",
+                 "threshold_compute_fall_all_fitted"):
+        assert set(q[name].dims) == {"chain", "draw"}, name
+    majors = [k for k in q if k.startswith("p_most_efficient_major__")]
+    assert sum(float(q[k]) for k in majors) == pytest.approx(1.0)
+
+
+def test_summary_table_columns_and_intervals(tree, models):
+    table = posterior.summarise(posterior.quantities(tree, models), load_paper_numbers("ols"), 0.9)
+    assert list(table.columns) == report.HEADLINE_COLUMNS
+    assert table["quantity"].is_unique and table["definition"].str.len().gt(0).all()
+    ranged = table.dropna(subset=["lo"])
+    assert (ranged["lo"] <= ranged["median"]).all() and (ranged["median"] <= ranged["hi"]).all()
+    assert table.set_index("quantity").loc["shapley_compute", "paper"] == pytest.approx(0.32)
+
+
+def test_interval_is_equal_tailed_and_allows_infinite_draws():
+    draws = xr.DataArray(np.r_[np.arange(1.0, 20.0), np.inf].reshape(1, 20), dims=("chain", "draw"))
+    s = posterior.interval(draws, 0.9)
+    assert float(s.sel(quantile="lo")) == 1.0 and float(s.sel(quantile="median")) == 10.0
+    assert float(s.sel(quantile="hi")) == 19.0
+
+
+def test_developer_table_ranks_and_multipliers(tree, models):
+    table = posterior.developer_table(tree, models, 0.9)
+    assert set(table["developer"]) == set(models["developer"])
+    assert table["p_most_efficient_major"].sum() == pytest.approx(1.0)
+    assert (table["vs_population_lo"] <= table["vs_population_hi"]).all()
+
+
+def test_halving_time_and_rank_probability_known_answers():
+    progress = xr.DataArray([2.0, 4.0, 1.0, 0.5], dims="draw")
+    np.testing.assert_allclose(decompose.halving_time(progress, 6.0), [6.0, 3.0, np.inf, np.inf])
+    values = xr.DataArray([[1.0, 3.0, 2.0], [5.0, 0.0, 1.0]], dims=("draw", "who"), coords={"who": ["a", "b", "c"]})
+    np.testing.assert_allclose(decompose.prob_largest(values, "who", ["draw"]), [0.5, 0.5, 0.0])
+
+
+def test_period_midpoints():
+    assert headline.months_between("2023q1", "2024q1", "quarter") == pytest.approx(12.0, abs=0.05)
+    assert headline.months_between("2023-01", "2023-07", "month") == pytest.approx(6.0, abs=0.1)
+    mid = headline.period_midpoint("2022q4-2023q3", "cohort")
+    assert pd.Timestamp("2023-03-31") < mid < pd.Timestamp("2023-04-02")
+
+
+def test_vectorised_threshold_fall_equals_the_descriptive_one():
+    m = load().models
+    ratio, _, _ = headline.min_compute_fall(m, "mmlu_pro_norm")
+    log10_flops = xr.DataArray(m["log10_flops"].to_numpy(), dims="model", coords={"model": m["model_id"].to_numpy()})
+    reach = (m["mmlu_pro_norm"] >= headline.THRESHOLD_NORM_SCORE).to_numpy()
+    reach = xr.DataArray(np.stack([reach, np.ones_like(reach)]), dims=("draw", "model"))
+    fall = headline.threshold_fall(reach, log10_flops, headline.month_ordinal(m))
+    assert float(fall[0]) == pytest.approx(ratio, rel=1e-9)
+    first_month = m["release_month"].min()
+    cheapest_first = m.loc[m["release_month"] == first_month, "log10_flops"].min()
+    assert float(fall[1]) == pytest.approx(10 ** (cheapest_first - m["log10_flops"].min()))
+
+
+# ---- one small real fit, made by the one-command run on a subsample in the authors' schema ----
+
+def _authors_subsample(path) -> None:
+    """~80 shipped rows in the authors' schema: a few per developer group plus the paper's named models."""
+    curated = pd.read_csv(CURATED_PATH, dtype=str, keep_default_na=False)
+    named = curated["model_id"].isin(headline.PAPER_MODELS.values())
+    rows = curated[named | curated.groupby("developer_group").cumcount().lt(6)]
+    inverse = {ours: theirs for theirs, ours in AUTHORS_COLUMNS.items()}
+    rows[list(inverse)].rename(columns=inverse).to_csv(path, index=False)
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("run")
+    data = root / "authors.csv"
+    _authors_subsample(data)
+    status = main(["run", "--data", str(data), "--out", str(root / "results"), "--draws", "100", "--tune", "150",
+                   "--chains", "2", "--bootstrap", "20", "--no-progress"])
+    return root / "results", status
+
+
+def test_run_end_to_end_writes_every_stage_and_exits_on_the_gate(run_dir):
+    root, status = run_dir
+    fit_dir = root / "hierarchical"
+    diagnostics = json.loads((fit_dir / "diagnostics.json").read_text())
+    assert status == (0 if diagnostics["passed"] else 3)
+    for path in ("data/models.csv", "ols/headline.csv", "hierarchical/posterior.nc", "hierarchical/report.md",
+                 "hierarchical/headline.csv"):
+        assert (root / path).exists(), path
+    text = (fit_dir / "report.md").read_text()
+    assert ("FAILED the diagnostics gate" in text.split("##")[0]) == (not diagnostics["passed"])
+    assert "## Where the posterior and the paper differ" in text
+
+
+def test_report_files_contract_and_ids_match_the_replication(run_dir):
+    root, _ = run_dir
+    fit_dir = root / "hierarchical"
+    table = pd.read_csv(fit_dir / "headline.csv")
+    assert list(table.columns) == report.HEADLINE_COLUMNS
+    ours = set(table["quantity"])
+    assert {"compute_slope", "shapley_compute", "shapley_progress", "shapley_developer", "shapley_model",
+            "progress_multiplier_last_vs_first", "within_firm_spread_p90_p10", "within_firm_spread_p75_p25",
+            "frontier_compute_share__Llama-2-70B__DeepSeek-V3", "frontier_compute_share__Llama-2-70B__GPT-4.5",
+            "developer_multiplier__Nvidia", "progress_halving_time_months"} <= ours
+    ols = set(pd.read_csv(root / "ols" / "headline.csv")["quantity"]) - {"r2"}
+    assert ols <= ours, sorted(ols - ours)  # the same ids for the same quantities, so tables line up
+    for png in fit_dir.glob("*.png"):
+        assert png.with_suffix(".csv").exists(), png.name
+    assert {p.stem for p in fit_dir.glob("*.png")} >= {"shapley", "developer_multipliers", "within_firm_spread",
+                                                       "frontier_pairs", "frontier_running", "scaling_curve", "ppc"}
+
+
+def test_report_command_on_the_fit_folder(run_dir, capsys):
+    root, _ = run_dir
+    assert main(["report", str(root / "hierarchical"), "--allow-failed"]) == 0
+    out = capsys.readouterr().out
+    assert "shapley_compute" in out and "paper 32.0%" in out
+    assert main(["report", str(root / "no_such_fit")]) == 2
