@@ -34,6 +34,8 @@ VARIANTS = {
     "month_rw": ({"data": {"time": "month"}}, {"sigma_period_step"}),
     "math": ({"data": {"outcome": "math_l5"}}, {"eta"}),
     "extra_noise": ({"model": {"closed_models": "extra_noise"}}, {"sigma_closed"}),
+    "student_t_models": ({"model": {"model_dist": "student_t"}}, {"nu_model", "eta"}),
+    "student_t_models_logit": ({"model": {"model_dist": "student_t", "likelihood": "logit_normal"}}, {"nu_model"}),
     "majors_only": ({"data": {"filters": {"majors_only": True}}}, {"pool_effect"}),
 }
 

@@ -252,16 +252,27 @@ def build_model(spec: Spec, data: ModelData) -> pm.Model:
             sigma_closed = _prior("sigma_closed", priors.sigma_closed)
             scale = pt.sqrt(sigma_model**2 + is_closed * sigma_closed**2)
 
+        # Model effects: normal, or Student-t for the tail of models far from what their compute
+        # predicts (broken merges, over-pruned or mis-sized models) without dragging the rest.
+        if spec.model.model_dist == "student_t":
+            nu_model = _prior("nu_model", priors.nu_model)
+
+            def model_dist(name, **kwargs):
+                return pm.StudentT(name, nu=nu_model, mu=mean, sigma=scale, dims="model", **kwargs)
+        else:
+            def model_dist(name, **kwargs):
+                return pm.Normal(name, mean, scale, dims="model", **kwargs)
+
         if spec.model.likelihood == "binomial":
             floor = CHANCE_FLOOR[data.outcome]
             # Centred model effects: each model's eta is pinned by thousands of answers, so the
             # centred form decouples eta from the hyper-parameters (the non-centred form would
             # couple every e_i to alpha, beta and the scales).
-            eta = pm.Normal("eta", mean, scale, dims="model")
+            eta = model_dist("eta")
             pm.Deterministic("model_effect", eta - mean, dims="model")
             p = floor + (1 - floor) * pm.math.invlogit(eta)
             pm.Binomial("k", n=data.n_trials, p=p, observed=data.successes, dims="model")
         else:
-            y = pm.Normal("y", mean, scale, observed=data.logit_score, dims="model")
+            y = model_dist("y", observed=data.logit_score)
             pm.Deterministic("model_effect", y - mean, dims="model")
     return model

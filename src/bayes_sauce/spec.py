@@ -132,6 +132,8 @@ class ModelSpec(_Strict):
     # pooled: every raw developer partially pooled around the population, no groups.
     developers: Literal["fixed_groups", "pooled_groups", "pooled"] = "pooled_groups"
     developer_dist: Literal["normal", "student_t"] = "normal"
+    # Model-specific effects: normal, or Student-t with a learnt nu (heavy tails).
+    model_dist: Literal["normal", "student_t"] = "normal"
     # Non-leaderboard (self-reported) scores: same noise, or an extra model-effect scale.
     closed_models: Literal["same", "extra_noise"] = "same"
 
@@ -146,13 +148,14 @@ class Priors(_Strict):
     sigma_developer: Prior = Prior(dist="HalfNormal", sigma=1.0)
     nu_developer: Prior = Prior(dist="Gamma", alpha=2.0, beta=0.1)
     sigma_model: Prior = Prior(dist="HalfNormal", sigma=1.0)
+    nu_model: Prior = Prior(dist="Gamma", alpha=2.0, beta=0.1)
     sigma_closed: Prior = Prior(dist="HalfNormal", sigma=1.0)
     period: Prior = Prior(dist="Normal", mu=0.0, sigma=1.0)
     sigma_period_step: Prior = Prior(dist="HalfNormal", sigma=0.3)
 
     @model_validator(mode="after")
     def _scales_positive(self) -> Priors:
-        for name in ("sigma_developer", "sigma_model", "sigma_closed", "sigma_period_step", "nu_developer"):
+        for name in ("sigma_developer", "sigma_model", "sigma_closed", "sigma_period_step", "nu_developer", "nu_model"):
             if not getattr(self, name).is_positive:
                 raise ValueError(f"{name} is a scale and needs a positive-support prior, got {getattr(self, name).dist}")
         return self
