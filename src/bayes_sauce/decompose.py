@@ -140,7 +140,7 @@ def within_firm_spread(model_effect: xr.DataArray, beta: xr.DataArray, lo: float
     Quantiles are numpy's linear interpolation (the paper's 40.55x; Stata's definition gives 40.85x).
     Select the models (e.g. one firm's, or all majors') before calling.
     """
-    q = model_effect.quantile([lo, hi], dim="model", method="linear")
+    q = model_effect.quantile([lo, hi], dim="model", method="linear", skipna=False)  # nan-aware is 10x slower
     return multiplier(q.sel(quantile=hi, drop=True) - q.sel(quantile=lo, drop=True), beta)
 
 
