@@ -34,6 +34,169 @@ def score_vs_compute(models: pd.DataFrame) -> plt.Figure:
     return fig
 
 
+def _group_scatter(ax: plt.Axes, models: pd.DataFrame, y: str, x: str = "log10_flops", label: bool = True) -> None:
+    """Models as points, one colour per developer group (Other bins small and faint, majors as diamonds)."""
+    cmap = plt.get_cmap("tab20")
+    for i, group in enumerate(GROUPS):
+        sub = models[models["developer_group"] == group]
+        if sub.empty:
+            continue
+        other = group in OTHER_GROUPS
+        ax.scatter(sub[x], sub[y], s=8 if other else 24, alpha=0.35 if other else 0.9,
+                   color="0.55" if group == "Other-Med" else cmap(i % 20), marker="o" if other else "D",
+                   edgecolor="none" if other else "k", linewidth=0.3, label=f"{group} ({len(sub)})" if label else None)
+
+
+def score_vs_compute_by_period(models: pd.DataFrame, period_column: str, outcome: str = "mmlu_pro") -> plt.Figure:
+    """One panel per release period: score against compute, one colour per developer group, shared axes."""
+    periods = sorted(models[period_column].dropna().unique())
+    fig, axes = plt.subplots(1, len(periods), figsize=(5 * len(periods), 4.8), sharex=True, sharey=True,
+                             constrained_layout=True, squeeze=False)
+    for ax, period in zip(axes[0], periods):
+        sub = models[models[period_column] == period]
+        _group_scatter(ax, sub, outcome)
+        ax.axhline(0.1 if outcome == "mmlu_pro" else 0.0, color="k", ls=":", lw=1)
+        ax.set_title(f"{period}: {len(sub)} models", fontsize=10)
+        ax.set_xlabel("training compute, log10 FLOPs")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=6, loc="upper left", frameon=False)
+    axes[0, 0].set_ylabel(f"{outcome} accuracy")
+    fig.suptitle(f"{outcome} vs training compute by release period (dotted: chance); colours: developer groups")
+    return fig
+
+
+def frontier_over_time(models: pd.DataFrame, frontier: pd.DataFrame, outcome: str = "mmlu_pro") -> plt.Figure:
+    """Every model's score by release month, and the running-best frontier by quarter with its models named.
+
+    ``frontier``: period (quarter), display_name, and the score column (``headline.running_best``).
+    """
+    fig, ax = plt.subplots(figsize=(10, 5.5), constrained_layout=True)
+    month = pd.PeriodIndex(models["release_month"], freq="M").to_timestamp()
+    board = models["is_leaderboard"].astype(bool).to_numpy()
+    ax.scatter(month[board], models.loc[board, outcome], s=8, alpha=0.3, color="0.5", edgecolor="none",
+               label=f"Open LLM Leaderboard score ({board.sum()})")
+    ax.scatter(month[~board], models.loc[~board, outcome], s=30, color="C3", marker="s",
+               label=f"self-reported score, other protocol ({(~board).sum()})")
+    ends = pd.PeriodIndex([p.upper() for p in frontier["period"]], freq="Q").end_time.normalize()
+    ax.step(ends, frontier[outcome], where="post", color="C0", lw=2, label="running best by quarter (frontier)")
+    for end, name, score in zip(ends, frontier["display_name"], frontier[outcome]):
+        ax.annotate(name, (end, score), xytext=(3, 4), textcoords="offset points", fontsize=7, color="C0")
+    ax.axhline(0.1 if outcome == "mmlu_pro" else 0.0, color="k", ls=":", lw=1, label="chance")
+    ax.set_xlabel("release month")
+    ax.set_ylabel(f"{outcome} accuracy")
+    ax.set_title(f"{outcome} by release month and the running-best frontier")
+    ax.legend(fontsize=8, loc="upper left")
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def chance_floor(score: np.ndarray, logit: np.ndarray, logit_sd: np.ndarray, outcome: str, floor: float) -> plt.Figure:
+    """What the logit of the chance-normalised score does: the transform with the models on it, and how noisy
+    each model's logit is from question sampling (``logit_sd``, e.g. ``summary.logit_measurement_sd``)."""
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.6), constrained_layout=True)
+    grid = np.linspace(floor + 1e-4, 0.99, 400)
+    norm = (grid - floor) / (1 - floor)
+    ax = axes[0]
+    ax.plot(grid, np.log(norm / (1 - norm)), color="C0", label="logit((score - floor) / (1 - floor))")
+    ax.scatter(score, logit, s=6, color="k", alpha=0.4, label=f"the {len(score)} models")
+    ax.axvline(floor, color="k", ls=":", lw=1, label=f"chance floor {floor:g}")
+    ax.set_xlabel(f"{outcome} accuracy")
+    ax.set_ylabel("logit of the normalised score")
+    ax.set_title("The paper's outcome: scores near chance map to very negative logits", fontsize=10)
+    ax.legend(fontsize=8, loc="lower right")
+    ax.grid(alpha=0.3)
+    ax = axes[1]
+    ax.scatter(score, logit_sd, s=6, color="C1", alpha=0.6, label="each model (binomial sampling SD)")
+    ax.axvline(floor, color="k", ls=":", lw=1, label=f"chance floor {floor:g}")
+    ax.set_yscale("log")
+    ax.set_xlabel(f"{outcome} accuracy")
+    ax.set_ylabel("SD of the logit from question sampling (log scale)")
+    ax.set_title("Measurement noise on the logit scale: large only near chance", fontsize=10)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3, which="both")
+    return fig
+
+
+def interval_forest(table: pd.DataFrame, title: str, xlabel: str, prob: float, log: bool = True,
+                    reference: float | None = None, reference_label: str = "") -> plt.Figure:
+    """Median and interval per row (columns label, median, lo, hi; optional paper marked with x), top row first."""
+    fig, ax = plt.subplots(figsize=(8, 0.32 * len(table) + 1.6), constrained_layout=True)
+    y = np.arange(len(table))
+    _interval_bars(ax, y, table, f"posterior median, {prob:.0%} interval", "C0")
+    if "paper" in table and table["paper"].notna().any():
+        ax.scatter(table["paper"], y, marker="x", color="k", zorder=3, label="paper's value")
+    if reference is not None:
+        ax.axvline(reference, color="k", lw=0.8, ls=":", label=reference_label or None)
+    if log:
+        ax.set_xscale("log")
+    ax.set_yticks(y, table["label"], fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel(xlabel)
+    ax.set_title(title)
+    ax.legend(fontsize=8, loc="best")
+    ax.grid(axis="x", alpha=0.3, which="both")
+    return fig
+
+
+def probability_bars(probs: pd.Series, title: str, xlabel: str) -> plt.Figure:
+    """Horizontal bars of probabilities (index: labels), largest first."""
+    probs = probs.sort_values(ascending=True)
+    fig, ax = plt.subplots(figsize=(7, 0.3 * len(probs) + 1.6), constrained_layout=True)
+    ax.barh(range(len(probs)), probs.to_numpy(), color="C0", label="share of posterior draws")
+    ax.set_yticks(range(len(probs)), probs.index, fontsize=8)
+    ax.set_xlim(0, 1)
+    ax.set_xlabel(xlabel)
+    ax.set_title(title)
+    ax.legend(fontsize=8, loc="lower right")
+    ax.grid(axis="x", alpha=0.3)
+    return fig
+
+
+def quantity_posteriors(draws: pd.DataFrame, paper: dict[str, float], units: dict[str, str], ncols: int = 3) -> plt.Figure:
+    """Histogram of each quantity's posterior draws (one panel per column of ``draws``), the paper's value marked.
+
+    Multipliers (unit 'x') on a log axis, shares in percent.
+    """
+    columns = list(draws.columns)
+    nrows = -(-len(columns) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.6 * ncols, 3.2 * nrows), constrained_layout=True, squeeze=False)
+    for ax, column in zip(axes.flat, columns):
+        unit = units.get(column, "")
+        scale = 100.0 if unit == "share" else 1.0
+        values = draws[column].to_numpy(dtype=float) * scale
+        values = values[np.isfinite(values)]
+        bins = np.geomspace(values.min(), values.max(), 40) if unit == "x" and values.min() > 0 else 40
+        ax.hist(values, bins=bins, color="C0", alpha=0.7, label="posterior draws")
+        value = paper.get(column, np.nan)
+        if pd.notna(value):
+            ax.axvline(value * scale, color="C3", lw=2, label="paper")
+        if unit == "x":
+            ax.set_xscale("log")
+            ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}x"))
+            ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        ax.set_xlabel({"x": "compute multiplier (x, log scale)", "share": "share (%)"}.get(unit, unit))
+        ax.set_title(column, fontsize=8)
+        ax.legend(fontsize=7)
+        ax.grid(alpha=0.3)
+    for ax in axes.flat[len(columns):]:
+        ax.set_visible(False)
+    fig.suptitle("Posterior of headline numbers (histogram of draws) and the paper's value")
+    return fig
+
+
+def pareto_k(k: np.ndarray, score: np.ndarray, threshold: float, outcome: str = "mmlu_pro") -> plt.Figure:
+    """PSIS-LOO Pareto k of each observation against its score, with the reliability thresholds."""
+    fig, ax = plt.subplots(figsize=(8, 4.5), constrained_layout=True)
+    ax.scatter(score, k, s=8, alpha=0.6, color="C0", label=f"one model ({len(k)})")
+    ax.axhline(threshold, color="C1", ls="--", lw=1, label=f"k = {threshold:.2f}: PSIS unreliable above")
+    ax.axhline(1.0, color="C3", ls="--", lw=1, label="k = 1: estimate useless above")
+    ax.set_xlabel(f"{outcome} accuracy")
+    ax.set_ylabel("Pareto k (PSIS-LOO)")
+    ax.set_title(f"Pareto k per model: {(k > threshold).mean():.0%} above {threshold:.2f}")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return fig
+
 def _interval_bars(ax: plt.Axes, y: np.ndarray, table: pd.DataFrame, label: str, color: str, scale: float = 1.0) -> None:
     """Horizontal medians with interval whiskers (columns median, lo, hi) at positions y."""
     err = np.vstack([table["median"] - table["lo"], table["hi"] - table["median"]]) * scale
@@ -167,12 +330,18 @@ def scaling_curve(curve: pd.DataFrame, models: pd.DataFrame, outcome: str, perio
     return fig
 
 
-def ppc_ecdf(table: pd.DataFrame, prob: float) -> plt.Figure:
-    """Posterior predictive check: ECDF of the observed scores vs replicated datasets' ECDF bands.
+PPC_KINDS = {"fresh": "Replicated with new model effects e ~ N(0, sigma_model)",
+             "own": "Replicated with each model's own effect (saved predictive)"}
 
-    ``table``: score, observed, then median/lo/hi per replication kind (columns '<kind>_median', ...).
+
+def ppc_ecdf(table: pd.DataFrame, prob: float, kinds: dict[str, str] | None = None,
+             title: str = "Posterior predictive check: distribution of scores across models") -> plt.Figure:
+    """Predictive check: ECDF of the observed scores vs replicated datasets' ECDF bands.
+
+    ``table``: score, observed, then median/lo/hi per replication kind (columns '<kind>_median', ...);
+    ``kinds``: the panel title of each kind (default: the posterior's fresh and own model effects).
     """
-    kinds = {"fresh": "new model effects e ~ N(0, sigma_model)", "own": "each model's own effect (saved predictive)"}
+    kinds = kinds or PPC_KINDS
     present = [k for k in kinds if f"{k}_median" in table]
     fig, axes = plt.subplots(1, len(present), figsize=(6 * len(present), 4.5), constrained_layout=True, squeeze=False)
     for ax, kind in zip(axes[0], present):
@@ -182,8 +351,9 @@ def ppc_ecdf(table: pd.DataFrame, prob: float) -> plt.Figure:
         ax.plot(table["score"], table["observed"], color="k", lw=1.5, label="observed")
         ax.set_xlabel("score (accuracy)")
         ax.set_ylabel("share of models with a score <= x (ECDF)")
-        ax.set_title(f"Replicated with {kinds[kind]}", fontsize=9)
+        ax.set_title(kinds[kind], fontsize=9)
         ax.legend(fontsize=8, loc="lower right")
         ax.grid(alpha=0.3)
-    fig.suptitle("Posterior predictive check: distribution of scores across models")
+    fig.suptitle(title)
     return fig
+

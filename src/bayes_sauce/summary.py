@@ -55,3 +55,12 @@ def describe(dataset: Dataset) -> str:
     for reason, count in dataset.excluded["reason"].value_counts().items():
         lines.append(f"  {count:>4}  {reason}")
     return "\n".join(lines)
+
+
+def logit_measurement_sd(score: np.ndarray, floor: float, n_questions: int) -> np.ndarray:
+    """Binomial sampling SD of logit((score - floor) / (1 - floor)) for a score from ``n_questions`` questions
+    (delta method: sqrt(p (1 - p) / n) / ((1 - floor) u (1 - u)), u the normalised score); inf at the floor."""
+    p = np.asarray(score, dtype=float)
+    u = (p - floor) / (1 - floor)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.sqrt(p * (1 - p) / n_questions) / ((1 - floor) * u * (1 - u))
