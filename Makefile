@@ -8,7 +8,7 @@ VENV := .venv
 STAMP := $(VENV)/.synced
 RAW ?= ../shared/data_raw
 
-.PHONY: setup run test test-all data bench clean
+.PHONY: setup run test test-all data bench notebooks clean
 
 setup: $(STAMP)
 
@@ -36,6 +36,12 @@ bench: setup
 	$(VENV)/bin/python benchmarks/samplers.py
 	$(VENV)/bin/python benchmarks/pipeline.py
 	@rm -f $(STAMP)  # the next `make test` re-syncs without the bench group
+
+# Execute notebooks/*.py at full size (reading results/hierarchical/ when a fit is there, else fitting it)
+# and write the executed copies to notebooks/executed/ (git-ignored). Small: `make notebooks SIZE=small`.
+SIZE ?= full
+notebooks: setup
+	$(VENV)/bin/python -m bayes_sauce.notebooks --size $(SIZE)
 
 clean:
 	rm -rf $(VENV) results
