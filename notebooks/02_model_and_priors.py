@@ -125,8 +125,9 @@ fig.axes[0].set_title(f"POSTERIOR scaling curve by period: average developer, mo
 # %% [markdown]
 # What the priors imply for the headline numbers themselves, computed per prior draw by the same code as
 # the posterior's (`posterior.quantities` on the prior draws). What to see: the prior intervals are orders of
-# magnitude wide (developer multipliers span ~1e-15x to ~1e13x, because `beta` near 0 makes `10**(x/beta)`
-# explode), so none of the paper's claims is put in by the priors; the posterior intervals are narrow.
+# magnitude wide (a developer multiplier's 90% prior interval runs from about 1e-15x to 1e13x, as `beta` near 0
+# makes `10**(x/beta)` explode), so none of the paper's claims is put in by the priors; the posterior intervals
+# are narrow.
 
 # %%
 key_ids = ["compute_slope", "shapley_compute", "shapley_developer", "shapley_model",

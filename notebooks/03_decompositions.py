@@ -117,8 +117,9 @@ tables["frontier_pairs"]
 
 # %% [markdown]
 # Along the running-best frontier by quarter, each component's share of the gain since the first frontier
-# model. What to see: compute's share stays near or above 100% from 2024 on, with shared progress adding and
-# the model-specific effects of the last frontier models subtracting.
+# model, GPT-JT-6B-v1. What to see: on the full fit compute's share is above 100% all along (between about 115%
+# and 270%) and the model-specific share negative: GPT-JT-6B-v1 scored far above what its compute predicted, and
+# the later frontier models got more compute than their gains reflect. Shared progress adds 20-40% from 2023q4 on.
 
 # %%
 display(report.figures["frontier_running"])
@@ -188,10 +189,13 @@ fig = plots.probability_bars(p_major, "P(most compute-efficient among the ten ma
 
 # %% [markdown]
 # Every raw developer with at least five models, against the average developer (the unweighted mean of all 256
-# developers' effects). What to see: the top of this list is not the majors but small developers whose few
-# models carry implausible token counts or merges; a single-model developer (e.g. hon9kon9ize, the
-# CantoneseLLMChat developer recorded with 0.4B tokens) can top the full table, which is why the ranking is
-# restricted to developers with several models.
+# developers' effects). What to see: on the full fit the top of the whole table is not a major but data defects.
+# hon9kon9ize (one model, CantoneseLLMChat, recorded with 0.4B tokens) leads at about 150x; cpayne1303's 2M- and
+# 31M-parameter models score at chance, which is above what the logit line extrapolated down to 1e16-1e17 FLOPs
+# predicts (a floor effect, not efficiency); Delta-Vector's 8B fine-tunes inherit Minitron's 94B tokens; and
+# speakleash's Bielik-11B (the top developer with five or more models, P(most efficient) about 0.4) counts only
+# its 400B continued-pretraining tokens, not its Mistral base's. A multiplier is only as good as the compute
+# figure under it.
 
 # %%
 ranked = developers[developers["n_models"] >= 5].sort_values("vs_population_median", ascending=False).head(20)
