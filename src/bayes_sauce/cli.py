@@ -177,6 +177,44 @@ def cmd_run(args: argparse.Namespace) -> int:
     return status
 
 
+def cmd_sensitivity(args: argparse.Namespace) -> int:
+    """Fit every variant of a sweep (cached, in parallel on Dask), then tabulate and plot their headline numbers."""
+    from bayes_sauce.sensitivity import run_sweep, terminal_summary, write_outputs
+    from bayes_sauce.sweep import read_sweep
+
+    overrides = {"draws": args.draws, "tune": args.tune, "chains": args.chains, "seed": args.seed}
+    sweep = read_sweep(args.sweep, {k: v for k, v in overrides.items() if v is not None})
+    result = run_sweep(sweep, args.data, args.out or RESULTS / "sensitivity" / sweep.name, args.scheduler, args.workers)
+    paths = write_outputs(result)
+    print(f"\nWrote {', '.join(p.name for p in paths)} in {result.out}\n")
+    print(terminal_summary(result))
+    bad = result.variants[result.variants["status"] != "passed"]
+    if len(bad):
+        print(f"WARNING: {len(bad)} variant(s) failed: {', '.join(bad['variant'])}; see {result.out}/sensitivity.md",
+              file=sys.stderr)
+        return 0 if args.allow_failed else 3
+    return 0
+
+
+def cmd_psense(args: argparse.Namespace) -> int:
+    """Power-scaling sensitivity of a fit: which parameters and headline quantities move when priors or likelihood are scaled."""
+    from bayes_sauce import posterior
+    from bayes_sauce.report import ReportError, read_fit
+    from bayes_sauce.sensitivity import PSENSE_THRESHOLD, psense_markdown, psense_table
+
+    try:
+        fit = read_fit(args.dir)
+    except ReportError as err:
+        print(f"bayes-sauce: cannot compute psense: {err}", file=sys.stderr)
+        return 2
+    threshold = PSENSE_THRESHOLD if args.threshold is None else args.threshold
+    table = psense_table(fit.tree, posterior.quantities(fit.tree, fit.models), threshold)
+    table.to_csv(args.dir / "psense.csv", index=False)
+    print(psense_markdown(table, threshold))
+    print(f"\nWrote {args.dir / 'psense.csv'}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bayes-sauce",
@@ -239,6 +277,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--allow-failed", action="store_true", help="exit 0 even when the fit fails the diagnostics gate")
     p.add_argument("--no-progress", action="store_true", help="no sampler progress bar")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("sensitivity", help="prior and model sensitivity: fit a sweep's variants on Dask; one table, one figure",
+                       description=cmd_sensitivity.__doc__)
+    p.add_argument("sweep", type=Path, help="sweep file, e.g. models/sensitivity/default.toml (format: see that file)")
+    _add_data_args(p)
+    p.add_argument("--out", type=Path, default=None, help="output folder (default: results/sensitivity/<sweep name>)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="an existing Dask scheduler, e.g. tcp://host:8786 (default: a local cluster); its workers need "
+                        "this package installed and the data file and output folder on a shared filesystem")
+    p.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="local cluster size (default: one worker per core, at most one per variant to fit)")
+    p.add_argument("--draws", type=int, default=None, help="draws per chain for every variant (default: the sweep's)")
+    p.add_argument("--tune", type=int, default=None, help="tuning steps per chain for every variant")
+    p.add_argument("--chains", type=int, default=None, help="number of chains for every variant")
+    p.add_argument("--seed", type=int, default=None, help="sampler seed for every variant")
+    p.add_argument("--allow-failed", action="store_true", help="exit 0 even when a variant errs or fails the gate")
+    p.set_defaults(func=cmd_sensitivity)
+
+    p = sub.add_parser("psense", help="power-scaling prior/likelihood sensitivity of a fit (ArviZ psense)",
+                       description=cmd_psense.__doc__)
+    p.add_argument("dir", nargs="?", type=Path, default=RESULTS / "hierarchical",
+                   help="fit folder written by `bayes-sauce fit` (default: %(default)s)")
+    p.add_argument("--threshold", type=float, default=None, help="flag prior sensitivity at or above this value (default: 0.05)")
+    p.set_defaults(func=cmd_psense)
     return parser
 
 

@@ -357,3 +357,51 @@ def ppc_ecdf(table: pd.DataFrame, prob: float, kinds: dict[str, str] | None = No
     fig.suptitle(title)
     return fig
 
+
+def sensitivity_forest(table: pd.DataFrame, quantities: tuple[str, ...], default: str, prob: float) -> plt.Figure:
+    """One panel per headline quantity: each variant's median and interval (hollow: failed the diagnostics gate),
+    the default fit's interval shaded, the paper's value dashed; multipliers on a log axis.
+
+    ``table``: long, one row per variant and quantity (variant, kind, quantity, median, lo, hi, paper, unit,
+    gate_passed, error), in the sweep's variant order; variants without numbers are labelled '(error)'.
+    """
+    present = [q for q in quantities if q in set(table["quantity"])]
+    variants = list(dict.fromkeys(table["variant"]))
+    kind_of = dict(zip(table["variant"], table["kind"]))
+    colors = {kind: f"C{i}" for i, kind in enumerate(dict.fromkeys(kind_of.values()))}
+    errors = set(table.loc[table["quantity"].isna(), "variant"])
+    ncols = min(4, len(present))
+    nrows = -(-len(present) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.3 * ncols, 0.2 * len(variants) * nrows + 2), sharey=True,
+                             squeeze=False, constrained_layout=True)
+    y = {v: i for i, v in enumerate(variants)}
+    for ax, quantity in zip(axes.flat, present):
+        rows = table[table["quantity"] == quantity]
+        ref = rows[rows["variant"] == default]
+        if len(ref) and ref["lo"].notna().all():
+            ax.axvspan(float(ref["lo"].iloc[0]), float(ref["hi"].iloc[0]), color="0.88", zorder=0)
+        for r in rows.itertuples():
+            color = colors[r.kind]
+            ax.errorbar(r.median, y[r.variant], xerr=[[r.median - r.lo], [r.hi - r.median]], fmt="o", ms=4, capsize=2,
+                        color=color, mfc=color if r.gate_passed else "white")
+        if rows["paper"].notna().any():
+            ax.axvline(float(rows["paper"].dropna().iloc[0]), color="k", ls="--", lw=1)
+        if (rows["unit"] == "x").all():
+            ax.set_xscale("log")
+            ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}x"))
+            ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        ax.set_title(quantity, fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.grid(axis="x", alpha=0.3)
+    for ax in axes.flat[len(present):]:
+        ax.set_visible(False)
+    axes[0, 0].set_yticks(range(len(variants)), [f"{v} (error)" if v in errors else v for v in variants], fontsize=7)
+    axes[0, 0].invert_yaxis()
+    handles = [plt.Line2D([], [], marker="o", ls="", color=c, label=f"{k} variants" if k != default else default)
+               for k, c in colors.items()]
+    handles += [plt.Line2D([], [], marker="o", ls="", color="0.4", mfc="white", label="failed the diagnostics gate"),
+                plt.Rectangle((0, 0), 1, 1, color="0.88", label=f"default fit's {prob:.0%} interval"),
+                plt.Line2D([], [], color="k", ls="--", label="the paper's value")]
+    fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 5), fontsize=8)
+    fig.suptitle(f"Headline numbers under each variant: median and {prob:.0%} interval")
+    return fig
