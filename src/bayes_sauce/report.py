@@ -26,6 +26,7 @@ from bayes_sauce.paper import compare, comparison_markdown, format_value, load_p
 from bayes_sauce.predict import SAMPLE_DIMS, fitted_spec, predict
 from bayes_sauce.replication import Replication, replicate
 from bayes_sauce.sampling import load_fit
+from bayes_sauce.sensitivity import psense_markdown, psense_table
 from bayes_sauce.spec import OLS_SPEC, Spec, SpecError, merge, read_spec_dict, spec_from_dict
 
 HEADLINE_COLUMNS = ["quantity", "median", "lo", "hi", "paper", "unit", "definition"]
@@ -203,6 +204,7 @@ def build_tables(fit: FitFolder, ols: Replication | None) -> dict[str, pd.DataFr
         "frontier_running": posterior.frontier_table(posterior.components(fit.tree), fit.models, outcome, fit.prob),
         "scaling_curve": posterior.scaling_curve(fit.tree, np.linspace(x.min() - 0.25, x.max() + 0.25, 100), fit.prob),
         "ppc": ppc_table(fit),
+        "psense": psense_table(fit.tree, list(quantities.values())),  # power-scaling sensitivity (sensitivity.py)
     }
 
 
@@ -289,6 +291,9 @@ def markdown(fit: FitFolder, tables: dict[str, pd.DataFrame], figures: dict[str,
         "## Model checks",
         ppc_note(tables["ppc"], fit),
         "",
+        "## Prior and likelihood sensitivity (power-scaling)",
+        psense_markdown(tables["psense"]),
+        "",
         "## Definitions",
         DEFINITIONS.format(pct=f"{fit.prob:.0%}", lo=50 * (1 - fit.prob), hi=50 * (1 + fit.prob), base=BASE_GROUP,
                            min_firm=headline.MIN_MODELS_PER_FIRM, min_rank=posterior.MIN_MODELS_TO_RANK,
@@ -299,7 +304,7 @@ def markdown(fit: FitFolder, tables: dict[str, pd.DataFrame], figures: dict[str,
         "",
         "## Files",
         "headline.csv (every quantity: median, lo, hi, paper, unit, definition), developers.csv (every raw developer), "
-        "and one CSV per figure, named as the figure.",
+        "psense.csv (power-scaling sensitivity of every parameter and per-draw quantity) and one CSV per figure, named as the figure.",
     ]
     return "\n".join(lines) + "\n"
 
