@@ -71,23 +71,26 @@ def bambi_fit(data: ModelData, settings: SamplerSettings):
     return tree, time.perf_counter() - start
 
 
-def measure(name: str, fit: Callable[[], tuple], repeats: int) -> dict:
-    rows = []
-    for r in range(repeats):
-        tree, compile_s, sample_s = fit()
-        diag = diagnose(tree)
-        wall = compile_s + sample_s
-        rows.append({"compile_s": compile_s, "sample_s": sample_s, "wall_s": wall,
-                     "min_ess_bulk": diag["min_ess_bulk"], "min_ess_tail": diag["min_ess_tail"],
-                     "ess_per_s": diag["min_ess_bulk"] / wall, "divergences": diag["divergences"],
-                     "max_rhat": diag["max_rhat"], "slowest": diag["slowest_parameter"], "passed": diag["passed"]})
-        print(f"  {name} repeat {r + 1}/{repeats}: wall {wall:.1f} s, min ESS {diag['min_ess_bulk']:.0f}, "
-              f"div {diag['divergences']}, R-hat {diag['max_rhat']:.3f}", flush=True)
-    frame = pd.DataFrame(rows)
-    out = frame.median(numeric_only=True).to_dict()
-    out.pop("passed", None)
-    out.update({"row": name, "slowest": frame["slowest"].mode().iloc[0], "passed_all": bool(frame["passed"].all())})
-    return out
+def run_once(name: str, fit: Callable[[], tuple]) -> dict:
+    """One fit of one row, with the numbers the table needs."""
+    tree, compile_s, sample_s = fit()
+    diag = diagnose(tree)
+    wall = compile_s + sample_s
+    print(f"  {name}: wall {wall:.1f} s, min ESS {diag['min_ess_bulk']:.0f}, div {diag['divergences']}, "
+          f"R-hat {diag['max_rhat']:.3f}", flush=True)
+    return {"row": name, "compile_s": compile_s, "sample_s": sample_s, "wall_s": wall,
+            "min_ess_bulk": diag["min_ess_bulk"], "min_ess_tail": diag["min_ess_tail"],
+            "ess_per_s": diag["min_ess_bulk"] / wall, "divergences": diag["divergences"],
+            "max_rhat": diag["max_rhat"], "slowest": diag["slowest_parameter"], "passed": diag["passed"]}
+
+
+def summarise(runs: list[dict]) -> pd.DataFrame:
+    """Medians per row over repeats; the most frequent slowest parameter; whether every repeat passed."""
+    frame = pd.DataFrame(runs)
+    table = frame.groupby("row", sort=False).median(numeric_only=True).drop(columns="passed")
+    table["slowest"] = frame.groupby("row", sort=False)["slowest"].agg(lambda s: s.mode().iloc[0])
+    table["passed_all"] = frame.groupby("row", sort=False)["passed"].all()
+    return table
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -124,17 +127,20 @@ def main(argv: list[str] | None = None) -> int:
         "naive parameterisation (nutpie)": ("naive", ours("nutpie", naive_model)),
     }
     wanted = set(args.only.split(","))
-    results = []
+    rows = {}
     for row, (key, fit) in candidates.items():
         if key not in wanted:
             continue
         if key in ("numpyro", "bambi") and not _installed(key):
             print(f"skipping {row}: {key} is not installed (`make bench` installs the bench group)")
             continue
-        print(f"{row}:", flush=True)
-        results.append(measure(row, fit, args.repeats))
-
-    table = pd.DataFrame(results).set_index("row")
+        rows[row] = fit
+    # Repeats are interleaved across rows so that a drift in machine load hits every row alike.
+    runs = []
+    for r in range(args.repeats):
+        print(f"repeat {r + 1}/{args.repeats}", flush=True)
+        runs += [run_once(row, fit) for row, fit in rows.items()]
+    table = summarise(runs)
     reference = "pymc NUTS (default spec)"
     if reference in table.index:
         table["ess_per_s_vs_pymc"] = table["ess_per_s"] / table.loc[reference, "ess_per_s"]
