@@ -156,7 +156,9 @@ def execute(script: Path, output: Path, parameters: dict[str, Any], timeout: int
     output.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         source = Path(tmp) / f"{script.stem}.ipynb"
-        jupytext.write(jupytext.read(script), source)
+        nb = jupytext.read(script)
+        nb.metadata.setdefault("kernelspec", {"name": KERNEL_NAME, "display_name": "Python 3", "language": "python"})
+        jupytext.write(nb, source)
         declared = pm.inspect_notebook(str(source))
         params = {k: v for k, v in parameters.items() if k in declared}
         error = ""

@@ -1,0 +1,152 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 04 Sensitivity: the headline numbers under other priors and model choices
+#
+# `bayes-sauce sensitivity models/sensitivity/default.toml` refits the default model with each prior's scale
+# halved and doubled, with other model structures (Student-t developer effects, the logit-normal likelihood of
+# the paper's outcome, the paper's fixed groups, no groups, extra noise for closed models), with random walks
+# over quarters or months instead of cohorts, on the paper's robustness subsamples and on the MATH outcome, and
+# writes every variant's headline numbers to `results/sensitivity/default/sensitivity.csv`. This notebook reads
+# that table when it exists; otherwise it runs a small sweep (`models/sensitivity/smoke.toml`: the default and
+# one prior variant, short chains) through the same code, so that it always runs top to bottom.
+
+# %% tags=["parameters"]
+FIT_SIZE = "full"  # the fallback sweep's size is the sweep file's own (smoke.toml: 2 chains x 100 draws)
+SENSITIVITY_DIR = "results/sensitivity/default"  # read its sensitivity.csv when present
+SWEEP = "models/sensitivity/smoke.toml"  # run when there is no sensitivity.csv to read
+SWEEP_OUT = ""  # where the fallback sweep writes; empty: results/sensitivity/<sweep name>
+
+# %%
+import matplotlib.pyplot as plt
+import pandas as pd
+from IPython.display import Markdown, display
+
+from bayes_sauce import plots
+from bayes_sauce.notebooks import emit, resolve, versions
+from bayes_sauce.sampling import INTERVAL_PROB
+from bayes_sauce.sensitivity import KEY_QUANTITIES, psense_markdown, robustness, robustness_markdown
+from bayes_sauce.sweep import DEFAULT_VARIANT
+
+# %matplotlib inline
+pd.set_option("display.width", 160)
+pd.set_option("display.max_colwidth", 80)
+
+# %%
+folder = resolve(SENSITIVITY_DIR)
+if (folder / "sensitivity.csv").exists():
+    source = "read"
+    print(f"Reading the sweep written by `bayes-sauce sensitivity` in {folder}")
+else:
+    from bayes_sauce.sensitivity import run_sweep, write_outputs
+    from bayes_sauce.sweep import read_sweep
+
+    source = "swept"
+    sweep = read_sweep(resolve(SWEEP))
+    out = resolve(SWEEP_OUT) if SWEEP_OUT else resolve("results/sensitivity") / sweep.name
+    print(f"No {folder / 'sensitivity.csv'}: running the sweep {SWEEP} into {out} (its fits are cached there)")
+    result = run_sweep(sweep, None, out)
+    write_outputs(result)
+    folder = result.out
+table = pd.read_csv(folder / "sensitivity.csv")
+variants = pd.read_csv(folder / "variants.csv")
+psense = pd.read_csv(folder / "psense.csv") if (folder / "psense.csv").exists() else pd.DataFrame()
+
+# %% [markdown]
+# ## The variants
+#
+# One row per variant: what it changes against the default spec, whether its fit passed the diagnostics gate
+# (R-hat, ESS, divergences, E-BFMI) and how long it took. Only variants that passed count in the robustness
+# summary below; a failed one is drawn hollow in the figure. (The smoke sweep's short chains fail the gate by
+# design: its numbers only show the machinery.)
+
+# %%
+variants[["variant", "kind", "changes", "status", "n_models", "seconds"]]
+
+# %% [markdown]
+# ## How far each headline number moves
+#
+# One panel per headline number; one row per variant, coloured by the kind of choice it changes. The grey band
+# is the default fit's 90% interval, the dashed line the paper's value, multipliers on a log axis. What to see:
+# a variant's point outside the grey band moves that number by more than its own posterior uncertainty.
+
+# %%
+fig = plots.sensitivity_forest(table, KEY_QUANTITIES, DEFAULT_VARIANT, INTERVAL_PROB)
+
+# %% [markdown]
+# The same as a table: per headline number and kind of choice, the range of the variants' medians and the
+# variants whose median falls outside the default's interval (only variants that passed the gate).
+
+# %%
+rob = robustness(table)
+if len(rob):
+    display(Markdown(robustness_markdown(rob, INTERVAL_PROB)))
+else:
+    print("No robustness table: the default variant did not pass the diagnostics gate (expected for the smoke sweep).")
+
+# %% [markdown]
+# The medians side by side, one column per variant. What to see (the full default sweep when this was written):
+#
+# * **Priors do not matter.** Halving or doubling any prior's scale moves no headline median outside the default's
+#   interval (the slope stays within 0.832-0.842), as notebook 02's prior-posterior plots and the power-scaling
+#   table below suggest.
+# * **The variance shares are a modelling choice.** With the paper's 13 fixed groups (`fixed_groups`) the shares
+#   go back to the paper's (developer 12.9%, model-specific 46.2% against the paper's 17.9% and 47.4%): the
+#   default's larger developer share comes from giving each of the 256 raw developers its own pooled effect.
+# * **The within-firm spread depends on the likelihood.** With the paper's logit-normal outcome the q90/q10
+#   spread grows to about 130x and compute's share of the Llama-2-70B -> GPT-4.5 gain falls to about 75%: taken as
+#   exact, the near-chance logits of notebook 01 stretch the model-specific effects.
+# * **Shared progress depends on what "first" means.** With a random walk over quarters, the first quarter
+#   (2022q4) holds a single model, GPT-JT-6B-v1, and "last vs first" drops to 0.4x with an interval from 0.02x to
+#   5x: the cohort version's 7-10x rests on the paper's choice of a three-cohort split.
+# * **The MATH outcome tells another story** (steeper slope 0.95, 35x progress, 131x within-firm spread): the
+#   paper's claims are about MMLU-Pro, not about capability in general.
+# * Subsamples move little, except `total_tokens_only` (255 models whose own token count is known).
+
+# %%
+medians = table.dropna(subset=["quantity"]).pivot_table(index="quantity", columns="variant", values="median",
+                                                        aggfunc="first")
+order = [v for v in variants["variant"] if v in medians.columns]
+medians.reindex([q for q in KEY_QUANTITIES if q in medians.index])[order].style.format("{:.3g}")
+
+# %% [markdown]
+# ## Power-scaling sensitivity of the default fit
+#
+# Without refitting: how much each posterior moves when all the (top-level) priors, or the likelihood, are raised
+# to a power near 1 (ArviZ `psense`). A prior value at or above 0.05 means the prior informs that quantity.
+
+# %%
+if len(psense) and (psense["variant"] == DEFAULT_VARIANT).any():
+    display(Markdown(psense_markdown(psense[psense["variant"] == DEFAULT_VARIANT].drop(columns="variant"))))
+else:
+    print("No power-scaling table for the default variant.")
+
+# %% [markdown]
+# ## Key outputs and versions
+
+# %% tags=["key-outputs"]
+passed = variants[variants["status"] == "passed"]
+emit({
+    "source": source,
+    "folder": str(folder),
+    "n_variants": len(variants),
+    "n_variants_passed": len(passed),
+    "quantities": sorted(set(table["quantity"].dropna()) & set(KEY_QUANTITIES)),
+    "default_medians": {q: round(float(v), 4) for q, v in
+                        medians.get(DEFAULT_VARIANT, pd.Series(dtype=float)).reindex(KEY_QUANTITIES).dropna().items()},
+    "versions": versions(),
+})
+
+# %%
+plt.close("all")
+pd.Series(versions(), name="version").to_frame()
