@@ -1,8 +1,16 @@
-"""Posterior predictions for new models, including developers the fit never saw.
+"""Posterior predictions for new models, including developers the fit never saw, and the inverse question.
 
 A new model's logit is intercept + beta * (log10 C - c0) + period effect + developer effect + a
 fresh model effect. A known developer keeps its posterior effect; an unseen one gets an effect drawn
-per posterior draw from its pool (its Other size bin, or the majors), or from the population.
+per posterior draw from its pool (its Other size bin, or the majors), or, when its group is not
+given, from the population of developers (a fitted developer's pool picked at random, then a draw
+around that pool's mean). A group or pool the fit never saw (fixed-effects groups, pools) gets its
+offset from the spec's prior, around the best-populated group or pool as the model defines it.
+
+Periods after the last fitted one: a random walk (quarters, months) is extended by fresh steps of
+size sigma_period_step, one path per draw shared by all rows, up to ``MAX_EXTRAPOLATION_MONTHS``;
+cohort offsets cannot be extrapolated (the caller may opt in to reuse the last cohort, see
+``newmodels``).
 """
 
 from __future__ import annotations
@@ -11,6 +19,7 @@ import json
 
 import numpy as np
 import pandas as pd
+import pymc as pm
 import xarray as xr
 
 from bayes_sauce.data import CHANCE_FLOOR, GROUPS, N_QUESTIONS
@@ -19,6 +28,9 @@ from bayes_sauce.spec import Spec, spec_from_dict
 
 SAMPLE_DIMS = ("chain", "draw")
 NEW_DIM = "new_model"
+# A random walk is extended at most a year past its last fitted period.
+MAX_EXTRAPOLATION_MONTHS = 12
+MONTHS_PER_STEP = {"quarter": 3, "month": 1}
 
 
 class PredictionError(ValueError):
@@ -30,35 +42,165 @@ def fitted_spec(tree: xr.DataTree) -> Spec:
     return spec_from_dict(json.loads(tree.attrs["spec_json"]), "<posterior attrs>")
 
 
+def _sample_shape(posterior: xr.Dataset, *extra: int) -> tuple[int, ...]:
+    return (posterior.sizes["chain"], posterior.sizes["draw"], *extra)
+
+
+def _draws(posterior: xr.Dataset, values: np.ndarray) -> xr.DataArray:
+    return xr.DataArray(values, dims=(*SAMPLE_DIMS, NEW_DIM), coords={d: posterior[d] for d in SAMPLE_DIMS})
+
+
 def _standard_draws(posterior: xr.Dataset, spec: Spec, n_new: int, rng: np.random.Generator) -> np.ndarray:
-    shape = (posterior.sizes["chain"], posterior.sizes["draw"], n_new)
+    shape = _sample_shape(posterior, n_new)
     if spec.model.developer_dist == "student_t":
         return rng.standard_t(posterior["nu_developer"].values[..., None], size=shape)
     return rng.standard_normal(shape)
 
 
-def developer_effects(tree: xr.DataTree, developers: list[str], groups: list[str], seed: int) -> xr.DataArray:
-    """Per-draw developer effect for each new row: the fitted one if known, a population draw if not."""
+def _fitted_labels(tree: xr.DataTree) -> pd.DataFrame:
+    """Each fitted developer's paper group and pool (models without groups store no group labels: empty)."""
+    if "group" not in tree.posterior.coords:
+        return pd.DataFrame({"group": [], "pool": []}, dtype=str)
+    groups = np.asarray(tree.posterior["group"].values)[tree.constant_data["group_of_developer"].values]
+    return pd.DataFrame({"group": groups, "pool": [pool_of_group(g) for g in groups]},
+                        index=tree.posterior["developer"].values)
+
+
+def _centres(tree: xr.DataTree, structure: str, labels: pd.DataFrame) -> np.ndarray:
+    """Per draw, the mean each fitted developer's effect is drawn around (its group effect under fixed groups)."""
+    posterior = tree.posterior
+    if structure == "fixed_groups":
+        return posterior["developer_effect"].values
+    if structure == "pooled":
+        return np.zeros(_sample_shape(posterior, posterior.sizes["developer"]))
+    return posterior["pool_effect"].sel(pool=xr.DataArray(labels["pool"].to_numpy(), dims="developer")).values
+
+
+def _unseen_offset(tree: xr.DataTree, spec: Spec, level: str, labels: pd.Series,
+                   rng: np.random.Generator) -> np.ndarray:
+    """Effect (vs the base group) of a group or pool the fit never saw: a draw from the spec's group prior
+    around the reference label, the one with most fitted models (as ``model._effects_vs_largest`` pins it)."""
+    order = tree.posterior[level].values
+    fitted_rows = labels.iloc[tree.constant_data["developer_idx"].values]
+    models_per_label = fitted_rows.value_counts().reindex(order, fill_value=0)
+    reference = order[int(np.argmax(models_per_label.to_numpy()))]
+    prior = spec.priors.group
+    shape = _sample_shape(tree.posterior)
+    offset = pm.draw(getattr(pm, prior.dist).dist(**prior.params), draws=int(np.prod(shape)), random_seed=rng)
+    return tree.posterior[f"{level}_effect"].sel({level: reference}).values + np.reshape(offset, shape)
+
+
+def developer_effects(tree: xr.DataTree, developers: list[str], groups: list[str | None], seed: int) -> xr.DataArray:
+    """Per-draw developer effect for each new row: the fitted one if known, a population draw if not.
+
+    ``groups`` gives each unseen developer's paper group; None (or NA, or "") means unknown, and the
+    effect is then drawn around a fitted developer's group or pool picked at random, per draw.
+    """
     posterior, spec = tree.posterior, fitted_spec(tree)
     known = set(posterior["developer"].values.tolist())
+    groups = [None if g is None or pd.isna(g) or g == "" else str(g) for g in groups]
     for i, (dev, group) in enumerate(zip(developers, groups, strict=True)):
-        if dev not in known and group not in GROUPS:
-            raise PredictionError(f"row {i}: developer {dev!r} was not in the fit and its group {group!r} is not one of {list(GROUPS)}")
+        if dev not in known and group is not None and group not in GROUPS:
+            raise PredictionError(f"row {i}: developer {dev!r} was not in the fit and its group {group!r} is not "
+                                  f"one of {list(GROUPS)} (leave the group empty to draw from all developers)")
     rng = np.random.default_rng(seed)
+    structure = spec.model.developers
+    labels = _fitted_labels(tree)
+    centres = _centres(tree, structure, labels)
     z = _standard_draws(posterior, spec, len(developers), rng)
     effects = []
     for i, (dev, group) in enumerate(zip(developers, groups, strict=True)):
         if dev in known:
             effects.append(posterior["developer_effect"].sel(developer=dev).values)
-        elif spec.model.developers == "fixed_groups":
-            effects.append(posterior["group_effect"].sel(group=group).values)
-        elif spec.model.developers == "pooled":
-            effects.append(posterior["sigma_developer"].values * z[..., i])
+            continue
+        if group is None:
+            picked = rng.integers(0, centres.shape[-1], _sample_shape(posterior, 1))
+            centre = np.take_along_axis(centres, picked, axis=-1)[..., 0]
+        elif structure == "fixed_groups":
+            centre = (posterior["group_effect"].sel(group=group).values if group in labels["group"].values
+                      else _unseen_offset(tree, spec, "group", labels["group"], rng))
+        elif structure == "pooled":
+            centre = 0.0
         else:
-            pool = posterior["pool_effect"].sel(pool=pool_of_group(group)).values
-            effects.append(pool + posterior["sigma_developer"].values * z[..., i])
-    return xr.DataArray(np.stack(effects, axis=-1), dims=(*SAMPLE_DIMS, NEW_DIM),
-                        coords={d: posterior[d] for d in SAMPLE_DIMS})
+            pool = pool_of_group(group)
+            centre = (posterior["pool_effect"].sel(pool=pool).values if pool in labels["pool"].values
+                      else _unseen_offset(tree, spec, "pool", labels["pool"], rng))
+        spread = 0.0 if structure == "fixed_groups" else posterior["sigma_developer"].values * z[..., i]
+        effects.append(centre + spread)
+    return _draws(posterior, np.stack(effects, axis=-1))
+
+
+def _steps_after(label: str, last: str, time: str) -> int:
+    freq = {"quarter": "Q", "month": "M"}[time]
+    return pd.Period(label.upper(), freq).ordinal - pd.Period(last.upper(), freq).ordinal
+
+
+def period_effects(tree: xr.DataTree, periods: list[str], seed: int) -> xr.DataArray:
+    """Per-draw period effect for each row; random-walk periods after the last fitted one are extrapolated."""
+    posterior, spec = tree.posterior, fitted_spec(tree)
+    fitted = [str(p) for p in posterior["period"].values]
+    time = spec.data.time
+    steps = {}
+    for i, label in enumerate(periods):
+        if label in fitted:
+            continue
+        ahead = _steps_after(label, fitted[-1], time) if time != "cohort" else 0
+        if ahead <= 0:
+            raise PredictionError(f"row {i}: period {label!r} is outside the fitted {time} periods "
+                                  f"{fitted[0]}..{fitted[-1]}")
+        if ahead * MONTHS_PER_STEP[time] > MAX_EXTRAPOLATION_MONTHS:
+            raise PredictionError(f"row {i}: period {label!r} is {ahead} {time}s after the last fitted one "
+                                  f"({fitted[-1]}); the random walk is extrapolated at most "
+                                  f"{MAX_EXTRAPOLATION_MONTHS} months")
+        steps[label] = ahead
+    values = np.empty(_sample_shape(posterior, len(periods)))
+    horizon = max(steps.values(), default=0)
+    if horizon:
+        rng = np.random.default_rng(seed + 2)
+        walk = np.cumsum(posterior["sigma_period_step"].values[..., None]
+                         * rng.standard_normal(_sample_shape(posterior, horizon)), axis=-1)
+        last = posterior["period_effect"].sel(period=fitted[-1]).values
+    for i, label in enumerate(periods):
+        values[..., i] = (posterior["period_effect"].sel(period=label).values if label in fitted
+                          else last + walk[..., steps[label] - 1])
+    return _draws(posterior, values)
+
+
+def model_scale(posterior: xr.Dataset, spec: Spec, is_closed: xr.DataArray) -> xr.DataArray:
+    """Per-draw SD of a model's own effect: sigma_model, plus sigma_closed for self-reported scores."""
+    scale = posterior["sigma_model"]
+    if spec.model.closed_models == "extra_noise":
+        scale = np.sqrt(scale**2 + is_closed.astype(float) * posterior["sigma_closed"] ** 2)
+    return scale.broadcast_like(is_closed).transpose(*SAMPLE_DIMS, ...)
+
+
+def systematic(tree: xr.DataTree, new: pd.DataFrame, seed: int = 0) -> xr.Dataset:
+    """Per-draw expected logit without the model's own effect (``mean``), that effect's scale (``scale``)
+    and, for Student-t model effects, their degrees of freedom (``nu_model``).
+
+    ``new`` has columns log10_flops, developer, developer_group, period, is_closed.
+    """
+    posterior, spec = tree.posterior, fitted_spec(tree)
+    c0 = float(tree.attrs["c0_log10_flops"])
+    x_c = xr.DataArray(new["log10_flops"].to_numpy(dtype=float) - c0, dims=NEW_DIM)
+    period = period_effects(tree, new["period"].astype(str).tolist(), seed)
+    developer = developer_effects(tree, new["developer"].tolist(), new["developer_group"].tolist(), seed)
+    mean = posterior["intercept"] + posterior["beta"] * x_c + period + developer
+    closed = xr.DataArray(new["is_closed"].to_numpy(dtype=bool), dims=NEW_DIM)
+    seen = xr.DataArray(new["developer"].isin(posterior["developer"].values).to_numpy(), dims=NEW_DIM)
+    parts = xr.Dataset({"mean": mean.transpose(*SAMPLE_DIMS, NEW_DIM),
+                        "scale": model_scale(posterior, spec, closed), "developer_seen": seen})
+    if spec.model.model_dist == "student_t":
+        parts["nu_model"] = posterior["nu_model"]
+    return parts
+
+
+def model_effect_draws(parts: xr.Dataset, rng: np.random.Generator) -> xr.DataArray:
+    """Fresh model-specific effects for ``systematic``'s rows: Normal(0, scale), or Student-t(nu_model, 0, scale)."""
+    shape = parts["mean"].shape
+    z = (rng.standard_t(parts["nu_model"].values[..., None], size=shape) if "nu_model" in parts
+         else rng.standard_normal(shape))
+    return parts["scale"] * z
 
 
 def predict(tree: xr.DataTree, new: pd.DataFrame, seed: int = 0) -> xr.Dataset:
@@ -67,25 +209,10 @@ def predict(tree: xr.DataTree, new: pd.DataFrame, seed: int = 0) -> xr.Dataset:
     Returns eta (the latent logit), accuracy (expected score given eta) and score (a predictive
     draw of the observed score: binomial over the benchmark's questions, or logit-normal).
     """
-    posterior, spec = tree.posterior, fitted_spec(tree)
-    periods = posterior["period"].values.tolist()
-    unknown = ~new["period"].isin(periods)
-    if unknown.any():
-        rows = np.flatnonzero(unknown.to_numpy())[:5].tolist()
-        raise PredictionError(f"row(s) {rows}: period {new.loc[unknown, 'period'].iloc[0]!r} is outside the fitted "
-                              f"{spec.data.time} periods {periods[0]}..{periods[-1]}")
+    spec = fitted_spec(tree)
     rng = np.random.default_rng(seed + 1)
-    c0 = float(tree.attrs["c0_log10_flops"])
-    x_c = xr.DataArray(new["log10_flops"].to_numpy(dtype=float) - c0, dims=NEW_DIM)
-    period = posterior["period_effect"].sel(period=xr.DataArray(new["period"].to_numpy(), dims=NEW_DIM))
-    developer = developer_effects(tree, new["developer"].tolist(), new["developer_group"].tolist(), seed)
-    scale = posterior["sigma_model"]
-    if spec.model.closed_models == "extra_noise":
-        closed = xr.DataArray(new["is_closed"].to_numpy(dtype=float), dims=NEW_DIM)
-        scale = np.sqrt(scale**2 + closed * posterior["sigma_closed"] ** 2)
-    mean = posterior["intercept"] + posterior["beta"] * x_c + period.drop_vars("period") + developer
-    mean = mean.transpose(*SAMPLE_DIMS, NEW_DIM)
-    eta = mean + scale.broadcast_like(mean) * rng.standard_normal(mean.shape)
+    parts = systematic(tree, new, seed)
+    eta = parts["mean"] + model_effect_draws(parts, rng)
     floor = CHANCE_FLOOR[spec.data.outcome]
     accuracy = floor + (1 - floor) / (1 + np.exp(-eta))
     if spec.model.likelihood == "binomial":
@@ -93,5 +220,28 @@ def predict(tree: xr.DataTree, new: pd.DataFrame, seed: int = 0) -> xr.Dataset:
         score = xr.apply_ufunc(lambda p: rng.binomial(n, p) / n, accuracy)
     else:
         score = accuracy
-    known = xr.DataArray(new["developer"].isin(posterior["developer"].values).to_numpy(), dims=NEW_DIM)
-    return xr.Dataset({"eta": eta, "accuracy": accuracy, "score": score, "developer_seen": known})
+    return xr.Dataset({"eta": eta, "accuracy": accuracy, "score": score, "developer_seen": parts["developer_seen"]})
+
+
+def compute_needed(tree: xr.DataTree, new: pd.DataFrame, target: float, seed: int = 0) -> xr.Dataset:
+    """log10 FLOPs at which a developer's model reaches ``target`` expected score in a period, per draw.
+
+    ``median_model``: the model effect at 0 (the developer's typical recipe); ``new_model``: a fresh
+    model effect (``model_effect_draws``), so its spread is that of the next model the developer trains.
+    ``new`` has the columns of ``systematic`` except log10_flops.
+    """
+    spec = fitted_spec(tree)
+    floor = CHANCE_FLOOR[spec.data.outcome]
+    if not floor < target < 1:
+        raise PredictionError(f"target score {target} must lie strictly between the chance floor {floor} and 1")
+    beta = tree.posterior["beta"]
+    if float((beta <= 0).mean()) > 0:
+        raise PredictionError(f"the posterior puts {float((beta <= 0).mean()):.1%} of its draws on a non-positive "
+                              "compute slope: no compute reaches the target in those draws")
+    c0 = float(tree.attrs["c0_log10_flops"])
+    parts = systematic(tree, new.assign(log10_flops=c0), seed)
+    norm = (target - floor) / (1 - floor)
+    gap = np.log(norm / (1 - norm)) - parts["mean"]
+    effect = model_effect_draws(parts, np.random.default_rng(seed + 3))
+    return xr.Dataset({"median_model": c0 + gap / beta, "new_model": c0 + (gap - effect) / beta,
+                       "developer_seen": parts["developer_seen"]})
