@@ -57,6 +57,21 @@ def test_every_spec_option_builds_a_model_with_finite_density(name):
     assert len(model.coords["developer"]) == kept.models["developer"].nunique()
 
 
+def test_logit_normal_model_effects_are_the_data_residuals_when_deterministics_are_recomputed():
+    """run_nuts recomputes deterministics with pm.compute_deterministics, which draws unobserved copies of
+    observed variables: model_effect must come from the observed scores, not from the variable y."""
+    import pymc as pm
+
+    spec = make_spec(model={"likelihood": "logit_normal"})
+    data, _ = prepare(spec, synthetic_dataset(30, seed=1))
+    model = build_model(spec, data)
+    free = pm.sample_prior_predictive(draws=2, model=model, random_seed=1).prior.to_dataset()[[v.name for v in model.free_RVs]]
+    post = pm.compute_deterministics(free, model=model, extend_dataset=True, progressbar=False)
+    systematic = (post["intercept"].values[..., None] + post["beta"].values[..., None] * data.x_c
+                  + post["period_effect"].values[..., data.period_idx] + post["developer_effect"].values[..., data.developer_idx])
+    np.testing.assert_allclose(post["model_effect"].values, data.logit_score - systematic)
+
+
 def test_random_walk_has_a_step_for_every_calendar_quarter_between_first_and_last():
     spec = make_spec(data={"time": "quarter"})
     data, kept = prepare(spec, synthetic_dataset(30, seed=1))

@@ -273,6 +273,8 @@ def build_model(spec: Spec, data: ModelData) -> pm.Model:
             p = floor + (1 - floor) * pm.math.invlogit(eta)
             pm.Binomial("k", n=data.n_trials, p=p, observed=data.successes, dims="model")
         else:
-            y = model_dist("y", observed=data.logit_score)
-            pm.Deterministic("model_effect", y - mean, dims="model")
+            model_dist("y", observed=data.logit_score)
+            # From the observed values, not the variable y: pm.compute_deterministics (run after
+            # nutpie) would draw y afresh and give random residuals instead of the data's.
+            pm.Deterministic("model_effect", data.logit_score - mean, dims="model")
     return model
