@@ -18,6 +18,7 @@ thousand draws is poorly estimated.
 
 from __future__ import annotations
 
+import hashlib
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,11 +30,11 @@ import xarray as xr
 from arviz_stats.loo.wrapper import SamplingWrapper
 
 from bayes_sauce.data import Dataset, load
-from bayes_sauce.density import log_density, log_density_student_t_component
+from bayes_sauce.density import log_density, log_density_student_t_component, log_predictive_density
 from bayes_sauce.fits import fit_or_reuse
 from bayes_sauce.forecast import dataset_rows
 from bayes_sauce.model import pool_of_group
-from bayes_sauce.predict import NEW_DIM, fitted_spec, systematic
+from bayes_sauce.predict import NEW_DIM, SAMPLE_DIMS, fitted_spec, systematic
 from bayes_sauce.sampling import SamplerSettings, fit_spec, settings_from_spec
 from bayes_sauce.spec import Spec
 
@@ -91,36 +92,69 @@ def loo_tree(tree: xr.DataTree, log_lik: xr.DataArray) -> xr.DataTree:
                                   "log_likelihood": xr.Dataset({"score": log_lik})})
 
 
+def fit_id(tree: xr.DataTree) -> str:
+    """A short fingerprint of a posterior, so cached refit results are only reused for the same fit."""
+    digest = hashlib.sha256(tree.attrs.get("spec_json", "").encode())
+    digest.update(np.ascontiguousarray(tree.posterior["beta"].values).tobytes())
+    return digest.hexdigest()[:16]
+
+
+REFIT_COLUMNS = ["fit_id", "model_id", "elpd_i", "gate_passed"]
+
+
 @dataclass
 class Refits(SamplingWrapper):
-    """Exact leave-one-out refits for ``arviz.reloo``: fit the spec without one model, score that model."""
+    """Exact leave-one-out refits for ``arviz.reloo``: fit the spec without one model, score that model.
+
+    Each refit's elpd is appended to a CSV cache (keyed by ``fit_id``) as soon as it is known, so an
+    interrupted comparison resumes without refitting; a cached observation is handed to ``reloo`` as a
+    one-draw log-likelihood equal to its elpd.
+    """
 
     spec: Spec
     dataset: Dataset  # the fitted rows, in fit order
     settings: SamplerSettings
+    fit: str  # fit_id of the full-data posterior
+    cache: Path
     gates: list[bool] = field(default_factory=list)
+    _pending: str = ""
 
     def __post_init__(self) -> None:
         super().__init__(model=None)
 
+    def _cached(self) -> pd.DataFrame:
+        table = pd.read_csv(self.cache) if self.cache.exists() else pd.DataFrame(columns=REFIT_COLUMNS)
+        return table[(table["fit_id"] == self.fit) & (table["model_id"] == self._pending)]
+
     def sel_observations(self, idx: int) -> tuple[Dataset, pd.DataFrame]:
         keep = np.ones(len(self.dataset.models), dtype=bool)
         keep[idx] = False
+        self._pending = str(self.dataset.models.loc[~keep, "model_id"].iloc[0])
         kept = Dataset(models=self.dataset.models.loc[keep].reset_index(drop=True), source=self.dataset.source,
                        sha256=self.dataset.sha256)
         return kept, self.dataset.models.loc[~keep]
 
     def sample(self, modified_observed_data: Dataset):
-        return fit_spec(self.spec, modified_observed_data, self.settings)
+        return None if len(self._cached()) else fit_spec(self.spec, modified_observed_data, self.settings)
 
-    def get_inference_data(self, fitted_model) -> xr.DataTree:
+    def get_inference_data(self, fitted_model) -> xr.DataTree | None:
+        if fitted_model is None:
+            self.gates.append(bool(self._cached()["gate_passed"].iloc[0]))
+            return None
         self.gates.append(bool(fitted_model.diagnostics["passed"]))
         return fitted_model.tree
 
-    def log_likelihood__i(self, excluded_obs: pd.DataFrame, idata__i: xr.DataTree) -> xr.DataArray:
+    def log_likelihood__i(self, excluded_obs: pd.DataFrame, idata__i: xr.DataTree | None) -> xr.DataArray:
+        if idata__i is None:
+            elpd = float(self._cached()["elpd_i"].iloc[0])
+            return xr.DataArray(np.full((1, 1, 1), elpd), dims=(*SAMPLE_DIMS, OBS_DIM))
         parts = systematic(idata__i, dataset_rows(excluded_obs, self.spec.data.time))
         dens = log_density(excluded_obs[self.spec.data.outcome].to_numpy(), parts["mean"], parts["scale"],
                            self.spec.model.likelihood, self.spec.data.outcome, parts.get("nu_model"))
+        elpd = float(log_predictive_density(dens).values[0])
+        row = pd.DataFrame([[self.fit, self._pending, elpd, self.gates[-1]]], columns=REFIT_COLUMNS)
+        self.cache.parent.mkdir(parents=True, exist_ok=True)
+        row.to_csv(self.cache, mode="a", header=not self.cache.exists(), index=False)
         return dens.rename({NEW_DIM: OBS_DIM})
 
 
@@ -136,8 +170,9 @@ class LooResult:
 
 
 def loo_with_refits(tree: xr.DataTree, spec: Spec, fitted: Dataset, settings: SamplerSettings,
-                    max_refits: int) -> LooResult:
-    """PSIS-LOO on the marginal log-likelihood; exact refits for the (at most max_refits) worst Pareto k."""
+                    max_refits: int, cache: Path) -> LooResult:
+    """PSIS-LOO on the marginal log-likelihood; exact refits for the (at most max_refits) worst Pareto k,
+    their results cached in ``cache`` (see ``Refits``)."""
     gate = bool(tree.attrs.get("diagnostics_passed", 0))
     data = loo_tree(tree, marginal_log_likelihood(tree, fitted.models))
     with warnings.catch_warnings():  # the Pareto-k warning: counted and acted on below
@@ -150,7 +185,7 @@ def loo_with_refits(tree: xr.DataTree, spec: Spec, fitted: Dataset, settings: Sa
         return LooResult(gate, psis, high, 0, 0, high, threshold)
     # reloo refits every k above its threshold: raise it to the (max_refits+1)-th largest k to bound the cost.
     cutoff = max(threshold, float(k[max_refits])) if high > max_refits else threshold
-    wrapper = Refits(spec=spec, dataset=fitted, settings=settings)
+    wrapper = Refits(spec=spec, dataset=fitted, settings=settings, fit=fit_id(tree), cache=cache)
     wrapper.idata_orig = data
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
@@ -201,7 +236,10 @@ def compare(specs: dict[str, tuple[Spec, str]], data: Path | None, reuse_root: P
         tree, rows, _ = fit_or_reuse(spec, dataset, [reuse_root / name, out / "fits" / name], settings, text)
         fitted[name] = rows
         check_same_observations(fitted)
-        results[name] = loo_with_refits(tree, spec, rows, settings, max_refits)
+        results[name] = loo_with_refits(tree, spec, rows, settings, max_refits, out / "loo_refits.csv")
+        r = results[name]
+        print(f"  {name}: elpd {r.elpd.elpd:.1f}; Pareto k > {r.threshold:.2f}: {r.n_high_k_psis} before, "
+              f"{r.n_refits} refitted, {r.n_high_k_left} left", flush=True)
     pointwise = pd.concat([pd.DataFrame({"spec": name, "model_id": r.elpd.elpd_i[OBS_DIM].values,
                                          "elpd_i": r.elpd.elpd_i.values, "pareto_k": r.elpd.pareto_k.values})
                            for name, r in results.items()], ignore_index=True)

@@ -7,10 +7,10 @@ given, from the population of developers (a fitted developer's pool picked at ra
 around that pool's mean). A group or pool the fit never saw (fixed-effects groups, pools) gets its
 offset from the spec's prior, around the best-populated group or pool as the model defines it.
 
-Periods after the last fitted one: a random walk (quarters, months) is extended by fresh steps of
-size sigma_period_step, one path per draw shared by all rows, up to ``MAX_EXTRAPOLATION_MONTHS``;
-cohort offsets cannot be extrapolated (the caller may opt in to reuse the last cohort, see
-``newmodels``).
+Periods outside the fitted ones: a random walk (quarters, months) is extended by fresh steps of
+size sigma_period_step, one path per draw shared by all rows, up to ``MAX_EXTRAPOLATION_MONTHS``
+(after the last period, or before the first, which exact leave-one-out refits can need); cohort
+offsets cannot be extrapolated (the caller may opt in to reuse the last cohort, see ``forecast``).
 """
 
 from __future__ import annotations
@@ -130,13 +130,21 @@ def developer_effects(tree: xr.DataTree, developers: list[str], groups: list[str
     return _draws(posterior, np.stack(effects, axis=-1))
 
 
-def _steps_after(label: str, last: str, time: str) -> int:
+def _steps_outside(label: str, fitted: list[str], time: str) -> int:
+    """Random-walk steps from the fitted periods to ``label``: > 0 after the last, < 0 before the first."""
     freq = {"quarter": "Q", "month": "M"}[time]
-    return pd.Period(label.upper(), freq).ordinal - pd.Period(last.upper(), freq).ordinal
+    ordinal = pd.Period(label.upper(), freq).ordinal
+    first, last = (pd.Period(p.upper(), freq).ordinal for p in (fitted[0], fitted[-1]))
+    return ordinal - last if ordinal > last else ordinal - first
 
 
 def period_effects(tree: xr.DataTree, periods: list[str], seed: int) -> xr.DataArray:
-    """Per-draw period effect for each row; random-walk periods after the last fitted one are extrapolated."""
+    """Per-draw period effect for each row.
+
+    A random-walk period outside the fitted ones is reached by fresh steps of size sigma_period_step
+    from the nearest fitted end (forward after the last period, backward before the first), one path
+    per draw and direction shared by all rows, at most ``MAX_EXTRAPOLATION_MONTHS`` away.
+    """
     posterior, spec = tree.posterior, fitted_spec(tree)
     fitted = [str(p) for p in posterior["period"].values]
     time = spec.data.time
@@ -144,25 +152,27 @@ def period_effects(tree: xr.DataTree, periods: list[str], seed: int) -> xr.DataA
     for i, label in enumerate(periods):
         if label in fitted:
             continue
-        ahead = _steps_after(label, fitted[-1], time) if time != "cohort" else 0
-        if ahead <= 0:
+        if time == "cohort":
             raise PredictionError(f"row {i}: period {label!r} is outside the fitted {time} periods "
                                   f"{fitted[0]}..{fitted[-1]}")
-        if ahead * MONTHS_PER_STEP[time] > MAX_EXTRAPOLATION_MONTHS:
-            raise PredictionError(f"row {i}: period {label!r} is {ahead} {time}s after the last fitted one "
-                                  f"({fitted[-1]}); the random walk is extrapolated at most "
+        steps[label] = _steps_outside(label, fitted, time)
+        if abs(steps[label]) * MONTHS_PER_STEP[time] > MAX_EXTRAPOLATION_MONTHS:
+            raise PredictionError(f"row {i}: period {label!r} is {abs(steps[label])} {time}s outside the fitted "
+                                  f"{fitted[0]}..{fitted[-1]}; the random walk is extrapolated at most "
                                   f"{MAX_EXTRAPOLATION_MONTHS} months")
-        steps[label] = ahead
     values = np.empty(_sample_shape(posterior, len(periods)))
-    horizon = max(steps.values(), default=0)
-    if horizon:
-        rng = np.random.default_rng(seed + 2)
-        walk = np.cumsum(posterior["sigma_period_step"].values[..., None]
-                         * rng.standard_normal(_sample_shape(posterior, horizon)), axis=-1)
-        last = posterior["period_effect"].sel(period=fitted[-1]).values
+    rng = np.random.default_rng(seed + 2)
+    sigma = posterior["sigma_period_step"].values[..., None] if steps else None
+    walks = {}
+    for direction, end in ((1, fitted[-1]), (-1, fitted[0])):
+        horizon = max((direction * n for n in steps.values()), default=0)
+        if horizon > 0:
+            path = np.cumsum(sigma * rng.standard_normal(_sample_shape(posterior, horizon)), axis=-1)
+            walks[direction] = posterior["period_effect"].sel(period=end).values[..., None] + path
     for i, label in enumerate(periods):
-        values[..., i] = (posterior["period_effect"].sel(period=label).values if label in fitted
-                          else last + walk[..., steps[label] - 1])
+        n = steps.get(label, 0)
+        values[..., i] = (posterior["period_effect"].sel(period=label).values if n == 0
+                          else walks[int(np.sign(n))][..., abs(n) - 1])
     return _draws(posterior, values)
 
 
