@@ -14,6 +14,10 @@ RESULTS = Path("results")
 DEFAULT_BOOTSTRAP = 1000
 DEFAULT_SEED = 20260207
 DEFAULT_LEVEL = 0.90
+# Specs that `compare` and `backtest` use when none are named (files in models/).
+COMPARE_SPECS = ("hierarchical", "paper_fixed_effects", "hierarchical_logit_normal", "fixed_groups", "pooled",
+                 "student_t", "quarter_rw")
+BACKTEST_SPECS = ("hierarchical", "paper_fixed_effects")
 
 
 def _add_data_args(parser: argparse.ArgumentParser) -> None:
@@ -215,6 +219,116 @@ def cmd_psense(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_table(table, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(path, index=False)
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    print(f"\nWrote {path}")
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    """MMLU-Pro of new models (median and interval) from a fit, or the compute a developer needs to reach a score."""
+    import pandas as pd
+
+    from bayes_sauce.forecast import compute_table, new_model_rows, prediction_table
+    from bayes_sauce.predict import PredictionError, compute_needed, predict
+    from bayes_sauce.sampling import load_fit
+
+    if args.csv is None and (args.developer is None or args.date is None):
+        print("bayes-sauce: predict needs --developer and --date (or --csv FILE)", file=sys.stderr)
+        return 2
+    tree = load_fit(args.fit)
+    frame = (pd.read_csv(args.csv, dtype=str, keep_default_na=False, na_values=[""]) if args.csv else
+             pd.DataFrame([{"model": args.name, "params_b": args.params, "tokens_b": args.tokens, "flops": args.flops,
+                            "developer": args.developer, "developer_group": args.group, "release_month": args.date,
+                            "is_closed": args.closed}]))
+    try:
+        rows = new_model_rows(frame, tree, args.extend_last_cohort, with_compute=args.target is None)
+        if args.target is None:
+            table = prediction_table(rows, predict(tree, rows, args.seed), args.level)
+        else:
+            table = compute_table(rows, compute_needed(tree, rows, args.target, args.seed), args.level, args.target)
+    except PredictionError as err:
+        print(f"bayes-sauce: cannot predict: {err}", file=sys.stderr)
+        return 2
+    what = "score" if args.target is None else f"log10 training FLOPs to reach {args.target}"
+    print(f"{what}: median and {args.level:.0%} equal-tailed interval over the posterior of {args.fit}")
+    folder = args.fit if args.fit.is_dir() else args.fit.parent
+    _print_table(table, args.out or folder / ("predictions.csv" if args.target is None else "compute_needed.csv"))
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """PSIS-LOO of the hierarchical model, the paper's model as a Bayesian regression and variants, on one scale."""
+    from bayes_sauce.loo import compare
+    from bayes_sauce.spec import MODELS_DIR, load_spec
+    from bayes_sauce.validation import loo_markdown
+
+    paths = args.specs or [MODELS_DIR / f"{name}.toml" for name in COMPARE_SPECS]
+    specs = {}
+    for path in paths:
+        spec = load_spec(path)
+        if spec.kind != "bayes":
+            raise SpecError(f"{path}: key 'kind': compare needs Bayesian specs (kind = 'bayes')")
+        specs[spec.name] = (spec, Path(path).read_text())
+    out = args.out or RESULTS / "compare"
+    print(f"Comparing {', '.join(specs)} (fits reused from {RESULTS}/<spec> or {out}/fits/<spec>, else fitted there)")
+    table, pointwise = compare(specs, args.data, RESULTS, out, args.max_refits, draws=args.draws, tune=args.tune,
+                               chains=args.chains, seed=args.seed)
+    out.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out / "loo.csv")
+    pointwise.to_csv(out / "loo_pointwise.csv", index=False)
+    text = loo_markdown(table)
+    (out / "loo.md").write_text(text + "\n")
+    print(text)
+    print(f"\nWrote {out}/loo.csv, loo_pointwise.csv, loo.md")
+    return 0
+
+
+def cmd_backtest(args: argparse.Namespace) -> int:
+    """Fit on the models released up to a cutoff, predict the later ones; score Bayesian specs and the paper's OLS."""
+    import pandas as pd
+
+    from bayes_sauce import backtest
+    from bayes_sauce.data import load
+    from bayes_sauce.sampling import settings_from_spec
+    from bayes_sauce.spec import MODELS_DIR, OLS_SPEC, load_spec
+    from bayes_sauce.validation import backtest_markdown
+
+    specs = {}
+    for path in args.specs or [MODELS_DIR / f"{name}.toml" for name in BACKTEST_SPECS]:
+        spec = load_spec(path)
+        if spec.kind != "bayes":
+            raise SpecError(f"{path}: key 'kind': backtest takes Bayesian specs; the paper's OLS is always included")
+        specs[spec.name] = spec
+    ols_spec = load_spec(args.ols_spec or OLS_SPEC)
+    dataset = load(args.data, ols_spec.data.filters.to_filters())
+    settings = {name: settings_from_spec(spec, draws=args.draws, tune=args.tune, chains=args.chains, seed=args.seed)
+                for name, spec in specs.items()}
+    for s in settings.values():
+        s.progress = False
+    out = args.out or RESULTS / "backtest" / args.cutoff
+    try:
+        result = backtest.run(specs, ols_spec, dataset, args.cutoff, out / "fits", settings, args.level, args.seed or 0)
+    except ValueError as err:
+        print(f"bayes-sauce: cannot backtest: {err}", file=sys.stderr)
+        return 2
+    out.mkdir(parents=True, exist_ok=True)
+    result.scores.to_csv(out / "scores.csv", index=False)
+    result.summary.to_csv(out / "summary.csv", index=False)
+    pd.DataFrame([{"cutoff": args.cutoff, "n_train": result.n_train, "n_test": result.n_test,
+                   **{f"gate_passed__{k}": v for k, v in result.gates.items()}}]).to_csv(out / "meta.csv", index=False)
+    backtest.figure(result.scores, args.cutoff, args.level).savefig(out / "backtest.png", dpi=130)
+    text = backtest_markdown(result.summary, args.cutoff, result.n_train, result.n_test)
+    (out / "summary.md").write_text(text + "\n")
+    print(text)
+    failed = [k for k, v in result.gates.items() if not v]
+    if failed:
+        print(f"WARNING: the pre-cutoff fit(s) {failed} FAILED the diagnostics gate", file=sys.stderr)
+    print(f"\nWrote {out}/scores.csv (also the figure's data), summary.csv, summary.md, meta.csv, backtest.png")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bayes-sauce",
@@ -301,6 +415,58 @@ def build_parser() -> argparse.ArgumentParser:
                    help="fit folder written by `bayes-sauce fit` (default: %(default)s)")
     p.add_argument("--threshold", type=float, default=None, help="flag prior sensitivity at or above this value (default: 0.05)")
     p.set_defaults(func=cmd_psense)
+    p = sub.add_parser("predict", help="MMLU-Pro of a new model (median, interval), or the compute needed for a score",
+                       description=cmd_predict.__doc__ + " A developer the fit never saw gets an effect drawn from "
+                       "its group's pool (from all developers when --group is not given).")
+    p.add_argument("fit", nargs="?", type=Path, default=RESULTS / "hierarchical",
+                   help="fit folder or posterior.nc (default: %(default)s)")
+    p.add_argument("--csv", type=Path, default=None,
+                   help="many models: a CSV with columns model, params_b, tokens_b (or flops), developer, "
+                        "developer_group (optional), release_month, is_closed (optional)")
+    p.add_argument("--name", default=None, help="a name for the model")
+    p.add_argument("--params", type=float, default=None, help="parameters, billions")
+    p.add_argument("--tokens", type=float, default=None, help="training tokens, billions (C = 6 N D)")
+    p.add_argument("--flops", type=float, default=None, help="training FLOPs, instead of --params and --tokens")
+    p.add_argument("--developer", default=None, help="developer as in the data (e.g. Meta, Qwen) or a new name")
+    p.add_argument("--group", default=None,
+                   help="paper group of a developer the fit never saw (e.g. Other-Med); ignored for a known developer")
+    p.add_argument("--date", default=None, help="release month YYYY-MM")
+    p.add_argument("--closed", action="store_true", help="a self-reported (non-leaderboard) score")
+    p.add_argument("--target", type=float, default=None,
+                   help="instead: the log10 FLOPs needed to reach this MMLU-Pro score (e.g. 0.6)")
+    p.add_argument("--extend-last-cohort", action="store_true",
+                   help="for a date after the last fitted cohort, assume the last cohort's effect persists")
+    p.add_argument("--level", type=float, default=DEFAULT_LEVEL, help="interval level (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=0, help="seed for new effects and outcome draws (default: 0)")
+    p.add_argument("--out", type=Path, default=None,
+                   help="CSV to write (default: FIT/predictions.csv or FIT/compute_needed.csv)")
+    p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("compare", help="PSIS-LOO of the hierarchical model vs the paper's model and variants",
+                       description=cmd_compare.__doc__)
+    p.add_argument("specs", nargs="*", type=Path,
+                   help=f"Bayesian spec files (default: models/{{{','.join(COMPARE_SPECS)}}}.toml)")
+    _add_data_args(p)
+    p.add_argument("--out", type=Path, default=None, help="output folder (default: results/compare)")
+    p.add_argument("--max-refits", type=int, default=10,
+                   help="exact leave-one-out refits per spec for Pareto k above 0.7, worst first (default: %(default)s)")
+    for name in ("draws", "tune", "chains", "seed"):
+        p.add_argument(f"--{name}", type=int, default=None, help=f"sampler {name} (default: the spec's)")
+    p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("backtest", help="fit up to a cutoff, predict later models; hierarchical vs the paper's OLS",
+                       description=cmd_backtest.__doc__)
+    p.add_argument("specs", nargs="*", type=Path,
+                   help=f"Bayesian spec files (default: models/{{{','.join(BACKTEST_SPECS)}}}.toml)")
+    p.add_argument("--cutoff", required=True, help="last quarter (2024q3) or month (2024-09) of the training data")
+    _add_data_args(p)
+    p.add_argument("--ols-spec", type=Path, default=None, help="the OLS baseline's spec (default: models/ols.toml)")
+    p.add_argument("--out", type=Path, default=None, help="output folder (default: results/backtest/CUTOFF)")
+    p.add_argument("--level", type=float, default=DEFAULT_LEVEL, help="interval level (default: %(default)s)")
+    for name in ("draws", "tune", "chains", "seed"):
+        p.add_argument(f"--{name}", type=int, default=None, help=f"sampler {name} (default: the spec's)")
+    p.set_defaults(func=cmd_backtest)
+
     return parser
 
 

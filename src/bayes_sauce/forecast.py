@@ -132,7 +132,7 @@ IDENTITY_COLUMNS = ["model", "developer", "developer_group", "release_month", "p
 
 def prediction_table(rows: pd.DataFrame, draws: xr.Dataset, prob: float) -> pd.DataFrame:
     """One row per new model: inputs, whether the developer was fitted, and the predicted score's interval."""
-    return pd.concat([rows[IDENTITY_COLUMNS].reset_index(drop=True),
+    return pd.concat([rows[IDENTITY_COLUMNS].fillna("").reset_index(drop=True),
                       pd.DataFrame({"developer_seen": draws["developer_seen"].values,
                                     "log10_flops": rows["log10_flops"].to_numpy()}),
                       interval_table(draws["score"], prob, "score_")], axis=1)
@@ -140,7 +140,7 @@ def prediction_table(rows: pd.DataFrame, draws: xr.Dataset, prob: float) -> pd.D
 
 def compute_table(rows: pd.DataFrame, needed: xr.Dataset, prob: float, target: float) -> pd.DataFrame:
     """One row per question: log10 FLOPs for the developer's median model and for a new model to reach ``target``."""
-    return pd.concat([rows[IDENTITY_COLUMNS].reset_index(drop=True),
+    return pd.concat([rows[IDENTITY_COLUMNS].fillna("").reset_index(drop=True),
                       pd.DataFrame({"developer_seen": needed["developer_seen"].values, "target_score": target}),
                       interval_table(needed["median_model"], prob, "log10_flops_median_model_"),
                       interval_table(needed["new_model"], prob, "log10_flops_new_model_")], axis=1)

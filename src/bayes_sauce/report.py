@@ -28,6 +28,7 @@ from bayes_sauce.replication import Replication, replicate
 from bayes_sauce.sampling import load_fit
 from bayes_sauce.sensitivity import psense_markdown, psense_table
 from bayes_sauce.spec import OLS_SPEC, Spec, SpecError, merge, read_spec_dict, spec_from_dict
+from bayes_sauce.validation import prediction_section
 
 HEADLINE_COLUMNS = ["quantity", "median", "lo", "hi", "paper", "unit", "definition"]
 PREDICTIVE_SAMPLES = 200
@@ -290,6 +291,8 @@ def markdown(fit: FitFolder, tables: dict[str, pd.DataFrame], figures: dict[str,
         "",
         "## Model checks",
         ppc_note(tables["ppc"], fit),
+        "",
+        *prediction_section(fit.path.parent),
         "",
         "## Prior and likelihood sensitivity (power-scaling)",
         psense_markdown(tables["psense"]),

@@ -1,0 +1,68 @@
+"""Markdown for "how well does the model predict": the LOO comparison and the backtest, from their CSVs.
+
+``compare`` writes ``loo.csv`` and ``backtest`` writes ``summary.csv``; these functions turn them into
+the tables and sentences printed by the commands and included in a fit's report.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+COMPARE_DIR = "compare"
+BACKTEST_DIR = "backtest"
+LOO_SCALE = ("log probability of the observed count of correct answers for a new model with the same inputs "
+             "(model effect integrated out; also the developer effect for one-model developers)")
+
+
+def loo_markdown(table: pd.DataFrame) -> str:
+    """The LOO comparison table with its Pareto-k record, and what it says in one sentence."""
+    view = table.reset_index(names="spec")[["spec", "rank", "elpd", "se", "elpd_diff", "dse", "p", "weight",
+                                            "gate_passed", "pareto_k_high_psis", "exact_refits", "pareto_k_high_left"]]
+    best, rest = view.iloc[0], view.iloc[1:]
+    clear = rest[rest["elpd_diff"].abs() > 2 * rest["dse"]]
+    sentence = (f"Best expected predictive density: **{best['spec']}**; "
+                + (f"{len(clear)} of {len(rest)} others are worse by more than twice the SE of the difference "
+                   f"({', '.join(clear['spec'])})." if len(clear) else "no other is worse by more than twice the SE "
+                   "of the difference."))
+    failed = view.loc[~view["gate_passed"].astype(bool), "spec"].tolist()
+    if failed:
+        sentence += f" Fits that FAILED the diagnostics gate (their numbers are not reliable): {', '.join(failed)}."
+    return "\n".join([
+        f"PSIS-LOO on the {LOO_SCALE}. elpd_diff is against the best; dse its standard error; p the effective "
+        "number of parameters; Pareto k above the threshold (0.7) before refits, exact refits done, and k still above "
+        "it afterwards.", "", view.to_markdown(index=False, floatfmt=".1f"), "", sentence])
+
+
+def backtest_markdown(summary: pd.DataFrame, cutoff: str, n_train: int, n_test: int) -> str:
+    """The backtest table and a sentence on the best method by each score."""
+    everyone = summary[summary["models"] == "all"].set_index("method")
+    best = everyone["elpd"].idxmax()
+    closest = (everyone["coverage_90"] - 0.9).abs().idxmin()
+    sharpest = everyone["median_abs_error_points"].idxmin()
+    return "\n".join([
+        f"Fitted on the {n_train} models released up to {cutoff}; scored on the {n_test} released after it. elpd: "
+        "summed log predictive density of the observed counts (same scale as LOO); coverage_90: share of observed "
+        "scores inside the 90% predictive interval; median_abs_error_points: median |predicted median - observed| "
+        "in MMLU-Pro points; group_unseen: held-out models whose developer group had no model before the cutoff.",
+        "", summary.round({"elpd": 1, "mean_lpd": 2, "coverage_90": 3, "median_abs_error_points": 2, "elpd_diff": 1,
+                           "elpd_diff_se": 1}).to_markdown(index=False), "",
+        f"Highest out-of-time predictive density: **{best}**; coverage closest to 90%: **{closest}**; "
+        f"smallest median error: **{sharpest}**."])
+
+
+def prediction_section(results_root: Path) -> list[str]:
+    """The report's "How well does the model predict" section from results/compare and results/backtest."""
+    lines = ["## How well does the model predict"]
+    loo = results_root / COMPARE_DIR / "loo.csv"
+    if loo.exists():
+        lines += ["", "### Leave-one-out (bayes-sauce compare)", loo_markdown(pd.read_csv(loo, index_col=0))]
+    for summary_path in sorted((results_root / BACKTEST_DIR).glob("*/summary.csv")):
+        meta = pd.read_csv(summary_path.with_name("meta.csv")).iloc[0]
+        lines += ["", f"### Out of time, cutoff {meta['cutoff']} (bayes-sauce backtest)",
+                  backtest_markdown(pd.read_csv(summary_path), meta["cutoff"], int(meta["n_train"]),
+                                    int(meta["n_test"])), f"Figure: {summary_path.with_name('backtest.png')}"]
+    if len(lines) == 1:
+        lines.append("Not computed yet: run `bayes-sauce compare` and `bayes-sauce backtest --cutoff 2024q3`.")
+    return lines

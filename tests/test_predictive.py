@@ -1,0 +1,210 @@
+"""Prediction, the inverse question, LOO on one scale, and a backtest where the truth is known.
+
+Two small fits are shared by the module: the default model fitted on synthetic models released up to
+2024q3 (used for predictions, the inverse question and the backtest), and a logit-normal random-walk
+variant on the same rows (used for LOO on one scale and random-walk extrapolation).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.special import expit, gammaln
+from scipy.stats import norm
+
+from bayes_sauce import backtest
+from bayes_sauce.cli import main
+from bayes_sauce.data import CHANCE_FLOOR, N_QUESTIONS
+from bayes_sauce.density import binomial_marginal, logit_normal_count_scale
+from bayes_sauce.forecast import new_model_rows
+from bayes_sauce.loo import comparison_table, loo_with_refits, marginal_log_likelihood
+from bayes_sauce.model import pool_of_group
+from bayes_sauce.predict import PredictionError, compute_needed, developer_effects, predict, systematic
+from bayes_sauce.sampling import SamplerSettings, fit_spec, save_fit
+from bayes_sauce.spec import DEFAULT_SPEC, OLS_SPEC, load_spec, merge, read_spec_dict, spec_from_dict
+from bayes_sauce.validation import backtest_markdown, loo_markdown
+
+from .synthetic import synthetic_dataset
+
+SETTINGS = SamplerSettings(draws=100, tune=150, chains=2, seed=3, progress=False)
+CUTOFF = "2024q3"
+# synthetic_models' truth: eta = TRUE_ALPHA + TRUE_BETA * (log10 FLOPs - 23.5) + N(0, TRUE_SIGMA), no
+# developer or time effects.
+TRUE_ALPHA, TRUE_BETA, TRUE_SIGMA, TRUE_X0 = -1.0, 0.8, 0.5, 23.5
+
+
+def _spec(**overrides):
+    return spec_from_dict(merge(read_spec_dict(DEFAULT_SPEC), overrides))
+
+
+@pytest.fixture(scope="module")
+def split():
+    dataset = synthetic_dataset(150, seed=4)
+    return dataset, backtest.split(dataset, CUTOFF)
+
+
+@pytest.fixture(scope="module")
+def default_fit(split):
+    return fit_spec(_spec(), split[1][0], SETTINGS)
+
+
+@pytest.fixture(scope="module")
+def rw_fit(split):
+    return fit_spec(_spec(model={"likelihood": "logit_normal"}, data={"time": "quarter"}), split[1][0], SETTINGS)
+
+
+def _user_rows(**columns) -> pd.DataFrame:
+    base = {"model": "m", "params_b": "70", "tokens_b": "15000", "developer": "brand-new-lab",
+            "developer_group": "Other-Med", "release_month": "2025-01"}
+    return pd.DataFrame([base | columns])
+
+
+# --- one likelihood scale -----------------------------------------------------------------------
+
+def test_binomial_marginal_matches_brute_force_integration_and_sums_to_one():
+    n, floor, mean, scale = 200, 0.1, np.array([0.3]), np.array([0.6])
+    grid = np.linspace(-6, 6, 40001)
+    p = floor + (1 - floor) * expit(grid)
+    for k in (0, 37, 150, 200):
+        log_f = (gammaln(n + 1) - gammaln(k + 1) - gammaln(n - k + 1) + k * np.log(p) + (n - k) * np.log1p(-p)
+                 + norm.logpdf(grid, mean, scale))
+        brute = np.log(np.trapezoid(np.exp(log_f), grid))
+        assert binomial_marginal(np.array([k]), n, floor, mean, scale)[0] == pytest.approx(brute, abs=1e-5)
+    total = np.exp(binomial_marginal(np.arange(n + 1), n, floor, np.full(n + 1, 0.3), np.full(n + 1, 0.6))).sum()
+    assert total == pytest.approx(1.0, abs=1e-9)
+
+
+def test_logit_normal_on_the_count_scale_is_a_probability_over_counts():
+    n, floor = N_QUESTIONS["mmlu_pro"], CHANCE_FLOOR["mmlu_pro"]
+    k = np.arange(int(floor * n) + 1, n)
+    total = np.exp(logit_normal_count_scale(k / n, n, floor, np.full(k.size, 0.2), np.full(k.size, 0.7))).sum()
+    assert total == pytest.approx(1.0, abs=1e-3)
+
+
+def test_loo_uses_the_logit_normal_likelihood_moved_to_the_count_scale(rw_fit):
+    tree, models = rw_fit.tree, rw_fit.dataset.models
+    marginal = marginal_log_likelihood(tree, models)
+    single = np.bincount(tree.constant_data["developer_idx"].values)[tree.constant_data["developer_idx"].values] == 1
+    own = tree.log_likelihood["y"].transpose(*marginal.dims).values[..., ~single]
+    score = models["mmlu_pro"].to_numpy()[~single]
+    shift = logit_normal_count_scale(score, N_QUESTIONS["mmlu_pro"], 0.1, 0.0, 1.0) - norm.logpdf(
+        np.log((score - 0.1) / (1 - score)), 0.0, 1.0)
+    np.testing.assert_allclose(marginal.values[..., ~single], own + shift, atol=1e-9)
+
+
+def test_loo_comparison_with_an_exact_refit_that_is_cached(default_fit, rw_fit, tmp_path):
+    settings = SamplerSettings(**{**SETTINGS.__dict__, "draws": 60, "tune": 60})
+    rw_spec = _spec(model={"likelihood": "logit_normal"}, data={"time": "quarter"})
+    cache = tmp_path / "refits.csv"
+    hier = loo_with_refits(default_fit.tree, _spec(), default_fit.dataset, settings, 0, cache)
+    rw = loo_with_refits(rw_fit.tree, rw_spec, rw_fit.dataset, settings, 0, cache)
+    refitted = loo_with_refits(rw_fit.tree, rw_spec, rw_fit.dataset, settings, 1, cache)
+    assert refitted.n_high_k_psis >= 1, "the synthetic set should give at least one high Pareto k"
+    assert refitted.n_refits == 1 and refitted.n_high_k_left == refitted.n_high_k_psis - 1
+    again = loo_with_refits(rw_fit.tree, rw_spec, rw_fit.dataset, settings, 1, cache)  # from the cache, no fit
+    assert len(pd.read_csv(cache)) == 1 and again.elpd.elpd == pytest.approx(refitted.elpd.elpd)
+    table = comparison_table({"hierarchical": hier, "rw_logit_normal": rw})
+    assert set(table.index) == {"hierarchical", "rw_logit_normal"}
+    assert {"elpd", "elpd_diff", "dse", "weight", "pareto_k_high_psis", "exact_refits"} <= set(table.columns)
+    assert np.isfinite(table["elpd"]).all() and table["elpd_diff"].max() == 0
+    assert "Best expected predictive density" in loo_markdown(table)
+
+
+# --- prediction ---------------------------------------------------------------------------------
+
+def test_prediction_shapes_and_an_unseen_developer(default_fit):
+    tree = default_fit.tree
+    known = default_fit.dataset.models.iloc[0]
+    rows = new_model_rows(pd.concat([_user_rows(developer=known["developer"].upper()), _user_rows(),
+                                     _user_rows(developer_group="")]), tree)
+    assert rows["developer"].iloc[0] == known["developer"]  # matched ignoring case
+    pred = predict(tree, rows, seed=1)
+    assert pred["score"].shape == (2, 100, 3)
+    assert pred["developer_seen"].values.tolist() == [True, False, False]
+    assert ((pred["score"] > 0) & (pred["score"] < 1)).all()
+    # Without a group, a new developer's effect is drawn around a fitted developer's pool picked at
+    # random: on average, the developer-weighted mean of the pool means.
+    post = tree.posterior
+    effect = developer_effects(tree, ["new-a"] * 4, [None] * 4, seed=3)
+    pools = [pool_of_group(g) for g in post["group"].values[tree.constant_data["group_of_developer"].values]]
+    weights = pd.Series(pools).value_counts(normalize=True)
+    expected = sum(w * post["pool_effect"].sel(pool=p) for p, w in weights.items())
+    sd = float(effect.std()) / np.sqrt(effect.size / 4)
+    assert float(effect.mean()) == pytest.approx(float(expected.mean()), abs=4 * sd)
+
+
+def test_inverse_question_inverts_the_prediction(default_fit):
+    tree = default_fit.tree
+    rows = new_model_rows(_user_rows(developer=default_fit.dataset.models["developer"].iloc[0]), tree,
+                          with_compute=False)
+    needed = compute_needed(tree, rows, target=0.45, seed=2)
+    # Half the draws need less than the median compute, so at it the median expected score is the target.
+    at_needed = systematic(tree, rows.assign(log10_flops=float(needed["median_model"].median())), seed=2)["mean"]
+    reached = 0.1 + 0.9 * expit(at_needed.median())
+    assert float(reached) == pytest.approx(0.45, abs=0.005)
+    width = lambda d: float(d.quantile(0.95) - d.quantile(0.05))  # noqa: E731
+    assert width(needed["new_model"]) > width(needed["median_model"])
+
+
+@pytest.mark.parametrize(("columns", "message"), [
+    ({"developer_group": "Frontier-Lab"}, "its group 'Frontier-Lab' is not one of"),
+    ({"params_b": "-7"}, "params_b must be a positive number"),
+    ({"tokens_b": "0"}, "tokens_b must be a positive number"),
+    ({"tokens_b": None}, "give both params_b and tokens_b"),
+    ({"release_month": "next spring"}, "release_month must be a date"),
+    ({"release_month": "2025-06"}, "cohort offsets cannot be extrapolated \\(or pass --extend-last-cohort"),
+    ({"release_month": "2021-01"}, "outside the fitted cohorts"),
+])
+def test_bad_input_is_refused_with_a_clear_message(default_fit, columns, message):
+    with pytest.raises(PredictionError, match=message):
+        rows = new_model_rows(_user_rows(**columns), default_fit.tree)
+        predict(default_fit.tree, rows)
+
+
+def test_cohort_extension_is_opt_in_and_the_random_walk_extrapolates_up_to_a_year(default_fit, rw_fit):
+    rows = new_model_rows(_user_rows(release_month="2025-06"), default_fit.tree, extend_last_cohort=True)
+    assert rows["period"].iloc[0] == default_fit.tree.posterior["period"].values[-1]
+    last = str(rw_fit.tree.posterior["period"].values[-1])
+    assert last == "2024q3"
+    near, far = (new_model_rows(_user_rows(release_month=m), rw_fit.tree) for m in ("2024-12", "2025-09"))
+    spread = [float(predict(rw_fit.tree, r, seed=1)["eta"].std()) for r in (near, far)]
+    assert spread[1] > spread[0]  # more random-walk steps, wider
+    with pytest.raises(PredictionError, match="extrapolated at most 12 months"):
+        predict(rw_fit.tree, new_model_rows(_user_rows(release_month="2025-12"), rw_fit.tree))
+
+
+def test_predict_cli_writes_a_table_and_refuses_bad_input(default_fit, tmp_path, capsys):
+    save_fit(default_fit.tree, tmp_path / "fit", default_fit.diagnostics)
+    args = ["predict", str(tmp_path / "fit"), "--params", "70", "--tokens", "15000", "--developer", "newlab",
+            "--group", "Other-Med", "--date", "2025-01", "--out", str(tmp_path / "p.csv")]
+    assert main(args) == 0
+    table = pd.read_csv(tmp_path / "p.csv")
+    assert table.loc[0, "score_lo"] < table.loc[0, "score_median"] < table.loc[0, "score_hi"]
+    assert main([*args[:3], "0", *args[4:]]) == 2
+    assert "params_b must be a positive number" in capsys.readouterr().err
+    assert main([*args, "--target", "0.5"]) == 0
+    assert "log10_flops_new_model_hi" in pd.read_csv(tmp_path / "p.csv").columns
+
+
+# --- backtest with a known truth ----------------------------------------------------------------
+
+def test_backtest_recovers_the_truth_out_of_time(default_fit, split, tmp_path):
+    dataset, (train, test) = split
+    save_fit(default_fit.tree, tmp_path / "hierarchical", default_fit.diagnostics)  # reused by run, not refitted
+    result = backtest.run({"hierarchical": _spec()}, load_spec(OLS_SPEC), dataset, CUTOFF, tmp_path,
+                          {"hierarchical": SETTINGS}, prob=0.9, seed=5)
+    assert (result.n_train, result.n_test) == (len(train.models), len(test)) and len(test) >= 25
+    everyone = result.summary[result.summary["models"] == "all"].set_index("method")
+    assert set(everyone.index) == {"hierarchical", "ols"}
+    # The truth has model-level noise SD 0.5 logits: 90% intervals should cover about 90% of new models.
+    assert everyone["coverage_90"].between(0.7, 1.0).all()
+    # The predictive median tracks the true expected logit of each held-out model.
+    hier = result.scores[result.scores["method"] == "hierarchical"].set_index("model_id").loc[test["model_id"]]
+    truth = TRUE_ALPHA + TRUE_BETA * (test["log10_flops"].to_numpy() - TRUE_X0)
+    predicted = np.log((hier["median"].to_numpy() - 0.1) / (1 - hier["median"].to_numpy()))
+    assert np.median(np.abs(predicted - truth)) < 0.35
+    assert np.isfinite(everyone["elpd"]).all() and everyone["elpd_diff"].max() == 0
+    assert hier["developer_seen"].sum() == test["developer"].isin(train.models["developer"]).sum()
+    assert len(backtest.figure(result.scores, CUTOFF, 0.9).axes) == 2
+    assert "Highest out-of-time predictive density" in backtest_markdown(result.summary, CUTOFF, 1, 1)
