@@ -278,7 +278,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     table.to_csv(out / "loo.csv")
     pointwise.to_csv(out / "loo_pointwise.csv", index=False)
-    text = loo_markdown(table)
+    text = loo_markdown(table, pointwise)
     (out / "loo.md").write_text(text + "\n")
     print(text)
     print(f"\nWrote {out}/loo.csv, loo_pointwise.csv, loo.md")

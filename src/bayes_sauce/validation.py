@@ -16,8 +16,24 @@ LOO_SCALE = ("log probability of the observed count of correct answers for a new
              "(model effect integrated out; also the developer effect for one-model developers)")
 
 
-def loo_markdown(table: pd.DataFrame) -> str:
-    """The LOO comparison table with its Pareto-k record, and what it says in one sentence."""
+# Pairs whose difference answers "does pooling developers predict better than the paper's fixed effects?"
+POOLING_PAIRS = (("hierarchical", "paper_fixed_effects"), ("hierarchical_logit_normal", "paper_fixed_effects"),
+                 ("hierarchical", "fixed_groups"))
+
+
+def pairwise_differences(pointwise: pd.DataFrame) -> list[str]:
+    """elpd differences with their paired SE for the pooling pairs present in the pointwise LOO table."""
+    elpd = pointwise.pivot(index="model_id", columns="spec", values="elpd_i")
+    lines = []
+    for a, b in POOLING_PAIRS:
+        if {a, b} <= set(elpd.columns):
+            diff = elpd[a] - elpd[b]
+            lines.append(f"- {a} - {b}: {diff.sum():+.1f} (SE {diff.std() * len(diff) ** 0.5:.1f})")
+    return lines
+
+
+def loo_markdown(table: pd.DataFrame, pointwise: pd.DataFrame | None = None) -> str:
+    """The LOO comparison table with its Pareto-k record, what it says in one sentence, and the pooling pairs."""
     view = table.reset_index(names="spec")[["spec", "rank", "elpd", "se", "elpd_diff", "dse", "p", "weight",
                                             "gate_passed", "pareto_k_high_psis", "exact_refits", "pareto_k_high_left"]]
     best, rest = view.iloc[0], view.iloc[1:]
@@ -32,7 +48,9 @@ def loo_markdown(table: pd.DataFrame) -> str:
     return "\n".join([
         f"PSIS-LOO on the {LOO_SCALE}. elpd_diff is against the best; dse its standard error; p the effective "
         "number of parameters; Pareto k above the threshold (0.7) before refits, exact refits done, and k still above "
-        "it afterwards.", "", view.to_markdown(index=False, floatfmt=".1f"), "", sentence])
+        "it afterwards.", "", view.to_markdown(index=False, floatfmt=".1f"), "", sentence,
+        *(["", "Pooling developers vs the paper's fixed effects (elpd difference, paired SE):",
+           *pairwise_differences(pointwise)] if pointwise is not None else [])])
 
 
 def backtest_markdown(summary: pd.DataFrame, cutoff: str, n_train: int, n_test: int) -> str:
@@ -57,7 +75,8 @@ def prediction_section(results_root: Path) -> list[str]:
     lines = ["## How well does the model predict"]
     loo = results_root / COMPARE_DIR / "loo.csv"
     if loo.exists():
-        lines += ["", "### Leave-one-out (bayes-sauce compare)", loo_markdown(pd.read_csv(loo, index_col=0))]
+        pointwise = pd.read_csv(loo.with_name("loo_pointwise.csv"))
+        lines += ["", "### Leave-one-out (bayes-sauce compare)", loo_markdown(pd.read_csv(loo, index_col=0), pointwise)]
     for summary_path in sorted((results_root / BACKTEST_DIR).glob("*/summary.csv")):
         meta = pd.read_csv(summary_path.with_name("meta.csv")).iloc[0]
         lines += ["", f"### Out of time, cutoff {meta['cutoff']} (bayes-sauce backtest)",
