@@ -208,3 +208,10 @@ def test_backtest_recovers_the_truth_out_of_time(default_fit, split, tmp_path):
     assert hier["developer_seen"].sum() == test["developer"].isin(train.models["developer"]).sum()
     assert len(backtest.figure(result.scores, CUTOFF, 0.9).axes) == 2
     assert "Highest out-of-time predictive density" in backtest_markdown(result.summary, CUTOFF, 1, 1)
+
+
+def test_backtest_refuses_a_cutoff_that_leaves_a_cohort_unfitted(split, tmp_path):
+    with pytest.raises(ValueError, match="cohort offsets cannot be extrapolated"):
+        backtest.run({"hierarchical": _spec()}, load_spec(OLS_SPEC), split[0], "2023q4", tmp_path,
+                     {"hierarchical": SETTINGS})
+    assert not (tmp_path / "hierarchical").exists()  # refused before fitting

@@ -196,6 +196,12 @@ def run(specs: dict[str, Spec], ols_spec: Spec, dataset: Dataset, cutoff: str, f
     train, test = split(dataset, cutoff)
     # Every method is scored on the same held-out rows: those with a score the logit can take.
     test = exclude_for_analysis(Dataset(models=test), ols_spec.data.outcome, ols_spec.data.time, logit=True).models
+    for name, spec in {**specs, OLS_METHOD: ols_spec}.items():
+        column = PERIOD_COLUMN[spec.data.time]
+        missing = sorted(set(test[column].astype(str)) - set(train.models[column].astype(str)))
+        if spec.data.time == "cohort" and missing:
+            raise ValueError(f"{name}: cohort(s) {missing} have no model up to {cutoff}, and cohort offsets cannot "
+                             "be extrapolated; choose a later cutoff or a random-walk spec")
     parts, gates = [], {}
     for name, spec in specs.items():
         print(f"  {name}: fitting (or reusing) on {len(train.models)} models up to {cutoff}", flush=True)
