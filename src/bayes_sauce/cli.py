@@ -34,6 +34,16 @@ def _add_filter_args(parser: argparse.ArgumentParser) -> None:
         parser.add_argument(f"--{name.replace('_', '-')}", action="store_true", help=f"filter: {name.replace('_', ' ')}")
 
 
+def _add_sampler_args(parser: argparse.ArgumentParser) -> None:
+    """Sampling options shared by `fit` and `run` (None keeps the spec's value)."""
+    parser.add_argument("--draws", type=int, default=None, help="draws per chain after tuning (default: the spec's)")
+    parser.add_argument("--tune", type=int, default=None, help="tuning steps per chain (default: the spec's)")
+    parser.add_argument("--chains", type=int, default=None, help="number of chains (default: the spec's)")
+    parser.add_argument("--seed", type=int, default=None, help="sampler seed; the same seed gives identical draws")
+    parser.add_argument("--allow-failed", action="store_true", help="exit 0 even when the fit fails the diagnostics gate")
+    parser.add_argument("--no-progress", action="store_true", help="no sampler progress bar")
+
+
 def _filters(args: argparse.Namespace) -> Filters:
     return Filters(
         window=None if args.all_dates else tuple(args.window),
@@ -97,7 +107,7 @@ def fit_to(spec_path: Path, data: Path | None, out: Path | None, progress: bool 
     the spec's). Returns the fit folder and whether the diagnostics gate passed.
     """
     from bayes_sauce.data import load
-    from bayes_sauce.sampling import diagnostics_table, fit_spec, save_fit, settings_from_spec
+    from bayes_sauce.sampling import diagnostics_table, fit_spec, settings_from_spec, write_fit_folder
     from bayes_sauce.spec import load_spec
 
     spec = load_spec(spec_path)
@@ -110,9 +120,7 @@ def fit_to(spec_path: Path, data: Path | None, out: Path | None, progress: bool 
           f"{settings.chains} chains x {settings.draws} draws after {settings.tune} tuning steps, seed {settings.seed}")
     result = fit_spec(spec, dataset, settings, spec_text=Path(spec_path).read_text())
     out = out or RESULTS / spec.name
-    save_fit(result.tree, out, result.diagnostics)
-    result.dataset.excluded.to_csv(out / "excluded.csv", index=False)
-    result.model_data.models.to_csv(out / "models.csv", index=False)
+    write_fit_folder(result, out)
     t = result.timings
     print(f"Models fitted: {len(result.model_data.models)}; excluded: {len(result.dataset.excluded)} (see excluded.csv)")
     print(f"Time: compile {t.compile_s:.1f} s, sampling {t.sample_s:.1f} s, log-lik/prior/predictive {t.extras_s:.1f} s")
@@ -361,14 +369,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("spec", nargs="?", type=Path, default=DEFAULT_SPEC, help="model spec TOML (default: %(default)s)")
     _add_data_args(p)
     p.add_argument("--out", type=Path, default=None, help="output folder (default: results/<spec name>)")
-    p.add_argument("--draws", type=int, default=None, help="draws per chain after tuning (default: the spec's)")
-    p.add_argument("--tune", type=int, default=None, help="tuning steps per chain (default: the spec's)")
-    p.add_argument("--chains", type=int, default=None, help="number of chains (default: the spec's)")
-    p.add_argument("--seed", type=int, default=None, help="random seed; the same seed gives identical draws")
+    _add_sampler_args(p)
     p.add_argument("--sampler", choices=SAMPLERS, default=None, help="NUTS implementation (default: the spec's, nutpie)")
     p.add_argument("--target-accept", type=float, default=None, help="NUTS target acceptance rate")
-    p.add_argument("--allow-failed", action="store_true", help="exit 0 even when the diagnostics gate fails")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_fit)
 
     p = sub.add_parser("report", help="report on a fit folder: headline.csv, report.md, figures with their CSVs",
@@ -384,12 +387,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=None, help="output root (default: results)")
     p.add_argument("--bootstrap", type=int, default=DEFAULT_BOOTSTRAP, metavar="N",
                    help="cluster-bootstrap replicates for the replication's Shapley intervals (default: %(default)s)")
-    p.add_argument("--draws", type=int, default=None, help="draws per chain after tuning (default: the spec's)")
-    p.add_argument("--tune", type=int, default=None, help="tuning steps per chain (default: the spec's)")
-    p.add_argument("--chains", type=int, default=None, help="number of chains (default: the spec's)")
-    p.add_argument("--seed", type=int, default=None, help="sampler seed (default: the spec's)")
-    p.add_argument("--allow-failed", action="store_true", help="exit 0 even when the fit fails the diagnostics gate")
-    p.add_argument("--no-progress", action="store_true", help="no sampler progress bar")
+    _add_sampler_args(p)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("sensitivity", help="prior and model sensitivity: fit a sweep's variants on Dask; one table, one figure",

@@ -9,7 +9,7 @@ import xarray as xr
 
 from bayes_sauce.data import Dataset
 from bayes_sauce.model import prepare
-from bayes_sauce.sampling import SamplerSettings, fit_spec, load_fit, save_fit
+from bayes_sauce.sampling import SamplerSettings, fit_spec, load_fit, write_fit_folder
 from bayes_sauce.spec import Spec, SpecError, spec_from_dict
 
 
@@ -45,6 +45,5 @@ def fit_or_reuse(spec: Spec, dataset: Dataset, directories: list[Path], settings
             if matches(tree, spec, fitted, settings):
                 return tree, fitted, directory
     result = fit_spec(spec, dataset, settings, spec_text=spec_text)
-    save_fit(result.tree, directories[-1], result.diagnostics)
-    result.model_data.models.to_csv(directories[-1] / "models.csv", index=False)
+    write_fit_folder(result, directories[-1])
     return result.tree, result.dataset, directories[-1]

@@ -276,3 +276,11 @@ def fit_spec(spec: Spec, dataset: Dataset, settings: SamplerSettings, spec_text:
         "interval_prob": INTERVAL_PROB,
     })
     return FitResult(tree=tree, diagnostics=diagnostics, timings=timings, model_data=model_data, dataset=dataset)
+
+
+def write_fit_folder(result: FitResult, out_dir: Path) -> Path:
+    """A complete fit folder: posterior.nc, diagnostics.json, the fitted rows (models.csv) and excluded.csv."""
+    path = save_fit(result.tree, out_dir, result.diagnostics)
+    result.model_data.models.to_csv(out_dir / "models.csv", index=False)
+    result.dataset.excluded.to_csv(out_dir / "excluded.csv", index=False)
+    return path

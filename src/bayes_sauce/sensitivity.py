@@ -34,7 +34,7 @@ from bayes_sauce.data import load
 from bayes_sauce.headline import Quantity
 from bayes_sauce.paper import format_value, load_paper_numbers
 from bayes_sauce.predict import SAMPLE_DIMS
-from bayes_sauce.sampling import INTERVAL_PROB, fit_spec, save_fit, settings_from_spec
+from bayes_sauce.sampling import INTERVAL_PROB, fit_spec, settings_from_spec, write_fit_folder
 from bayes_sauce.spec import spec_from_dict
 from bayes_sauce.sweep import DEFAULT_VARIANT, KINDS, Sweep, Variant, cache_key
 
@@ -140,9 +140,7 @@ def fit_variant(variant: Variant, data_path: str, data_sha256: str, paper: pd.Da
         raise RuntimeError(f"{data_path} changed during the sweep (sha256 {dataset.sha256[:12]}, expected {data_sha256[:12]})")
     result = fit_spec(spec, dataset, settings_from_spec(spec, cores=1, progress=False), spec_text=sweep_text)
     out = Path(folder)
-    save_fit(result.tree, out, result.diagnostics)
-    result.model_data.models.to_csv(out / "models.csv", index=False)
-    result.dataset.excluded.to_csv(out / "excluded.csv", index=False)
+    write_fit_folder(result, out)
     quantities = posterior.quantities(result.tree, result.model_data.models)
     psense_table(result.tree, quantities).to_csv(out / "psense.csv", index=False)
     summary = {"variant": variant.name, "kind": variant.kind, "changes": variant.changes,
