@@ -31,11 +31,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from bayes_sauce import headline, plots
-from bayes_sauce.data import CHANCE_FLOOR, N_QUESTIONS, Filters, load
+from bayes_sauce.data.filters import Filters
+from bayes_sauce.data.load import load
+from bayes_sauce.data.summary import compute_range_ratio, describe
 from bayes_sauce.notebooks import emit, resolve, versions
-from bayes_sauce.replication import logit_outcome
-from bayes_sauce.summary import compute_range_ratio, describe, logit_measurement_sd
+from bayes_sauce.quantities import headline
+from bayes_sauce.reporting import data_plots as plots
+from bayes_sauce.scale import logit_measurement_sd, scale_of
 
 # %matplotlib inline
 pd.set_option("display.width", 140)
@@ -149,11 +151,12 @@ fig = plots.frontier_over_time(models, frontier, "mmlu_pro")
 
 # %%
 outcome = "mmlu_pro"
-floor = CHANCE_FLOOR[outcome]
+scale = scale_of(outcome)
+floor = scale.floor
 score = models[outcome].to_numpy(dtype=float)
-logit = logit_outcome(models, outcome).to_numpy(dtype=float)
-noise = logit_measurement_sd(score, floor, N_QUESTIONS[outcome])
-fig = plots.chance_floor(score, logit, noise, outcome, floor)
+logit = scale.to_logit(score)
+noise = logit_measurement_sd(score, scale)
+fig = plots.chance_floor(score, logit, noise, outcome)
 
 # %%
 near_floor = models[outcome] < floor + 0.02

@@ -34,12 +34,18 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from bayes_sauce import plots, posterior, prior
-from bayes_sauce.data import PERIOD_COLUMN, Dataset
-from bayes_sauce.differences import ppc_note
+from bayes_sauce.data.dataset import Dataset
+from bayes_sauce.fit.diagnostics import gate_table
+from bayes_sauce.fit.fit import Fit
 from bayes_sauce.notebooks import emit, ensure_fit, fit_dir_for, resolve, versions
-from bayes_sauce.report import paper_reference, ppc_table, read_fit
-from bayes_sauce.sampling import diagnostics_table, loo_summary
+from bayes_sauce.periods import PERIOD_COLUMN
+from bayes_sauce.predictive import prior
+from bayes_sauce.predictive.checks import ppc_table, replicated_scores
+from bayes_sauce.predictive.loo import marginal_log_likelihood
+from bayes_sauce.quantities import posterior
+from bayes_sauce.reporting import plots
+from bayes_sauce.reporting.differences import ppc_note
+from bayes_sauce.reporting.tables import paper_reference
 
 # %matplotlib inline
 pd.set_option("display.width", 140)
@@ -48,10 +54,10 @@ warnings.filterwarnings("ignore", message="Estimated shape parameter of Pareto d
 
 # %%
 fit_dir = ensure_fit(fit_dir_for(FIT_SIZE, FIT_DIR), FIT_SIZE, SEED)
-fit = read_fit(fit_dir)
+fit = Fit.load(fit_dir)
 attrs = fit.tree.attrs
 outcome, time = fit.spec.data.outcome, fit.spec.data.time
-print(f"Fit '{fit.spec.name}' in {fit_dir}: {len(fit.models)} models, {attrs['chains']} chains x {attrs['draws']} draws "
+print(f"Fit '{fit.spec.name}' in {fit_dir}: {len(fit.rows)} models, {attrs['chains']} chains x {attrs['draws']} draws "
       f"after {attrs['tune']} tuning steps ({attrs['sampler']}, seed {attrs['seed']}), git commit {attrs['git_commit'][:10]}")
 
 # %% [markdown]
@@ -92,14 +98,15 @@ priors.loc[[p for p in priors.index if p in used]]
 # data without favouring them.
 
 # %%
-prior_tree = prior.sample_prior(fit.spec, Dataset(models=fit.models), PRIOR_DRAWS, SEED)
-prior_ppc = prior.prior_predictive_table(prior_tree, outcome, fit.prob)
+prior_fit = prior.sample_prior(fit.spec, Dataset(models=fit.rows), PRIOR_DRAWS, SEED)
+prior_tree = prior_fit.tree
+prior_ppc = prior.prior_predictive_table(prior_fit)
 fig = plots.ppc_ecdf(prior_ppc, fit.prob, kinds={"prior": "Replicated from the priors alone"},
                      title="Prior predictive check: distribution of scores across models")
 
 # %%
-prior_scores = prior.to_score(prior_tree["prior_predictive"].to_dataset(), outcome)
-observed = fit.models[outcome]
+prior_scores = replicated_scores(prior_tree["prior_predictive"].to_dataset(), fit.design.scale)
+observed = fit.rows[outcome]
 in_range = float(((prior_scores >= observed.min()) & (prior_scores <= observed.max())).mean())
 print(f"Prior predictive scores: {in_range:.0%} inside the observed range [{observed.min():.3f}, {observed.max():.3f}], "
       f"{float((prior_scores > 0.9).mean()):.0%} above 0.9, {float((prior_scores < 0.11).mean()):.0%} within a point of chance.")
@@ -111,14 +118,13 @@ print(f"Prior predictive scores: {in_range:.0%} inside the observed range [{obse
 # posterior curve (second figure) is the data's.
 
 # %%
-grid = np.linspace(fit.models["log10_flops"].min() - 0.25, fit.models["log10_flops"].max() + 0.25, 60)
-prior_as_post = prior.as_posterior(prior_tree)
-fig = plots.scaling_curve(posterior.scaling_curve(prior_as_post, grid, fit.prob), fit.models, outcome,
+grid = np.linspace(fit.rows["log10_flops"].min() - 0.25, fit.rows["log10_flops"].max() + 0.25, 60)
+fig = plots.scaling_curve(posterior.scaling_curve(prior_fit, posterior.components(prior_fit), grid), fit.rows, outcome,
                           PERIOD_COLUMN[time], fit.prob)
 fig.axes[0].set_title(f"PRIOR scaling curve by period: average developer, model effect 0 ({fit.prob:.0%} band)")
 
 # %%
-fig = plots.scaling_curve(posterior.scaling_curve(fit.tree, grid, fit.prob), fit.models, outcome,
+fig = plots.scaling_curve(posterior.scaling_curve(fit, posterior.components(fit), grid), fit.rows, outcome,
                           PERIOD_COLUMN[time], fit.prob)
 fig.axes[0].set_title(f"POSTERIOR scaling curve by period: average developer, model effect 0 ({fit.prob:.0%} band)")
 
@@ -136,8 +142,8 @@ key_ids = ["compute_slope", "shapley_compute", "shapley_developer", "shapley_mod
            "developer_multiplier__Microsoft"]
 paper = paper_reference(fit.spec)
 with np.errstate(all="ignore"):
-    prior_table = posterior.summarise(posterior.quantities(prior_as_post, fit.models), paper, fit.prob)
-    post_table = posterior.summarise(posterior.quantities(fit.tree, fit.models), paper, fit.prob)
+    prior_table = posterior.summarise(posterior.quantities(prior_fit), paper, fit.prob)
+    post_table = posterior.summarise(posterior.quantities(fit), paper, fit.prob)
 columns = ["median", "lo", "hi"]
 implied = pd.concat({"prior": prior_table.set_index("quantity")[columns],
                      "posterior": post_table.set_index("quantity")[columns],
@@ -150,7 +156,7 @@ implied.style.format("{:.3g}")
 
 # %%
 scalars = [v for v in ("beta", "intercept", "sigma_developer", "sigma_model") if v in fit.tree.posterior]
-both = xr.DataTree.from_dict({"prior": prior_tree["prior"].to_dataset()[scalars],
+both = xr.DataTree.from_dict({"prior": prior_tree["posterior"].to_dataset()[scalars],
                               "posterior": fit.tree.posterior.to_dataset()[scalars]})
 pc = azp.plot_prior_posterior(both, var_names=scalars)
 pc.add_title("Prior vs posterior of the scalar parameters (logit scale)")
@@ -163,7 +169,7 @@ pc.add_title("Prior vs posterior of the scalar parameters (logit scale)")
 # that the notebook runs.
 
 # %%
-print(diagnostics_table(fit.diagnostics))
+print(gate_table(fit.diagnostics))
 print("Timings (s):", {k: round(v, 1) for k, v in fit.diagnostics.get("timings", {}).items()})
 
 # %%
@@ -214,20 +220,19 @@ print(ppc_note(ppc, fit))
 # %% [markdown]
 # ## PSIS-LOO and Pareto k
 #
-# Leave-one-out predictive accuracy estimated by Pareto-smoothed importance sampling over the fit's own
-# log-likelihood, which conditions on each model's own effect $e_i$. Each $e_i$ is pinned by its one
-# observation only, so leaving that observation out moves $e_i$ from a spike to its prior: the importance
-# weights are heavy-tailed and most Pareto k exceed 0.7. What to see: k high across the board (not a few
-# outliers), i.e. this LOO is unreliable by construction for this model, not a sign of misfit. The fair
-# question, "how well does the model predict a new model", needs the model effect integrated out: that is
-# what `bayes-sauce compare` computes (shown below when its output exists).
+# Leave-one-out predictive accuracy of a *new* model with the same inputs, by Pareto-smoothed importance
+# sampling: the log-likelihood is each observed count's probability with the model-specific effect
+# integrated out (and a one-model developer's effect too), the scale `bayes-sauce compare` uses. (The fit's
+# own conditional log-likelihood pins each model's effect by its one observation, so leaving it out would
+# move that effect from a spike to its prior: almost every Pareto k would exceed 0.7.) What to see: which
+# models keep a high k even so, and where they sit on the score scale.
 
 # %%
-loo = az.loo(fit.tree, pointwise=True)
-loo_info = loo_summary(fit.tree)
+marginal = xr.DataTree.from_dict({"posterior": fit.posterior,
+                                  "log_likelihood": xr.Dataset({"score": marginal_log_likelihood(fit)})})
+loo = az.loo(marginal, pointwise=True)
 print(loo)
-fig = plots.pareto_k(np.asarray(loo.pareto_k).ravel(), fit.models[outcome].to_numpy(), loo_info["pareto_k_good_threshold"],
-                     outcome)
+fig = plots.pareto_k(np.asarray(loo.pareto_k).ravel(), fit.rows[outcome].to_numpy(), float(loo.good_k), outcome)
 
 # %%
 compare_csv = resolve("results/compare/loo.csv")
@@ -248,12 +253,12 @@ emit({
     "draws": int(attrs["draws"]),
     "chains": int(attrs["chains"]),
     "gate_passed": bool(d["passed"]),
-    "max_rhat": round(d["max_rhat"], 4),
+    "max_rhat": round(d["max_rhat"], 4) if d["max_rhat"] is not None else None,
     "min_ess_bulk": round(d["min_ess_bulk"], 1),
     "divergences": int(d["divergences"]),
     "prior_predictive_share_in_data_range": round(in_range, 3),
     "elpd_loo": round(float(loo.elpd), 1),
-    "n_pareto_k_high": int((np.asarray(loo.pareto_k) > loo_info["pareto_k_good_threshold"]).sum()),
+    "n_pareto_k_high": int((np.asarray(loo.pareto_k) > float(loo.good_k)).sum()),
     "versions": versions(),
 })
 

@@ -18,7 +18,7 @@
 # shares, the frontier decomposition, the within-firm spreads (overall and per developer), the developer
 # multipliers with the probability that each developer is the most compute-efficient, and shared progress.
 # The last section sets the posterior beside the paper's OLS refitted on the same rows and says why they
-# differ. All tables and figures come from `report.build_report`, the code behind `bayes-sauce report`.
+# differ. All tables and figures come from `reporting.report.build_report`, the code behind `bayes-sauce report`.
 
 # %% tags=["parameters"]
 FIT_SIZE = "full"  # "full": the saved fit (or 4 chains x 1000 draws); "small": 2 chains x 150 draws (tests)
@@ -31,11 +31,14 @@ import pandas as pd
 import xarray as xr
 from IPython.display import Markdown, display
 
-from bayes_sauce import plots, posterior
-from bayes_sauce.headline import MIN_MODELS_PER_FIRM
+from bayes_sauce.fit.fit import Fit
 from bayes_sauce.notebooks import emit, ensure_fit, fit_dir_for, versions
-from bayes_sauce.paper import compare, comparison_markdown
-from bayes_sauce.report import build_report, ols_reference, paper_reference
+from bayes_sauce.quantities import posterior
+from bayes_sauce.quantities.headline import MIN_MODELS_PER_FIRM
+from bayes_sauce.reporting import plots
+from bayes_sauce.reporting.paper import compare, comparison_markdown
+from bayes_sauce.reporting.report import build_report
+from bayes_sauce.reporting.tables import ols_reference, paper_reference
 
 # %matplotlib inline
 pd.set_option("display.width", 140)
@@ -43,7 +46,7 @@ pd.set_option("display.max_rows", 120)
 
 # %%
 fit_dir = ensure_fit(fit_dir_for(FIT_SIZE, FIT_DIR), FIT_SIZE, SEED)
-report = build_report(fit_dir)
+report = build_report(Fit.load(fit_dir))
 plt.close("all")  # the report's figures are shown one by one below
 fit, tables = report.fit, report.tables
 headline = tables["headline"].set_index("quantity")
@@ -81,7 +84,7 @@ key_ids = ["compute_slope", "shapley_compute", "shapley_developer", "shapley_mod
            "progress_multiplier_last_vs_first", "within_firm_spread_p90_p10",
            "frontier_compute_share__Llama-2-70B__DeepSeek-V3", "developer_multiplier__Nvidia",
            "threshold_compute_fall_all_fitted"]
-quantities = {q.id: q for q in posterior.quantities(fit.tree, fit.models) if q.id in key_ids}
+quantities = {q.id: q for q in posterior.quantities(fit) if q.id in key_ids}
 key_ids = [q for q in key_ids if q in quantities]
 draws = xr.Dataset({q: quantities[q].value for q in key_ids}).to_dataframe()[key_ids]
 fig = plots.quantity_posteriors(draws, headline["paper"].to_dict(), headline["unit"].to_dict())
@@ -155,7 +158,7 @@ display(report.figures["within_firm_spread"])
 # %%
 prefix = "within_firm_spread_p90_p10__"
 per_firm = headline.loc[[q for q in headline.index if q.startswith(prefix)], ["median", "lo", "hi"]].reset_index()
-counts = fit.models[fit.models["is_major"]].groupby("developer").size()
+counts = fit.rows[fit.rows["is_major"]].groupby("developer").size()
 per_firm["developer"] = per_firm["quantity"].str.removeprefix(prefix)
 per_firm["label"] = [f"{dev} ({counts.get(dev, 0)} models)" for dev in per_firm["developer"]]
 per_firm = per_firm.sort_values("median", ascending=False)

@@ -32,11 +32,14 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import Markdown, display
 
-from bayes_sauce import plots
+from bayes_sauce.defaults import INTERVAL_PROB
 from bayes_sauce.notebooks import emit, resolve, versions
-from bayes_sauce.sampling import INTERVAL_PROB
-from bayes_sauce.sensitivity import KEY_QUANTITIES, psense_markdown, robustness, robustness_markdown
-from bayes_sauce.sweep import DEFAULT_VARIANT
+from bayes_sauce.quantities.headline import KEY_QUANTITIES
+from bayes_sauce.reporting import plots
+from bayes_sauce.reporting.psense import psense_markdown
+from bayes_sauce.reporting.sweep import robustness_markdown
+from bayes_sauce.sensitivity.sweep import robustness
+from bayes_sauce.spec.sweep import DEFAULT_VARIANT
 
 # %matplotlib inline
 pd.set_option("display.width", 160)
@@ -48,8 +51,9 @@ if (folder / "sensitivity.csv").exists():
     source = "read"
     print(f"Reading the sweep written by `bayes-sauce sensitivity` in {folder}")
 else:
-    from bayes_sauce.sensitivity import run_sweep, write_outputs
-    from bayes_sauce.sweep import read_sweep
+    from bayes_sauce.reporting.sweep import write_outputs
+    from bayes_sauce.sensitivity.sweep import run_sweep
+    from bayes_sauce.spec.sweep import read_sweep
 
     source = "swept"
     sweep = read_sweep(resolve(SWEEP))

@@ -1,4 +1,4 @@
-"""Shared fixtures: paths to the raw authors' file and small CSVs in the authors' schema."""
+"""Shared fixtures: frames in the authors' schema (built from the shipped file) and small CSVs."""
 
 from __future__ import annotations
 
@@ -7,17 +7,32 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from bayes_sauce.data import PROJECT_ROOT
+from bayes_sauce.data.schema import AUTHORS_COLUMNS, CURATED_PATH
+from bayes_sauce.paths import PROJECT_ROOT
 
 RAW_DIR = PROJECT_ROOT.parent / "shared" / "data_raw"
 AUTHORS_CSV = RAW_DIR / "mertens2026_replication" / "dataset_for_github.csv"
 
 
+def authors_schema(curated: pd.DataFrame) -> pd.DataFrame:
+    """Curated rows written in the authors' schema, as text (release months as Excel serial days)."""
+    frame = curated[list(AUTHORS_COLUMNS.values())].rename(columns={v: k for k, v in AUTHORS_COLUMNS.items()})
+    month = pd.PeriodIndex(curated["release_month"], freq="M").to_timestamp()
+    frame["Month of Model Release"] = (month - pd.Timestamp("1899-12-30")).days.astype(str)
+    return frame.astype(str).replace({"nan": ""})
+
+
 @pytest.fixture(scope="session")
 def authors_frame() -> pd.DataFrame:
-    """The authors' released dataset as text (shared/ sits beside the clone in CI)."""
+    """The shipped dataset in the authors' released schema (text), for tests of that schema."""
+    return authors_schema(pd.read_csv(CURATED_PATH, dtype=str, keep_default_na=False))
+
+
+@pytest.fixture(scope="session")
+def raw_authors_frame() -> pd.DataFrame:
+    """The authors' released file itself: only tests of the regeneration from the raw sources need it."""
     if not AUTHORS_CSV.exists():
-        pytest.skip(f"raw authors' file not found at {AUTHORS_CSV}")
+        pytest.skip(f"raw authors' file not found at {AUTHORS_CSV} (shared/ sits beside the clone)")
     return pd.read_csv(AUTHORS_CSV, dtype=str, keep_default_na=False)
 
 

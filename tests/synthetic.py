@@ -5,7 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from bayes_sauce.data import Dataset, apply_filters, derive, read_annotations, validate, Filters
+from bayes_sauce.data.dataset import Dataset
+from bayes_sauce.data.derive import derive, read_annotations
+from bayes_sauce.data.filters import Filters, apply_filters
+from bayes_sauce.data.read import validate
 
 LABELS = ["Qwen", "Meta", "Google", "Other, Small", "Other, Small", "Other, Med", "Other, Med", "Other, Med"]
 

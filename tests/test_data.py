@@ -6,19 +6,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bayes_sauce.cli import main
-from bayes_sauce.curation import build_annotations
-from bayes_sauce.data import (
-    ANNOTATIONS_PATH,
-    CURATED_PATH,
-    DataValidationError,
-    Filters,
-    derive,
-    load,
-    read_input,
-    validate,
-)
-from bayes_sauce.summary import compute_range_ratio, stata_percentile
+from bayes_sauce.cli.main import main
+from bayes_sauce.data.curation import build_annotations
+from bayes_sauce.data.derive import derive
+from bayes_sauce.data.filters import Filters
+from bayes_sauce.data.load import load
+from bayes_sauce.data.read import DataValidationError, read_input, validate
+from bayes_sauce.data.schema import ANNOTATIONS_PATH, CURATED_PATH
+from bayes_sauce.data.summary import compute_range_ratio, stata_percentile
 
 from .conftest import AUTHORS_CSV, RAW_DIR
 
@@ -49,7 +44,7 @@ def test_shipped_dataset_matches_paper_counts(shipped):
     assert int(shipped["tokens_inherited"].sum()) == 554
 
 
-def test_shipped_file_equals_its_regeneration(authors_frame):
+def test_shipped_file_equals_its_regeneration(raw_authors_frame):
     regenerated = derive(validate(read_input(AUTHORS_CSV)), build_annotations(RAW_DIR))
     shipped = pd.read_csv(CURATED_PATH, dtype={"hf_id": str})
     pd.testing.assert_frame_equal(
@@ -59,7 +54,8 @@ def test_shipped_file_equals_its_regeneration(authors_frame):
     pd.testing.assert_frame_equal(shipped_ann, build_annotations(RAW_DIR), check_dtype=False)
 
 
-def test_derived_columns_agree_with_authors_columns(authors_frame):
+def test_derived_columns_agree_with_authors_columns(raw_authors_frame):
+    authors_frame = raw_authors_frame
     models = load(AUTHORS_CSV).models
     np.testing.assert_allclose(models["log10_flops"], authors_frame["Log(FLOPs)"].astype(float), atol=1e-6)
     np.testing.assert_allclose(models["ln_flops_1e18"], authors_frame["Ln(FLOPs)"].astype(float), atol=1e-5)
@@ -89,20 +85,20 @@ def _small(authors_frame, n=6):
     "mutate, expected",
     [
         (lambda f: f.drop(columns=["Parameters (Billions)"]), "Parameters (Billions)"),
-        (lambda f: f.assign(**{"Parameters (Billions)": ["7", "abc", "7", "7", "7", "7"]}), "row(s) 3"),
-        (lambda f: f.assign(**{"Parameters (Billions)": ["7", "7", "0", "7", "7", "7"]}), "'params_b' must be positive; row(s) 4"),
-        (lambda f: f.assign(**{"Total Dataset Tokens": ["-5", "", "", "", "", ""]}), "'tokens_total_b' must be positive; row(s) 2"),
+        (lambda f: f.assign(**{"Parameters (Billions)": ["7", "abc", "7", "7", "7", "7"]}), "line(s) 3"),
+        (lambda f: f.assign(**{"Parameters (Billions)": ["7", "7", "0", "7", "7", "7"]}), "'params_b' must be positive; line(s) 4"),
+        (lambda f: f.assign(**{"Total Dataset Tokens": ["-5", "", "", "", "", ""]}), "'tokens_total_b' must be positive; line(s) 2"),
         (lambda f: f.assign(**{"Total Dataset Tokens": "", "Basemodel Dataset Tokens": ["", "1", "1", "1", "1", "1"]}),
-         "row(s) 2 have neither"),
-        (lambda f: f.assign(**{"MMLU Pro Raw Score": ["0.3", "0.3", "0.3", "0.3", "1.2", "0.3"]}), "'mmlu_pro' must lie in [0, 1]; row(s) 6"),
-        (lambda f: f.assign(**{"Raw MATH Level 5 Score": ["-0.1", "0", "0", "0", "0", "0"]}), "'math_l5' must lie in [0, 1]; row(s) 2"),
-        (lambda f: f.assign(Model=["a", "b", "a", "c", "d", "e"]), "duplicate model id(s) ['a'] in row(s) 2, 4"),
+         "line(s) 2 have neither"),
+        (lambda f: f.assign(**{"MMLU Pro Raw Score": ["0.3", "0.3", "0.3", "0.3", "1.2", "0.3"]}), "'mmlu_pro' must lie in [0, 1]; line(s) 6"),
+        (lambda f: f.assign(**{"Raw MATH Level 5 Score": ["-0.1", "0", "0", "0", "0", "0"]}), "'math_l5' must lie in [0, 1]; line(s) 2"),
+        (lambda f: f.assign(Model=["a", "b", "a", "c", "d", "e"]), "duplicate model id(s) ['a'] in line(s) 2, 4"),
         (lambda f: f.assign(**{"Month of Model Release": ["45413", "45413", "May 2024?", "45413", "45413", "45413"]}),
-         "unparsable date(s) in row(s) 4"),
+         "not in a known format in line(s) 4"),
         (lambda f: f.assign(**{"Dummy for Top Company": ["01-AI", "Mistal", "01-AI", "01-AI", "01-AI", "01-AI"]}),
          "unknown developer label(s) ['Mistal']"),
         (lambda f: f.assign(**{"Model Developer (str)": ["01-ai", "", "01-ai", "01-ai", "01-ai", "01-ai"]}),
-         "'developer_raw' is empty in row(s) 3"),
+         "'developer_raw' is empty in line(s) 3"),
     ],
     ids=["missing-column", "non-numeric", "non-positive-params", "non-positive-tokens", "no-tokens",
          "score-above-1", "math-below-0", "duplicate-id", "bad-date", "unknown-label", "empty-developer"],

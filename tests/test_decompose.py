@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from bayes_sauce import decompose
+from bayes_sauce.quantities import decompose
 
 N = 60
 

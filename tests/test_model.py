@@ -7,21 +7,24 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from bayes_sauce.cli import main
-from bayes_sauce.data import Filters
-from bayes_sauce.model import build_model, prepare
-from bayes_sauce.predict import PredictionError, developer_effects, predict
-from bayes_sauce.sampling import SamplerSettings, fit_spec, load_fit, run_nuts, save_fit
-from bayes_sauce.spec import DEFAULT_SPEC, merge, read_spec_dict, spec_from_dict
+from bayes_sauce.cli.main import main
+from bayes_sauce.fit.fit import Fit, FitError, fit_spec
+from bayes_sauce.fit.sampling import run_nuts
+from bayes_sauce.model.build import DERIVED, build_model
+from bayes_sauce.model.design import prepare
+from bayes_sauce.model.new_rows import PredictionError, dataset_frame
+from bayes_sauce.paths import DEFAULT_SPEC
+from bayes_sauce.predictive.predict import predict
+from bayes_sauce.spec.schema import merge, read_spec_dict, spec_from_dict
 
 from .synthetic import synthetic_dataset, synthetic_models
 
 BASE = read_spec_dict(DEFAULT_SPEC)
-SMALL = SamplerSettings(draws=150, tune=150, chains=2, seed=11, progress=False)
+SMALL = {"draws": 150, "tune": 150, "chains": 2, "seed": 11}
 
 
 def make_spec(**overrides):
-    return spec_from_dict(merge(BASE, overrides))
+    return spec_from_dict(merge(BASE, overrides)).with_sampling(**SMALL)
 
 
 VARIANTS = {
@@ -51,8 +54,8 @@ def test_every_spec_option_builds_a_model_with_finite_density(name):
     assert expected <= names
     assert {"beta", "intercept", "period_effect", "developer_effect", "model_effect", "sigma_model"} - {"sigma_model"} <= names
     point = model.initial_point()
-    assert np.isfinite(model.compile_logp()(point))
-    assert np.all(np.isfinite(model.compile_dlogp()(point)))
+    assert np.isfinite(model.compile_logp(mode="FAST_COMPILE")(point))
+    assert np.all(np.isfinite(model.compile_dlogp(mode="FAST_COMPILE")(point)))
     assert model.coords["model"] == tuple(kept.models["model_id"])
     assert len(model.coords["developer"]) == kept.models["developer"].nunique()
 
@@ -68,7 +71,8 @@ def test_logit_normal_model_effects_are_the_data_residuals_when_deterministics_a
     free = pm.sample_prior_predictive(draws=2, model=model, random_seed=1).prior.to_dataset()[[v.name for v in model.free_RVs]]
     post = pm.compute_deterministics(free, model=model, extend_dataset=True, progressbar=False)
     systematic = (post["intercept"].values[..., None] + post["beta"].values[..., None] * data.x_c
-                  + post["period_effect"].values[..., data.period_idx] + post["developer_effect"].values[..., data.developer_idx])
+                  + post["period_effect"].values[..., data.period_idx]
+                  + post["developer_effect"].values[..., data.developer_idx])
     np.testing.assert_allclose(post["model_effect"].values, data.logit_score - systematic)
 
 
@@ -92,11 +96,11 @@ def test_math_zeros_kept_by_binomial_and_excluded_with_reason_by_logit_normal():
 
 @pytest.fixture(scope="module")
 def small_fit():
-    return fit_spec(make_spec(), synthetic_dataset(60, seed=0), SMALL, spec_text=DEFAULT_SPEC.read_text())
+    return fit_spec(make_spec(), synthetic_dataset(60, seed=0), progress=False)
 
 
 def test_components_add_up_to_eta(small_fit):
-    post, const = small_fit.tree.posterior, small_fit.tree.constant_data
+    post, const = small_fit.posterior, small_fit.tree.constant_data
     eta = (post["intercept"] + post["beta"] * const["log10_flops_c"]
            + post["period_effect"].isel(period=const["period_idx"])
            + post["developer_effect"].isel(developer=const["developer_idx"]) + post["model_effect"])
@@ -109,30 +113,51 @@ def test_fit_has_contract_groups_names_and_provenance(small_fit):
                   "constant_data", "sample_stats"):
         assert group in tree.children, group
     assert {"beta", "sigma_developer", "sigma_model"} <= set(tree.posterior.data_vars)
-    assert tree.attrs["seed"] == SMALL.seed and tree.attrs["sampler"] == "nutpie"
-    assert tree.attrs["data_sha256"] == "synthetic" and "[model]" in tree.attrs["spec_toml"]
+    assert not set(DERIVED) & set(tree.posterior.data_vars)  # evaluated on demand, not stored
+    assert tree.attrs["seed"] == SMALL["seed"] and tree.attrs["sampler"] == "nutpie"
+    assert tree.attrs["data_sha256"] == "synthetic" and len(tree.attrs["fingerprint"]) == 16
     diag = small_fit.diagnostics
-    assert set(diag) >= {"passed", "max_rhat", "min_ess_bulk", "min_ess_tail", "divergences", "min_bfmi", "loo"}
+    assert set(diag) >= {"passed", "max_rhat", "min_ess_bulk", "min_ess_tail", "divergences", "min_bfmi"}
 
 
 def test_same_seed_gives_identical_draws(small_fit):
     spec = make_spec()
     data, _ = prepare(spec, synthetic_dataset(60, seed=0))
-    again, _ = run_nuts(build_model(spec, data), SMALL)
+    again, _ = run_nuts(build_model(spec, data), spec.sampling, ["model_effect"], progress=False)
     xr.testing.assert_identical(again.posterior["beta"], small_fit.tree.posterior["beta"])
     np.testing.assert_array_equal(again.posterior["model_effect"].values, small_fit.tree.posterior["model_effect"].values)
 
 
-def test_save_load_round_trip(small_fit, tmp_path):
-    save_fit(small_fit.tree, tmp_path, small_fit.diagnostics)
-    loaded = load_fit(tmp_path)
+def test_save_load_round_trip_and_refusal_to_overwrite_another_fit(small_fit, tmp_path):
+    small_fit.save(tmp_path / "fit")
+    loaded = Fit.load(tmp_path / "fit")
     for group in ("posterior", "posterior_predictive", "log_likelihood", "observed_data", "constant_data"):
-        xr.testing.assert_identical(loaded[group].to_dataset(), small_fit.tree[group].to_dataset())
-    assert loaded.attrs == small_fit.tree.attrs
+        xr.testing.assert_identical(loaded.tree[group].to_dataset(), small_fit.tree[group].to_dataset())
+    assert loaded.tree.attrs == small_fit.tree.attrs
+    pd.testing.assert_frame_equal(loaded.rows, small_fit.rows, check_dtype=False)
+    assert loaded.spec == small_fit.spec
+    small_fit.save(tmp_path / "fit")  # the same fit again: allowed
+    other = Fit(spec=small_fit.spec, rows=small_fit.rows, excluded=small_fit.excluded,
+                tree=small_fit.tree.copy(), diagnostics=small_fit.diagnostics)
+    other.tree.attrs["fingerprint"] = "0" * 16
+    with pytest.raises(FitError, match="holds a different fit.*--replace"):
+        other.save(tmp_path / "fit")
+    other.save(tmp_path / "fit", replace=True)
+    assert Fit.load(tmp_path / "fit").fingerprint == "0" * 16
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging folder left behind
+
+
+def test_prediction_of_a_fitted_model_with_its_own_effect_reproduces_its_eta(small_fit):
+    rows = dataset_frame(small_fit.rows, "cohort")
+    pred = predict(small_fit, rows, seed=1, own=True)
+    np.testing.assert_array_equal(pred["eta"].values, small_fit.posterior["eta"].values)
+    fresh = predict(small_fit, rows, seed=1)
+    np.testing.assert_allclose(fresh["mean"].values, small_fit.evaluate(["mu"])["mu"].values)
+    assert not np.allclose(fresh["eta"].values, small_fit.posterior["eta"].values)
 
 
 def test_predict_for_a_known_and_an_unseen_developer(small_fit):
-    models = small_fit.model_data.models
+    models = small_fit.rows
     known = models.iloc[0]
     new = pd.DataFrame({
         "log10_flops": [known["log10_flops"], known["log10_flops"]],
@@ -141,20 +166,23 @@ def test_predict_for_a_known_and_an_unseen_developer(small_fit):
         "period": [known["cohort"], known["cohort"]],
         "is_closed": [False, False],
     })
-    pred = predict(small_fit.tree, new, seed=1)
+    pred = predict(small_fit, new, seed=1)
     assert pred["score"].dims == ("chain", "draw", "new_model")
     assert pred["developer_seen"].values.tolist() == [True, False]
     assert ((pred["accuracy"] > 0.1) & (pred["accuracy"] < 1)).all()
-    # The known developer keeps its posterior effect; the unseen one is drawn from its pool.
-    effects = developer_effects(small_fit.tree, new["developer"].tolist(), new["developer_group"].tolist(), seed=2)
-    post = small_fit.tree.posterior
-    np.testing.assert_array_equal(effects.isel(new_model=0), post["developer_effect"].sel(developer=known["developer"]))
-    expected_sd = np.sqrt(float((post["sigma_developer"] ** 2).mean()) + float(post["pool_effect"].sel(pool="Other-Small").var()))
-    assert float(effects.isel(new_model=1).std()) == pytest.approx(expected_sd, rel=0.1)
-    with pytest.raises(PredictionError, match="outside the fitted cohort periods"):
-        predict(small_fit.tree, new.assign(period="2027q1-2027q3"))
+    # The known developer keeps its posterior level; the unseen one is drawn around its pool's mean.
+    post = small_fit.posterior
+    levels = small_fit.evaluate(["developer_level", "developer_centre"])
+    unseen = (pred["mean"].isel(new_model=1) - pred["mean"].isel(new_model=0)  # same compute and period
+              + levels["developer_level"].sel(developer=known["developer"]))
+    small_dev = models.loc[models["developer_group"] == "Other-Small", "developer"].iloc[0]
+    deviation = unseen - levels["developer_centre"].sel(developer=small_dev)
+    assert float(deviation.std()) == pytest.approx(float(np.sqrt((post["sigma_developer"] ** 2).mean())), rel=0.15)
+    assert abs(float(deviation.mean())) < 0.2 * float(deviation.std())
+    with pytest.raises(PredictionError, match="outside the fitted cohorts"):
+        predict(small_fit, new.assign(period="2027q1-2027q3"))
     with pytest.raises(PredictionError, match="row 1: developer 'brand-new-lab' was not in the fit"):
-        predict(small_fit.tree, new.assign(developer_group="Frontier-Lab"))
+        predict(small_fit, new.assign(developer_group="Frontier-Lab"))
 
 
 def test_fit_cli_exit_code_follows_the_gate(tmp_path, capsys):
@@ -168,3 +196,5 @@ def test_fit_cli_exit_code_follows_the_gate(tmp_path, capsys):
     assert main([*args, "--allow-failed"]) == 0
     assert (tmp_path / "fit" / "posterior.nc").exists()
     assert '"passed": false' in (tmp_path / "fit" / "diagnostics.json").read_text()
+    assert main([*args[:5], "--draws", "40", "--tune", "30", "--chains", "2", "--allow-failed"]) == 2
+    assert "holds a different fit" in capsys.readouterr().err

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bayes_sauce.notebooks import FIT_SIZES, REQUIRED_KEYS, Executed, execute, key_outputs, scripts
-from bayes_sauce.spec import DEFAULT_SPEC
+from bayes_sauce.paths import DEFAULT_SPEC
 
 NAMES = ("01_data", "02_model_and_priors", "03_decompositions", "04_sensitivity")
 

@@ -6,10 +6,13 @@ import numpy as np
 import pymc as pm
 import pytest
 
-from bayes_sauce.data import N_QUESTIONS, load
-from bayes_sauce.model import build_model, prepare
-from bayes_sauce.sampling import SamplerSettings, run_nuts
-from bayes_sauce.spec import DEFAULT_SPEC, load_spec
+from bayes_sauce.data.load import load
+from bayes_sauce.fit.sampling import run_nuts
+from bayes_sauce.model.build import build_model
+from bayes_sauce.model.design import prepare
+from bayes_sauce.paths import DEFAULT_SPEC
+from bayes_sauce.scale import scale_of
+from bayes_sauce.spec.schema import load_spec
 
 TRUTH = {"alpha": -1.2, "beta": 0.7, "sigma_developer": 0.6, "sigma_model": 0.5,
          "period_offset": np.array([-0.9, -0.3]), "pool_offset": np.array([-0.4, 0.5, 0.4])}
@@ -27,9 +30,10 @@ def test_default_model_recovers_known_parameters():
     # Fix the hyper-parameters, let PyMC draw developer and model effects and the answers.
     simulator = pm.do(model, TRUTH)
     dev_true, k_sim = pm.draw([simulator["developer_effect"], simulator["k"]], random_seed=7)
-    simulated = dataset.models.assign(mmlu_pro=k_sim / N_QUESTIONS["mmlu_pro"])
+    simulated = dataset.models.assign(mmlu_pro=k_sim / scale_of("mmlu_pro").n_questions)
     data_sim, _ = prepare(spec, type(dataset)(models=simulated, excluded=dataset.excluded))
-    tree, _ = run_nuts(build_model(spec, data_sim), SamplerSettings(draws=500, tune=700, chains=2, seed=3, progress=False))
+    sampling = spec.with_sampling(draws=500, tune=700, chains=2, seed=3).sampling
+    tree, _ = run_nuts(build_model(spec, data_sim), sampling, ["developer_effect"], progress=False)
     post = tree.posterior
     for name in ("beta", "sigma_developer", "sigma_model"):
         lo, hi = _interval(post[name].values)

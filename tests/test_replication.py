@@ -8,11 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bayes_sauce.cli import main
-from bayes_sauce.data import CURATED_PATH, load
-from bayes_sauce.paper import PAPER_NUMBERS, load_paper_numbers
-from bayes_sauce.replication import multiplier_interval, replicate
-from bayes_sauce.spec import MODELS_DIR, OLS_SPEC, SpecError, load_spec
+from bayes_sauce.cli.main import main
+from bayes_sauce.data.load import load
+from bayes_sauce.data.paper_numbers import PAPER_NUMBERS, load_paper_numbers
+from bayes_sauce.data.schema import CURATED_PATH
+from bayes_sauce.paths import MODELS_DIR, OLS_SPEC
+from bayes_sauce.replication.ols import multiplier_interval, replicate
+from bayes_sauce.spec.schema import SpecError, load_spec
 
 from .conftest import AUTHORS_CSV
 
@@ -77,7 +79,7 @@ def test_shapley_shares_match_the_paper_and_sum_to_one(rep, paper):
 
 
 def test_bootstrap_replicates_sum_to_one_and_are_seeded():
-    from bayes_sauce.replication import bootstrap_shapley, build_design
+    from bayes_sauce.replication.ols import bootstrap_shapley, build_design
 
     spec = load_spec(OLS_SPEC)
     design = build_design(spec, load())
@@ -156,7 +158,7 @@ def test_rows_at_the_floor_are_excluded_and_listed(write_csv):
     assert result.fit.n_obs == 807
 
 
-def test_authors_file_gives_the_same_fit(rep, authors_frame):
+def test_authors_file_gives_the_same_fit(rep, raw_authors_frame):
     result = run(data=AUTHORS_CSV, replicates=0)
     pd.testing.assert_frame_equal(result.fit.coefficients, rep.fit.coefficients, rtol=1e-9)
 

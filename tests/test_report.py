@@ -13,12 +13,25 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from bayes_sauce import decompose, headline, posterior, report
-from bayes_sauce.cli import main
-from bayes_sauce.data import AUTHORS_COLUMNS, BASE_GROUP, CURATED_PATH, GROUPS, load
-from bayes_sauce.paper import load_paper_numbers
-from bayes_sauce.spec import DEFAULT_SPEC, load_spec
+import pymc as pm
 
+from bayes_sauce.cli.main import main
+from bayes_sauce.data.dataset import Dataset
+from bayes_sauce.data.load import load
+from bayes_sauce.data.paper_numbers import load_paper_numbers
+from bayes_sauce.data.schema import BASE_GROUP, CURATED_PATH, pool_of_group
+from bayes_sauce.fit.fit import Fit
+from bayes_sauce.intervals import median_interval
+from bayes_sauce.model.build import DERIVED, build_model
+from bayes_sauce.model.design import prepare
+from bayes_sauce.paths import DEFAULT_SPEC
+from bayes_sauce.periods import months_between, period_midpoint
+from bayes_sauce.quantities import decompose, headline, posterior
+from bayes_sauce.reporting.tables import HEADLINE_COLUMNS
+from bayes_sauce.scale import COMPUTE_ORIGIN_LOG10_FLOPS
+from bayes_sauce.spec.schema import load_spec
+
+from .conftest import authors_schema
 from .synthetic import synthetic_dataset
 
 # pyfixest 0.60 calls pandas methods that pandas 3.1 deprecates; not ours to fix.
@@ -33,70 +46,81 @@ def models() -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def tree(models) -> xr.DataTree:
-    """A posterior by hand: period effects 0, beta, 2*beta; group effects step * beta; random others."""
+def fit(models) -> Fit:
+    """A posterior by hand, as the model's free variables: period effects 0, beta, 2*beta; group effects
+    step * beta (a major's through its developer level, Other-Med's through its pool); random others."""
     rng = np.random.default_rng(0)
-    periods = sorted(models["cohort"].unique())
-    developers = sorted(models["developer"].unique())
-    groups = [g for g in GROUPS if g in set(models["developer_group"])]
-    sample = {"chain": np.arange(CHAINS), "draw": np.arange(DRAWS)}
-    beta = xr.DataArray(rng.uniform(0.5, 1.0, (CHAINS, DRAWS)), dims=("chain", "draw"), coords=sample)
-    steps = xr.DataArray([GROUP_STEPS.get(g, 0.0) for g in groups], dims="group", coords={"group": groups})
-    group_effect = steps * beta
-    dev_group = models.drop_duplicates("developer").set_index("developer")["developer_group"].reindex(developers)
-    noise = xr.DataArray(0.3 * rng.normal(size=(CHAINS, DRAWS, len(developers))), dims=("chain", "draw", "developer"))
-    developer_effect = group_effect.sel(group=xr.DataArray(dev_group.to_numpy(), dims="developer")).drop_vars("group") + noise
-    n = len(models)
-    c0 = 23.0
-    post = xr.Dataset({
-        "beta": beta,
-        "intercept": (("chain", "draw"), rng.normal(size=(CHAINS, DRAWS))),
-        "period_effect": xr.DataArray(np.arange(len(periods)), dims="period", coords={"period": periods}) * beta,
-        "group_effect": group_effect,
-        "developer_effect": developer_effect.assign_coords(developer=developers),
-        "model_effect": (("chain", "draw", "model"), rng.normal(0, 0.5, (CHAINS, DRAWS, n))),
-        "sigma_model": beta * 0 + 0.5,
-        "sigma_developer": beta * 0 + 0.3,
-    }, coords={"model": models["model_id"].to_numpy()})
-    constant = xr.Dataset({
-        "log10_flops_c": ("model", models["log10_flops"].to_numpy() - c0),
-        "period_idx": ("model", pd.Categorical(models["cohort"], categories=periods).codes.astype(int)),
-        "developer_idx": ("model", pd.Categorical(models["developer"], categories=developers).codes.astype(int)),
-        "is_closed": ("model", np.zeros(n)),
-    }, coords={"model": models["model_id"].to_numpy()})
     spec = load_spec(DEFAULT_SPEC)
-    tree = xr.DataTree.from_dict({"posterior": post, "constant_data": constant})
-    tree.attrs.update(c0_log10_flops=c0, spec_json=json.dumps(spec.to_dict()), interval_prob=0.9)
-    return tree
+    design, _ = prepare(spec, Dataset(models))
+    shape = (CHAINS, DRAWS)
+    beta = rng.uniform(0.5, 1.0, shape)[..., None]
+    alpha = rng.normal(size=shape)[..., None]
+    periods = design.coords["period"]
+    period_effect = np.arange(len(periods)) * beta
+    ref = int(np.bincount(design.period_idx).argmax())
+    period_raw = period_effect - period_effect[..., [ref]]
+    pools = design.coords["pool"]
+    pool_effect = np.where(np.array(pools) == "Other-Med", -1.0, 0.0) * beta + np.where(
+        np.isin(pools, ["Other-Med", BASE_GROUP]), 0.0, rng.normal(size=(*shape, len(pools))))
+    pool_ref = design.reference("pool")
+    pool_raw = pool_effect - pool_effect[..., [pool_ref]]
+    base = pool_raw[..., [pools.index(BASE_GROUP)]]
+    developers = design.coords["developer"]
+    steps = np.array([GROUP_STEPS.get(d, np.nan) for d in developers])
+    dev_effect = np.where(np.isnan(steps), pool_effect[..., design.pool_of_developer]
+                          + 0.3 * rng.normal(size=(*shape, len(developers))), np.nan_to_num(steps) * beta)
+    level = dev_effect + alpha + base
+    centre = alpha + pool_raw[..., design.pool_of_developer]
+    centred = design.models_per_developer >= 5
+    sigma_developer, sigma_model = 0.3, 0.5
+    mu = level[..., design.developer_idx] + beta * design.x_c + period_raw[..., design.period_idx]
+    free = {"alpha": alpha[..., 0], "beta": beta[..., 0], "period_offset": np.delete(period_raw, ref, axis=-1),
+            "pool_offset": np.delete(pool_raw, pool_ref, axis=-1), "developer_level_c": level[..., centred],
+            "developer_level_z": ((level - centre) / sigma_developer)[..., ~centred],
+            "sigma_developer": np.full(shape, sigma_developer), "sigma_model": np.full(shape, sigma_model),
+            "eta": mu + rng.normal(0, sigma_model, mu.shape)}
+    posterior_free = xr.Dataset({k: (("chain", "draw", *[f"{k}_dim"] * (v.ndim - 2)), v) for k, v in free.items()},
+                                coords={"chain": np.arange(CHAINS), "draw": np.arange(DRAWS)})
+    model = build_model(spec, design)
+    stored = [d.name for d in model.deterministics if d.name not in DERIVED]
+    post = pm.compute_deterministics(posterior_free, model=model, var_names=stored, merge_dataset=False,
+                                     progressbar=False)
+    post = xr.merge([posterior_free.rename({"eta_dim": "model"}).assign_coords(model=design.coords["model"]), post],
+                    compat="override")
+    tree = xr.DataTree.from_dict({"posterior": post})
+    tree.attrs.update(fingerprint="hand-built", interval_prob=0.9)
+    return Fit(spec=spec, rows=design.models, excluded=pd.DataFrame(), tree=tree,
+               diagnostics={"passed": True, "failures": []})
 
 
-def test_components_add_up_to_eta(tree):
-    comps = posterior.components(tree)
-    post, data = tree.posterior, tree.constant_data
-    eta = (post["intercept"] + post["beta"] * data["log10_flops_c"]
-           + post["period_effect"].isel(period=data["period_idx"]).drop_vars("period")
-           + post["developer_effect"].isel(developer=data["developer_idx"]).drop_vars("developer")
-           + post["model_effect"])
-    level = post["intercept"] + post["beta"] * (decompose.COMPUTE_ORIGIN_LOG10_FLOPS - tree.attrs["c0_log10_flops"])
+def test_components_add_up_to_eta(fit):
+    comps = posterior.components(fit)
+    post, design = fit.posterior, fit.design
+    eta = (post["intercept"] + post["beta"] * xr.DataArray(design.x_c, dims="model")
+           + post["period_effect"].isel(period=xr.DataArray(design.period_idx, dims="model")).drop_vars("period")
+           + post["developer_effect"].isel(developer=xr.DataArray(design.developer_idx, dims="model"))
+           .drop_vars("developer") + post["model_effect"])
+    level = post["intercept"] + post["beta"] * (COMPUTE_ORIGIN_LOG10_FLOPS - design.c0)
     total = level + sum(comps[c] for c in ("compute", "time", "developer", "model_effect"))
     np.testing.assert_allclose(total.transpose(*eta.dims), eta, atol=1e-12)
+    np.testing.assert_allclose(comps["level"], level, atol=1e-12)
     for name in ("compute", "time", "developer", "model_effect"):
         assert comps[name].dims == ("chain", "draw", "model"), name
-    xr.testing.assert_allclose(posterior.systematic_logit(tree) + post["model_effect"], eta.transpose(*post["model_effect"].dims))
+    np.testing.assert_allclose(posterior.systematic_logit(fit) + post["model_effect"], eta.transpose(*post["model_effect"].dims))
 
 
-def test_quantities_have_known_answers_per_draw(tree, models):
-    q = {x.id: x.value for x in posterior.quantities(tree, models)}
-    periods = list(tree.posterior["period"].values)
+def test_quantities_have_known_answers_per_draw(fit):
+    q = {x.id: x.value for x in posterior.quantities(fit)}
+    periods = list(fit.posterior["period"].values)
     # A period effect of beta (and 2 beta) on the logit is a 10x (100x) compute multiplier, in every draw.
     np.testing.assert_allclose(q[f"progress_multiplier__{periods[1]}"], 10.0)
     np.testing.assert_allclose(q["progress_multiplier_last_vs_first"], 100.0)
-    months = headline.months_between(periods[0], periods[-1], "cohort")
+    months = months_between(periods[0], periods[-1], "cohort")
     np.testing.assert_allclose(q["progress_halving_time_months"], months * np.log(2) / np.log(100))
     for group, step in GROUP_STEPS.items():
         np.testing.assert_allclose(q[f"developer_multiplier__{group}"], 10**step)
     assert f"developer_multiplier__{BASE_GROUP}" not in q
-    xr.testing.assert_equal(q["compute_slope"], tree.posterior["beta"])
+    xr.testing.assert_equal(q["compute_slope"], fit.posterior["beta"])
     shares = sum(q[f"shapley_{c}"] for c in ("compute", "progress", "developer", "model"))
     np.testing.assert_allclose(shares, 1.0, atol=1e-12)
     for name in ("shapley_compute", "within_firm_spread_p90_p10", "finite_population_sd__model",
@@ -106,9 +130,9 @@ def test_quantities_have_known_answers_per_draw(tree, models):
     assert sum(float(q[k]) for k in majors) == pytest.approx(1.0)
 
 
-def test_summary_table_columns_and_intervals(tree, models):
-    table = posterior.summarise(posterior.quantities(tree, models), load_paper_numbers("ols"), 0.9)
-    assert list(table.columns) == report.HEADLINE_COLUMNS
+def test_summary_table_columns_and_intervals(fit):
+    table = posterior.summarise(posterior.quantities(fit), load_paper_numbers("ols"), 0.9)
+    assert list(table.columns) == HEADLINE_COLUMNS
     assert table["quantity"].is_unique and table["definition"].str.len().gt(0).all()
     ranged = table.dropna(subset=["lo"])
     assert (ranged["lo"] <= ranged["median"]).all() and (ranged["median"] <= ranged["hi"]).all()
@@ -117,13 +141,13 @@ def test_summary_table_columns_and_intervals(tree, models):
 
 def test_interval_is_equal_tailed_and_allows_infinite_draws():
     draws = xr.DataArray(np.r_[np.arange(1.0, 20.0), np.inf].reshape(1, 20), dims=("chain", "draw"))
-    s = posterior.interval(draws, 0.9)
+    s = median_interval(draws, 0.9)
     assert float(s.sel(quantile="lo")) == 1.0 and float(s.sel(quantile="median")) == 10.0
     assert float(s.sel(quantile="hi")) == 19.0
 
 
-def test_developer_table_ranks_and_multipliers(tree, models):
-    table = posterior.developer_table(tree, models, 0.9)
+def test_developer_table_ranks_and_multipliers(fit, models):
+    table = posterior.developer_table(fit)
     assert set(table["developer"]) == set(models["developer"])
     assert table["p_most_efficient_major"].sum() == pytest.approx(1.0)
     assert (table["vs_population_lo"] <= table["vs_population_hi"]).all()
@@ -137,9 +161,9 @@ def test_halving_time_and_rank_probability_known_answers():
 
 
 def test_period_midpoints():
-    assert headline.months_between("2023q1", "2024q1", "quarter") == pytest.approx(12.0, abs=0.05)
-    assert headline.months_between("2023-01", "2023-07", "month") == pytest.approx(6.0, abs=0.1)
-    mid = headline.period_midpoint("2022q4-2023q3", "cohort")
+    assert months_between("2023q1", "2024q1", "quarter") == pytest.approx(12.0, abs=0.05)
+    assert months_between("2023-01", "2023-07", "month") == pytest.approx(6.0, abs=0.1)
+    mid = period_midpoint("2022q4-2023q3", "cohort")
     assert pd.Timestamp("2023-03-31") < mid < pd.Timestamp("2023-04-02")
 
 
@@ -162,9 +186,7 @@ def _authors_subsample(path) -> None:
     """~80 shipped rows in the authors' schema: a few per developer group plus the paper's named models."""
     curated = pd.read_csv(CURATED_PATH, dtype=str, keep_default_na=False)
     named = curated["model_id"].isin(headline.PAPER_MODELS.values())
-    rows = curated[named | curated.groupby("developer_group").cumcount().lt(6)]
-    inverse = {ours: theirs for theirs, ours in AUTHORS_COLUMNS.items()}
-    rows[list(inverse)].rename(columns=inverse).to_csv(path, index=False)
+    authors_schema(curated[named | curated.groupby("developer_group").cumcount().lt(6)]).to_csv(path, index=False)
 
 
 @pytest.fixture(scope="module")
@@ -194,7 +216,7 @@ def test_report_files_contract_and_ids_match_the_replication(run_dir):
     root, _ = run_dir
     fit_dir = root / "hierarchical"
     table = pd.read_csv(fit_dir / "headline.csv")
-    assert list(table.columns) == report.HEADLINE_COLUMNS
+    assert list(table.columns) == HEADLINE_COLUMNS
     ours = set(table["quantity"])
     assert {"compute_slope", "shapley_compute", "shapley_progress", "shapley_developer", "shapley_model",
             "progress_multiplier_last_vs_first", "within_firm_spread_p90_p10", "within_firm_spread_p75_p25",

@@ -9,10 +9,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bayes_sauce.cli import main
-from bayes_sauce.sensitivity import CACHE_MARKER, KEY_QUANTITIES, robustness, run_sweep, write_outputs
-from bayes_sauce.spec import DEFAULT_SPEC, MODELS_DIR, SpecError
-from bayes_sauce.sweep import cache_key, read_sweep
+from bayes_sauce.cli.main import main
+from bayes_sauce.fit.fit import fingerprint
+from bayes_sauce.paths import DEFAULT_SPEC, MODELS_DIR
+from bayes_sauce.quantities.headline import KEY_QUANTITIES
+from bayes_sauce.reporting.sweep import write_outputs
+from bayes_sauce.sensitivity.sweep import CACHE_MARKER, robustness, run_sweep
+from bayes_sauce.spec.schema import SpecError, spec_from_dict
+from bayes_sauce.spec.sweep import read_sweep
 
 from .synthetic import synthetic_models
 
@@ -76,15 +80,17 @@ def test_shipped_sweeps_are_valid_and_cover_the_issue():
     assert len(read_sweep(MODELS_DIR / "sensitivity" / "smoke.toml").variants) == 2
 
 
-def test_cache_key_changes_with_spec_data_and_seed_only():
+def test_fingerprint_changes_with_spec_data_and_seed_only():
     spec = read_sweep(MODELS_DIR / "sensitivity" / "smoke.toml").variants[0].spec
-    key = cache_key(spec, "a" * 64)
-    assert key == cache_key(dict(reversed(spec.items())), "a" * 64)
-    assert key == cache_key({**spec, "description": "reworded"}, "a" * 64)
-    assert key != cache_key(spec, "b" * 64)
-    assert key != cache_key({**spec, "sampling": {**spec["sampling"], "seed": 1}}, "a" * 64)
-    assert key != cache_key({**spec, "priors": {**spec["priors"], "beta": {"dist": "Normal", "mu": 0.5, "sigma": 1.0}}},
-                            "a" * 64)
+
+    def key(raw, sha="a" * 64):
+        return fingerprint(spec_from_dict(raw), sha)
+
+    assert key(spec) == key(dict(reversed(spec.items())))
+    assert key(spec) == key({**spec, "description": "reworded", "name": "renamed"})
+    assert key(spec) != key(spec, "b" * 64)
+    assert key(spec) != key({**spec, "sampling": {**spec["sampling"], "seed": 1}})
+    assert key(spec) != key({**spec, "priors": {**spec["priors"], "beta": {"dist": "Normal", "mu": 0.5, "sigma": 1.0}}})
 
 
 def test_robustness_lists_variants_whose_median_leaves_the_default_interval():
@@ -155,7 +161,7 @@ def test_outputs_written_and_a_rerun_fits_only_what_is_not_cached(swept):
     paths = write_outputs(result)
     assert {p.name for p in paths} == {"sensitivity.csv", "variants.csv", "robustness.csv", "psense.csv",
                                        "sensitivity.png", "sensitivity.md"}
-    assert "empty (ValueError: no rows left" in (result.out / "sensitivity.md").read_text()
+    assert "empty (DataValidationError:" in (result.out / "sensitivity.md").read_text()
     posteriors = sorted(result.out.glob("*/posterior.nc"))
     stamps = [p.stat().st_mtime_ns for p in posteriors]
     # Resumed with the default local cluster: the cached fits are reused, only the variant that erred is retried.

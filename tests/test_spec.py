@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from bayes_sauce.spec import MODELS_DIR, Prior, SpecError, load_spec, merge, read_spec_dict, spec_from_dict
+from bayes_sauce.paths import MODELS_DIR
+from bayes_sauce.spec.priors import Prior
+from bayes_sauce.spec.schema import SpecError, load_spec, merge, read_spec_dict, spec_from_dict
 
 SHIPPED = sorted(MODELS_DIR.glob("*.toml"))
 

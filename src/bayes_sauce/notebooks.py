@@ -23,9 +23,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bayes_sauce.data import PROJECT_ROOT
+from bayes_sauce.paths import NOTEBOOKS_DIR, PROJECT_ROOT
 
-NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
 EXECUTED_DIR = NOTEBOOKS_DIR / "executed"
 KEY_OUTPUTS_TAG = "key-outputs"
 KERNEL_NAME = "python3"  # jupyter_client starts it with the interpreter running papermill (sys.executable)
@@ -69,17 +68,18 @@ def ensure_fit(fit_dir: Path, size: str, seed: int | None = None) -> Path:
     """The saved fit in ``fit_dir`` (as ``bayes-sauce fit`` or ``run`` wrote it); when there is none, fit
     the default spec at ``size`` through the same path as ``bayes-sauce fit`` and save it there."""
     if not (fit_dir / "posterior.nc").exists():
-        from bayes_sauce.cli import fit_to
-        from bayes_sauce.spec import DEFAULT_SPEC
+        from bayes_sauce.fit.workflow import bayes_spec, fit_and_save
+        from bayes_sauce.paths import DEFAULT_SPEC
 
         print(f"No posterior in {fit_dir}: fitting the default spec at size '{size}' (saved there).")
-        fit_to(DEFAULT_SPEC, None, fit_dir, progress=False, seed=seed, **FIT_SIZES[size])
+        fit_and_save(bayes_spec(DEFAULT_SPEC, seed=seed, **FIT_SIZES[size]), None, fit_dir, replace=True,
+                     progress=False)
     return fit_dir
 
 
 def versions() -> dict[str, str]:
     """Python and the versions of the packages a notebook ran with."""
-    from bayes_sauce.sampling import package_versions
+    from bayes_sauce.fit.fit import package_versions
 
     found = package_versions()
     for name in EXTRA_VERSIONED:

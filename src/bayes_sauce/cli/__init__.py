@@ -1,0 +1,1 @@
+"""The command line, `bayes-sauce <command>`: argument parsing, one error boundary, and one module per group of commands."""

@@ -1,0 +1,209 @@
+"""The analysis commands: data, replicate, fit, report and run (all four in a row)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from bayes_sauce.cli import options
+from bayes_sauce.paths import DEFAULT_SPEC, OLS_SPEC, RESULTS_DIR
+
+
+def cmd_data(args: argparse.Namespace) -> int:
+    """Summarise the dataset, write the curated rows, exclusions and a score-vs-compute figure."""
+    from bayes_sauce.data.filters import Filters
+    from bayes_sauce.data.load import load
+    from bayes_sauce.data.summary import describe
+    from bayes_sauce.reporting.data_plots import score_vs_compute
+
+    dataset = load(args.data, options.filters(args, Filters()))
+    print(describe(dataset))
+    out = args.out or RESULTS_DIR / "data"
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [out / n for n in ("models.csv", "excluded.csv", "score_vs_compute.png", "score_vs_compute.csv")]
+    dataset.models.to_csv(paths[0], index=False)
+    dataset.excluded.to_csv(paths[1], index=False)
+    score_vs_compute(dataset.models).savefig(paths[2], dpi=130)
+    dataset.models[["model_id", "developer_group", "log10_flops", "mmlu_pro"]].to_csv(paths[3], index=False)
+    print("\n" + options.wrote(paths))
+    return 0
+
+
+def replicate_to(args: argparse.Namespace, spec_path: Path, out: Path | None) -> Path:
+    """Run the paper's OLS for one spec, write the contract's files and print the comparison; return the folder."""
+    from bayes_sauce.data.load import load
+    from bayes_sauce.data.paper_numbers import load_paper_numbers
+    from bayes_sauce.replication.ols import replicate
+    from bayes_sauce.reporting.replication import comparison_report, write_outputs
+    from bayes_sauce.spec.schema import load_spec
+
+    spec = load_spec(spec_path)
+    dataset = load(args.data, options.filters(args, spec.data.filters.to_filters()))
+    rep = replicate(spec, dataset, str(spec_path), replicates=args.bootstrap, seed=args.bootstrap_seed,
+                    level=args.level, progress=options.progress(args))
+    paper = load_paper_numbers(spec.name)
+    out = out or RESULTS_DIR / spec.name
+    paths = write_outputs(rep, out, paper)
+    print(comparison_report(rep, paper))
+    print("\n" + options.wrote(list(paths.values())))
+    return out
+
+
+def cmd_replicate(args: argparse.Namespace) -> int:
+    """The paper's OLS (fixed effects, clustered SEs), Shapley R2 and headline numbers beside the paper's."""
+    replicate_to(args, args.spec or OLS_SPEC, args.out)
+    return 0
+
+
+def fit_to(args: argparse.Namespace, spec_path: Path, out: Path | None):
+    """Fit a Bayesian spec with the command's filters and sampler options, save it, print the gate; return the fit."""
+    from bayes_sauce.fit.diagnostics import gate_table
+    from bayes_sauce.fit.workflow import bayes_spec, fit_and_save
+
+    spec = bayes_spec(spec_path, options.filters(args, None), **options.sampler_settings(args))
+    s = spec.sampling
+    print(f"Fitting spec '{spec.name}' ({spec_path}) with {s.sampler}: {s.chains} chains x {s.draws} draws after "
+          f"{s.tune} tuning steps, seed {s.seed}; rows: {spec.data.filters.to_filters().describe()}")
+    fit = fit_and_save(spec, args.data, out, replace=args.replace, progress=options.progress(args))
+    t = fit.timings
+    print(f"Models fitted: {len(fit.rows)}; excluded: {len(fit.excluded)} (see excluded.csv)")
+    print(f"Time: compile {t.compile_s:.1f} s, sampling {t.sample_s:.1f} s, deterministics and log densities "
+          f"{t.extras_s:.1f} s")
+    print(gate_table(fit.diagnostics))
+    print(options.wrote([fit.path / n for n in ("posterior.nc", "diagnostics.json", "models.csv", "excluded.csv")]))
+    if not fit.passed:
+        print("WARNING: the fit FAILED the diagnostics gate; its numbers are not reliable.", file=sys.stderr)
+    return fit
+
+
+def cmd_fit(args: argparse.Namespace) -> int:
+    """Fit a Bayesian spec with NUTS, check the diagnostics gate and save the posterior."""
+    fit = fit_to(args, args.spec, args.out)
+    return 0 if fit.passed or args.allow_failed else 3
+
+
+def report_to(fit_dir: Path, allow_failed: bool, evaluations: list[Path]) -> int:
+    """Write a fit folder's report (tables, figures, report.md) and print the headline summary."""
+    from bayes_sauce.fit.fit import Fit
+    from bayes_sauce.reporting.report import build_report, terminal_summary, write_report
+
+    fit = Fit.load(fit_dir)
+    print(fit.gate_status())
+    print(f"Computing the decompositions of {fit_dir} per draw ...")
+    report = build_report(fit, evaluations)
+    paths = write_report(report)
+    print()
+    print(terminal_summary(report))
+    print("\n" + options.wrote(paths))
+    if not fit.passed:
+        print("WARNING: the fit FAILED the diagnostics gate; the report says so at the top.", file=sys.stderr)
+        return 0 if allow_failed else 3
+    return 0
+
+
+def evaluation_folders(args: argparse.Namespace) -> list[Path]:
+    """The compare and backtest result folders a report includes (the defaults, where they exist)."""
+    folders = [args.compare or RESULTS_DIR / "compare"]
+    folders += args.backtest or sorted((RESULTS_DIR / "backtest").glob("*/"))
+    return [f for f in folders if f.exists()]
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Report on a fit folder: headline.csv (median, 90% interval, paper), report.md and figures with their CSVs."""
+    return report_to(args.dir, args.allow_failed, evaluation_folders(args))
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """The main job on one dataset: data summary, the paper's replication, the default fit, and its report."""
+    start = time.perf_counter()
+    root = args.out or RESULTS_DIR
+    print("== [1/4] dataset ==")
+    args.out = root / "data"
+    cmd_data(args)
+    print("\n== [2/4] replication of the paper's OLS ==")
+    replicate_to(args, OLS_SPEC, root / "ols")
+    print(f"\n== [3/4] Bayesian fit ({DEFAULT_SPEC.name}) ==")
+    args.sampler = args.target_accept = None
+    fit = fit_to(args, DEFAULT_SPEC, root / DEFAULT_SPEC.stem)
+    print("\n== [4/4] report ==")
+    status = report_to(fit.path, args.allow_failed, [f for f in (root / "compare",) if f.exists()])
+    print(f"\nDone in {time.perf_counter() - start:.0f} s. Results in {root}/: data/, ols/, {fit.path.name}/ "
+          f"(report: {fit.path / 'report.md'})")
+    return status
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """The analysis commands' parsers."""
+    p = sub.add_parser("data", help="summary of the dataset: counts, ranges, exclusions, and a figure",
+                       description=cmd_data.__doc__)
+    options.add_data(p)
+    options.add_filters(p, spec_default=False)
+    p.add_argument("--out", type=Path, default=None, help="output folder (default: results/data)")
+    p.set_defaults(func=cmd_data)
+
+    p = sub.add_parser("replicate", help="the paper's OLS, Shapley R2 and headline numbers, compared with the paper",
+                       description=cmd_replicate.__doc__)
+    options.add_data(p)
+    options.add_filters(p)
+    p.add_argument("--spec", type=Path, default=None,
+                   help="OLS spec file (default: models/ols.toml); its [data] section sets outcome, time and filters")
+    p.add_argument("--out", type=Path, default=None, help="output folder (default: results/<spec name>)")
+    _add_bootstrap(p, seed_flag=True)
+    options.add_level(p)
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_replicate)
+
+    p = sub.add_parser("fit", help="fit a Bayesian model spec with NUTS; diagnostics gate; saves posterior.nc",
+                       description=cmd_fit.__doc__)
+    p.add_argument("spec", nargs="?", type=Path, default=DEFAULT_SPEC, help="model spec TOML (default: %(default)s)")
+    options.add_data(p)
+    options.add_filters(p)
+    p.add_argument("--out", type=Path, default=None, help="output folder (default: results/<spec name>)")
+    options.add_sampler(p)
+    p.add_argument("--sampler", choices=options.SAMPLERS, default=None,
+                   help="NUTS implementation (default: the spec's, nutpie)")
+    p.add_argument("--target-accept", type=float, default=None, help="NUTS target acceptance rate")
+    _add_replace(p)
+    p.set_defaults(func=cmd_fit)
+
+    p = sub.add_parser("report", help="report on a fit folder: headline.csv, report.md, figures with their CSVs",
+                       description=cmd_report.__doc__)
+    p.add_argument("dir", type=Path, help="fit folder written by `bayes-sauce fit` (e.g. results/hierarchical)")
+    options.add_allow_failed(p)
+    p.add_argument("--compare", type=Path, default=None,
+                   help="a `bayes-sauce compare` folder to include (default: results/compare, if there)")
+    p.add_argument("--backtest", type=Path, nargs="*", default=None,
+                   help="`bayes-sauce backtest` folders to include (default: results/backtest/*, if there)")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("run", help="the whole analysis on one dataset: data summary, replication, fit, report",
+                       description=cmd_run.__doc__)
+    options.add_data(p)
+    options.add_filters(p)
+    p.add_argument("--out", type=Path, default=None, help="output root (default: results)")
+    _add_bootstrap(p, seed_flag=False)
+    options.add_level(p)
+    options.add_sampler(p)
+    _add_replace(p)
+    p.set_defaults(func=cmd_run)
+
+
+def _add_bootstrap(p: argparse.ArgumentParser, seed_flag: bool) -> None:
+    """--bootstrap N, and (replicate only) --seed for the bootstrap; run uses the default seed for it."""
+    from bayes_sauce.defaults import BOOTSTRAP_REPLICATES, SEED
+
+    p.add_argument("--bootstrap", type=int, default=BOOTSTRAP_REPLICATES, metavar="N",
+                   help="cluster-bootstrap replicates for the Shapley intervals, 0 for none (default: %(default)s)")
+    if seed_flag:
+        p.add_argument("--seed", dest="bootstrap_seed", type=int, default=SEED,
+                       help="bootstrap seed (default: %(default)s)")
+    else:
+        p.set_defaults(bootstrap_seed=SEED)
+
+
+def _add_replace(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--replace", action="store_true",
+                   help="overwrite an output folder that holds a different fit (other spec, settings or data)")
+    p.add_argument("--no-progress", action="store_true", help="no sampler progress bar")

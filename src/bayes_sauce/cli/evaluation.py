@@ -1,0 +1,170 @@
+"""The prediction commands: predict (new models, or the compute a score needs), compare (LOO), backtest."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from bayes_sauce.cli import options
+from bayes_sauce.paths import MODELS_DIR, OLS_SPEC, RESULTS_DIR
+
+# Specs that `compare` and `backtest` use when none are named (files in models/).
+COMPARE_SPECS = ("hierarchical", "paper_fixed_effects", "hierarchical_logit_normal", "fixed_groups", "pooled",
+                 "student_t", "quarter_rw")
+BACKTEST_SPECS = ("hierarchical", "paper_fixed_effects")
+
+
+def _print_table(table, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(path, index=False)
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    print("\n" + options.wrote([path]))
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    """MMLU-Pro of new models (median and interval) from a fit, or the compute a developer needs to reach a score."""
+    import pandas as pd
+
+    from bayes_sauce.data.read import read_table
+    from bayes_sauce.fit.fit import Fit
+    from bayes_sauce.model.new_rows import PredictionError
+    from bayes_sauce.predictive.new_models import compute_table, new_model_rows, prediction_table
+    from bayes_sauce.predictive.predict import compute_needed, predict
+
+    if args.csv is None and (args.developer is None or args.date is None):
+        raise PredictionError("predict needs --developer and --date (or --csv FILE)")
+    fit = Fit.load(args.fit)
+    print(fit.gate_status())
+    fit.require_passed(args.allow_failed)
+    frame = (read_table(args.csv) if args.csv else
+             pd.DataFrame([{"model": args.name, "params_b": args.params, "tokens_b": args.tokens, "flops": args.flops,
+                            "developer": args.developer, "developer_group": args.group, "release_month": args.date,
+                            "is_closed": args.closed}]))
+    rows = new_model_rows(frame, fit, args.extend_last_cohort, with_compute=args.target is None)
+    if args.target is None:
+        table = prediction_table(rows, predict(fit, rows, args.seed), args.level)
+    else:
+        table = compute_table(rows, compute_needed(fit, rows, args.target, args.seed), args.level, args.target)
+    what = "score" if args.target is None else f"log10 training FLOPs to reach {args.target}"
+    print(f"{what}: median and {args.level:.0%} equal-tailed interval over the posterior of {fit.path}")
+    _print_table(table, args.out or fit.path / ("predictions.csv" if args.target is None else "compute_needed.csv"))
+    return 0
+
+
+def _bayes_specs(paths: list[Path], args: argparse.Namespace, command: str) -> dict:
+    """Bayesian specs by name, with the command's filters and sampler settings applied."""
+    from bayes_sauce.fit.workflow import bayes_spec
+
+    specs = {}
+    for path in paths:
+        spec = bayes_spec(path, options.filters(args, None), command, **options.sampler_settings(args))
+        specs[spec.name] = spec
+    return specs
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """PSIS-LOO of the hierarchical model, the paper's model as a Bayesian regression and variants, on one scale."""
+    from bayes_sauce.predictive.loo import compare
+    from bayes_sauce.reporting.evaluation import loo_markdown
+
+    specs = _bayes_specs(args.specs or [MODELS_DIR / f"{name}.toml" for name in COMPARE_SPECS], args, "compare")
+    out = args.out or RESULTS_DIR / "compare"
+    print(f"Comparing {', '.join(specs)} (fits reused from {RESULTS_DIR}/<spec> or {out}/fits/<spec>, else fitted there)")
+    table, pointwise = compare(specs, args.data, RESULTS_DIR, out, args.max_refits)
+    out.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out / "loo.csv")
+    pointwise.to_csv(out / "loo_pointwise.csv", index=False)
+    text = loo_markdown(table, pointwise)
+    (out / "loo.md").write_text(text + "\n")
+    print(text)
+    print("\n" + options.wrote([out / "loo.csv", out / "loo_pointwise.csv", out / "loo.md"]))
+    return 0
+
+
+def cmd_backtest(args: argparse.Namespace) -> int:
+    """Fit on the models released up to a cutoff, predict the later ones; score Bayesian specs and the paper's OLS."""
+    import pandas as pd
+
+    from bayes_sauce.data.load import load
+    from bayes_sauce.predictive import backtest
+    from bayes_sauce.reporting.evaluation import backtest_markdown
+    from bayes_sauce.reporting.plots import backtest_scores
+    from bayes_sauce.spec.schema import load_spec
+
+    specs = _bayes_specs(args.specs or [MODELS_DIR / f"{name}.toml" for name in BACKTEST_SPECS], args, "backtest")
+    ols_spec = load_spec(args.ols_spec or OLS_SPEC)
+    dataset = load(args.data, options.filters(args, ols_spec.data.filters.to_filters()))
+    out = args.out or RESULTS_DIR / "backtest" / args.cutoff
+    result = backtest.run(specs, ols_spec, dataset, args.cutoff, out / "fits", args.level,
+                          args.seed if args.seed is not None else 0)
+    out.mkdir(parents=True, exist_ok=True)
+    result.scores.to_csv(out / "scores.csv", index=False)
+    result.summary.to_csv(out / "summary.csv", index=False)
+    pd.DataFrame([{"cutoff": args.cutoff, "n_train": result.n_train, "n_test": result.n_test,
+                   **{f"gate_passed__{k}": v for k, v in result.gates.items()}}]).to_csv(out / "meta.csv", index=False)
+    backtest_scores(result.scores, args.cutoff, args.level).savefig(out / "backtest.png", dpi=130)
+    text = backtest_markdown(result.summary, args.cutoff, result.n_train, result.n_test)
+    (out / "summary.md").write_text(text + "\n")
+    print(text)
+    failed = [k for k, v in result.gates.items() if not v]
+    if failed:
+        print(f"WARNING: the pre-cutoff fit(s) {failed} FAILED the diagnostics gate", file=sys.stderr)
+    print("\n" + options.wrote([out / n for n in ("scores.csv", "summary.csv", "summary.md", "meta.csv", "backtest.png")]))
+    return 3 if failed and not args.allow_failed else 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """The prediction commands' parsers."""
+    p = sub.add_parser("predict", help="MMLU-Pro of a new model (median, interval), or the compute needed for a score",
+                       description=cmd_predict.__doc__ + " A developer the fit never saw gets an effect drawn from "
+                       "its group's pool (from all developers when --group is not given).")
+    p.add_argument("fit", nargs="?", type=Path, default=RESULTS_DIR / "hierarchical",
+                   help="fit folder or posterior.nc (default: %(default)s)")
+    p.add_argument("--csv", type=Path, default=None,
+                   help="many models: a CSV with columns model, params_b, tokens_b (or flops), developer, "
+                        "developer_group (optional), release_month, is_closed (optional)")
+    p.add_argument("--name", default=None, help="a name for the model")
+    p.add_argument("--params", type=float, default=None, help="parameters, billions")
+    p.add_argument("--tokens", type=float, default=None, help="training tokens, billions (C = 6 N D)")
+    p.add_argument("--flops", type=float, default=None, help="training FLOPs, instead of --params and --tokens")
+    p.add_argument("--developer", default=None, help="developer as in the data (e.g. Meta, Qwen) or a new name")
+    p.add_argument("--group", default=None,
+                   help="paper group of a developer the fit never saw (e.g. Other-Med); ignored for a known developer")
+    p.add_argument("--date", default=None, help="release month YYYY-MM")
+    p.add_argument("--closed", action="store_true", help="a self-reported (non-leaderboard) score")
+    p.add_argument("--target", type=float, default=None,
+                   help="instead: the log10 FLOPs needed to reach this MMLU-Pro score (e.g. 0.6)")
+    p.add_argument("--extend-last-cohort", action="store_true",
+                   help="for a date after the last fitted cohort, assume the last cohort's effect persists")
+    options.add_level(p)
+    p.add_argument("--seed", type=int, default=0, help="seed for new effects and outcome draws (default: 0)")
+    p.add_argument("--out", type=Path, default=None,
+                   help="CSV to write (default: FIT/predictions.csv or FIT/compute_needed.csv)")
+    options.add_allow_failed(p)
+    p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("compare", help="PSIS-LOO of the hierarchical model vs the paper's model and variants",
+                       description=cmd_compare.__doc__)
+    p.add_argument("specs", nargs="*", type=Path,
+                   help=f"Bayesian spec files (default: models/{{{','.join(COMPARE_SPECS)}}}.toml)")
+    options.add_data(p)
+    options.add_filters(p)
+    p.add_argument("--out", type=Path, default=None, help="output folder (default: results/compare)")
+    p.add_argument("--max-refits", type=int, default=10,
+                   help="exact leave-one-out refits per spec for Pareto k above 0.7, worst first (default: %(default)s)")
+    options.add_sampler(p, allow_failed=False)
+    p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("backtest", help="fit up to a cutoff, predict later models; hierarchical vs the paper's OLS",
+                       description=cmd_backtest.__doc__)
+    p.add_argument("specs", nargs="*", type=Path,
+                   help=f"Bayesian spec files (default: models/{{{','.join(BACKTEST_SPECS)}}}.toml)")
+    p.add_argument("--cutoff", required=True, help="last quarter (2024q3) or month (2024-09) of the training data")
+    options.add_data(p)
+    options.add_filters(p)
+    p.add_argument("--ols-spec", type=Path, default=None, help="the OLS baseline's spec (default: models/ols.toml)")
+    p.add_argument("--out", type=Path, default=None, help="output folder (default: results/backtest/CUTOFF)")
+    options.add_level(p)
+    options.add_sampler(p)
+    p.set_defaults(func=cmd_backtest)

@@ -1,0 +1,77 @@
+"""`bayes-sauce <command>`: the parser, quiet library logging, and one error boundary for every command.
+
+Expected failures (bad data or spec, a missing or failed fit, an impossible prediction, I/O) end with
+one or two lines saying what and where, exit 2 (130 for Ctrl-C); ``--debug`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import traceback
+
+from bayes_sauce.cli import analysis, evaluation, sensitivity
+
+# Libraries whose INFO lines (backend discovery, compiler flags) are noise on a terminal; -v shows them.
+NOISY_LOGGERS = ("arviz", "arviz_base", "arviz_stats", "arviz_plots", "pytensor", "pymc", "numba", "distributed",
+                 "jax", "matplotlib")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bayes-sauce",
+        description="Bayesian replication of 'Is there Secret Sauce in LLM Development?' (Mertens et al. 2026). "
+                    "Every command reads --data (default: the shipped 809-model dataset).",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="show the libraries' log lines")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    analysis.register(sub)
+    sensitivity.register(sub)
+    evaluation.register(sub)
+    return parser
+
+
+def expected_errors() -> tuple[type[BaseException], ...]:
+    """The errors that are the user's input or the machine's state, not a bug (imported only when needed)."""
+    from bayes_sauce.data.read import DataValidationError
+    from bayes_sauce.fit.fit import FitError
+    from bayes_sauce.model.new_rows import PredictionError
+    from bayes_sauce.spec.schema import SpecError
+
+    return DataValidationError, SpecError, FitError, PredictionError, OSError
+
+
+def quiet_libraries(verbose: bool) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(name)s: %(message)s")
+    for name in NOISY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.INFO if verbose else logging.WARNING)
+    if not verbose:
+        import warnings
+
+        warnings.filterwarnings("ignore", category=FutureWarning)
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    quiet_libraries(args.verbose)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        print("\nbayes-sauce: interrupted; completed fits are kept, a partly written one is not", file=sys.stderr)
+        return 130
+    except Exception as err:  # noqa: BLE001 - the one boundary: expected errors get a line, bugs a pointer
+        if args.debug:
+            traceback.print_exc()
+        if isinstance(err, expected_errors()):
+            print(f"bayes-sauce {args.command}: {err}", file=sys.stderr)
+            return 2
+        print(f"bayes-sauce {args.command}: internal error {type(err).__name__}: {err}\n"
+              "  (a bug, not your input: please report it with the output of --debug)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

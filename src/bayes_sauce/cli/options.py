@@ -1,0 +1,87 @@
+"""Options shared by several commands, and how they become filters, sampler settings and progress output."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from bayes_sauce.defaults import INTERVAL_PROB
+from bayes_sauce.periods import PAPER_WINDOW
+
+SAMPLERS = ("nutpie", "pymc", "numpyro")  # as in spec.schema; repeated here so `--help` needs no pydantic
+
+
+def add_data(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", type=Path, default=None,
+                        help="CSV in the authors' schema (dataset_for_github.csv) or the curated schema; "
+                             "default: the shipped data/models.csv")
+
+
+def add_filters(parser: argparse.ArgumentParser, spec_default: bool = True) -> None:
+    """The filter flags; with ``spec_default`` they override the spec's filters only when given."""
+    window_help = ("release-month window YYYY-MM YYYY-MM, inclusive (default: " +
+                   ("the spec's; the paper's is " if spec_default else "") + f"{' '.join(PAPER_WINDOW)})")
+    parser.add_argument("--window", nargs=2, metavar=("START", "END"), default=None, help=window_help)
+    parser.add_argument("--all-dates", action="store_true", help="no release window")
+    for name in ("majors_only", "leaderboard_only", "no_size_estimates", "total_tokens_only"):
+        parser.add_argument(f"--{name.replace('_', '-')}", action="store_true", help=f"filter: {name.replace('_', ' ')}")
+
+
+def filters(args: argparse.Namespace, spec_filters=None):
+    """The filters a command uses: the spec's (or the paper's default), with any filter flag given overriding them.
+
+    Returns None when no flag was given and there is no spec default (the caller keeps the spec's).
+    """
+    from bayes_sauce.data.filters import Filters
+
+    flags = ("majors_only", "leaderboard_only", "no_size_estimates", "total_tokens_only")
+    given = args.window is not None or args.all_dates or any(getattr(args, f) for f in flags)
+    if not given:
+        return spec_filters
+    base = spec_filters or Filters()
+    window = None if args.all_dates else (tuple(args.window) if args.window is not None else base.window)
+    if window is not None:
+        from bayes_sauce.spec.schema import FilterSpec, SpecError
+
+        try:
+            FilterSpec.model_validate({"window": window})
+        except Exception as err:  # pydantic's ValidationError: report it as a bad option
+            raise SpecError(f"--window {' '.join(window)}: {str(err).splitlines()[-1].strip()}") from None
+    return Filters(window=window, **{f: getattr(args, f) or getattr(base, f) for f in flags})
+
+
+def add_sampler(parser: argparse.ArgumentParser, allow_failed: bool = True) -> None:
+    """Sampling options (None keeps the spec's)."""
+    parser.add_argument("--draws", type=int, default=None, help="draws per chain after tuning (default: the spec's)")
+    parser.add_argument("--tune", type=int, default=None, help="tuning steps per chain (default: the spec's)")
+    parser.add_argument("--chains", type=int, default=None, help="number of chains (default: the spec's)")
+    parser.add_argument("--seed", type=int, default=None, help="sampler seed; the same seed gives identical draws")
+    if allow_failed:
+        add_allow_failed(parser)
+
+
+def sampler_settings(args: argparse.Namespace) -> dict:
+    return {k: getattr(args, k, None) for k in ("draws", "tune", "chains", "seed", "sampler", "target_accept")}
+
+
+def add_allow_failed(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--allow-failed", action="store_true",
+                        help="go on (exit 0) even when a fit fails the diagnostics gate")
+
+
+def add_level(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--level", type=float, default=INTERVAL_PROB, help="interval level (default: %(default)s)")
+
+
+def progress(args: argparse.Namespace) -> bool:
+    """Progress bars only on a terminal, and never with --no-progress."""
+    return not getattr(args, "no_progress", False) and sys.stderr.isatty()
+
+
+def wrote(paths: list[Path]) -> str:
+    """The closing line of a command: what it wrote, folder by folder."""
+    by_folder: dict[Path, list[str]] = {}
+    for p in paths:
+        by_folder.setdefault(Path(p).parent, []).append(Path(p).name)
+    return "Wrote " + "; ".join(f"{folder}/: {', '.join(names)}" for folder, names in by_folder.items())

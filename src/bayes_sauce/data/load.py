@@ -1,0 +1,32 @@
+"""Load a dataset: read, validate, derive and filter a models CSV (the shipped curated file by default)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from bayes_sauce.data.dataset import Dataset, file_sha256
+from bayes_sauce.data.derive import derive
+from bayes_sauce.data.filters import Filters, apply_filters
+from bayes_sauce.data.read import read_input, validate
+from bayes_sauce.data.schema import CURATED_PATH
+
+
+def derive_file(path: Path | str) -> pd.DataFrame:
+    """Every row of a file, validated and with its derived columns (no filters)."""
+    return derive(validate(read_input(path), str(path)))
+
+
+def load(path: Path | str | None = None, filters: Filters = Filters()) -> Dataset:
+    """Read, validate, derive and filter a dataset; the default is the shipped curated file."""
+    source = Path(path) if path is not None else CURATED_PATH
+    kept, excluded = apply_filters(derive_file(source), filters)
+    return Dataset(models=kept, excluded=excluded, source=str(source), sha256=file_sha256(source))
+
+
+def write_curated(raw_path: Path, out_path: Path = CURATED_PATH) -> pd.DataFrame:
+    """Regenerate the shipped curated file from the authors' CSV."""
+    models = derive_file(raw_path)
+    models.to_csv(out_path, index=False)
+    return models

@@ -1,0 +1,162 @@
+"""Read a models CSV (the authors' schema or the curated one) and check every input column.
+
+Every message names the file and the rows by their line in the file (the header is line 1), the
+same numbering everywhere, so a user can go straight to the offending line.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from bayes_sauce.data.schema import AUTHORS_COLUMNS, INPUT_COLUMNS, MAJOR_LABELS, OTHER_LABELS
+
+# Optional columns a user may add to either schema; kept when present.
+OPTIONAL_COLUMNS = ("base_model", "family")
+# Excel serial days accepted as release dates: 1990-01-01 .. 2100-01-01 (a bare year such as 2024
+# would otherwise be read as a day in 1905).
+EXCEL_ORIGIN = "1899-12-30"  # day 0 of Excel's (1900, Lotus-compatible) serial dates
+EXCEL_SERIAL_RANGE = (32_874, 73_051)
+DATE_FORMATS = "YYYY-MM, YYYY-MM-DD or an Excel serial day (the authors' file)"
+MONTH_PATTERN = re.compile(r"\d{4}-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?")
+
+
+class DataValidationError(ValueError):
+    """The input file breaks a rule; the message names the rows and columns."""
+
+
+def file_lines(index: pd.Index, limit: int = 10) -> str:
+    """Rows named by their line in the file (header = line 1), at most ``limit`` of them."""
+    lines = [str(i + 2) for i in index[:limit]]
+    more = f" and {len(index) - limit} more" if len(index) > limit else ""
+    return ", ".join(lines) + more
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """The CSV as text columns; I/O and format problems become one clear error naming the file."""
+    if not path.exists():
+        raise DataValidationError(f"{path}: file not found")
+    if path.is_dir():
+        raise DataValidationError(f"{path}: is a folder, not a CSV file")
+    try:
+        raw = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    except pd.errors.EmptyDataError:
+        raise DataValidationError(f"{path}: the file is empty (expected a header line and one row per model)") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as err:
+        raise DataValidationError(f"{path}: not a readable comma-separated file ({err})") from None
+    if len(raw.columns) == 1 and ";" in raw.columns[0]:
+        raise DataValidationError(f"{path}: the columns are separated by ';'; save the file with commas")
+    if raw.empty:
+        raise DataValidationError(f"{path}: the file has a header but no rows")
+    return raw
+
+
+def read_input(path: Path | str) -> pd.DataFrame:
+    """Read a CSV in the authors' schema or the curated schema into the input columns (text)."""
+    path = Path(path)
+    raw = read_table(path)
+    optional = [c for c in OPTIONAL_COLUMNS if c in raw.columns]
+    if set(AUTHORS_COLUMNS) & set(raw.columns):
+        missing = [c for c in AUTHORS_COLUMNS if c not in raw.columns]
+        if missing:
+            raise DataValidationError(f"{path}: missing required column(s) {missing} of the authors' schema")
+        return raw[[*AUTHORS_COLUMNS, *optional]].rename(columns=AUTHORS_COLUMNS)
+    missing = [c for c in INPUT_COLUMNS if c not in raw.columns]
+    if missing:
+        raise DataValidationError(
+            f"{path}: missing required column(s) {missing}; expected the authors' schema "
+            f"({list(AUTHORS_COLUMNS)}) or the curated schema"
+        )
+    return raw[[*INPUT_COLUMNS, *optional]].copy()
+
+
+def parse_numeric(frame: pd.DataFrame, column: str, *, required: bool, positive: bool, path: str) -> pd.Series:
+    """A column as finite floats; fails naming the rows that are not numbers, empty, infinite or not positive."""
+    text = frame[column]
+    values = pd.to_numeric(text, errors="coerce")
+    bad = values.isna() & text.notna()
+    if bad.any():
+        raise DataValidationError(
+            f"{path}: column '{column}' is not numeric in line(s) {file_lines(frame.index[bad])} "
+            f"(values {text[bad].head(3).tolist()})"
+        )
+    if required and values.isna().any():
+        raise DataValidationError(f"{path}: column '{column}' is empty in line(s) {file_lines(frame.index[values.isna()])}")
+    infinite = np.isinf(values)
+    if infinite.any():
+        raise DataValidationError(f"{path}: column '{column}' must be finite; line(s) {file_lines(frame.index[infinite])}"
+                                  f" have {text[infinite].head(3).tolist()}")
+    if positive and (values <= 0).any():
+        bad = values <= 0
+        raise DataValidationError(
+            f"{path}: column '{column}' must be positive; line(s) {file_lines(frame.index[bad])} have "
+            f"{values[bad].head(3).tolist()}"
+        )
+    return values
+
+
+def parse_month(text: pd.Series, path: str) -> pd.Series:
+    """Release dates in the documented formats (YYYY-MM, YYYY-MM-DD, Excel serial day) as monthly periods."""
+    stripped = text.str.strip()
+    serial = pd.to_numeric(stripped, errors="coerce")
+    is_serial = serial.notna() & serial.between(*EXCEL_SERIAL_RANGE)
+    is_iso = stripped.fillna("").str.fullmatch(MONTH_PATTERN)
+    dates = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
+    dates[is_serial] = pd.to_datetime(serial[is_serial], unit="D", origin=EXCEL_ORIGIN)
+    dates[is_iso] = pd.to_datetime(stripped[is_iso], errors="coerce", format="ISO8601")
+    bad = dates.isna()
+    if bad.any():
+        raise DataValidationError(
+            f"{path}: column 'release_month' has date(s) not in a known format in line(s) "
+            f"{file_lines(text.index[bad])} (values {text[bad].head(3).tolist()}); use {DATE_FORMATS}"
+        )
+    return dates.dt.to_period("M")
+
+
+def validate(frame: pd.DataFrame, path: str = "<data>") -> pd.DataFrame:
+    """Type and range checks on the input columns; raise naming lines and columns on any breach."""
+    out = pd.DataFrame(index=frame.index)
+    for column in ("model_id", "developer_raw", "developer_label"):
+        empty = frame[column].isna() | (frame[column].str.strip() == "")
+        if empty.any():
+            raise DataValidationError(f"{path}: column '{column}' is empty in line(s) {file_lines(frame.index[empty])}")
+        out[column] = frame[column].str.strip()
+    out["hf_id"] = frame["hf_id"]
+    dup = out["model_id"].duplicated(keep=False)
+    if dup.any():
+        raise DataValidationError(
+            f"{path}: duplicate model id(s) {sorted(out.loc[dup, 'model_id'].unique())[:5]} in line(s) "
+            f"{file_lines(frame.index[dup])}"
+        )
+    out["params_b"] = parse_numeric(frame, "params_b", required=True, positive=True, path=path)
+    out["tokens_total_b"] = parse_numeric(frame, "tokens_total_b", required=False, positive=True, path=path)
+    out["tokens_base_b"] = parse_numeric(frame, "tokens_base_b", required=False, positive=True, path=path)
+    no_tokens = out["tokens_total_b"].isna() & out["tokens_base_b"].isna()
+    if no_tokens.any():
+        raise DataValidationError(
+            f"{path}: line(s) {file_lines(frame.index[no_tokens])} have neither 'tokens_total_b' nor 'tokens_base_b'"
+        )
+    for score in ("mmlu_pro", "math_l5"):
+        values = parse_numeric(frame, score, required=score == "mmlu_pro", positive=False, path=path)
+        outside = (values < 0) | (values > 1)
+        if outside.any():
+            raise DataValidationError(
+                f"{path}: column '{score}' must lie in [0, 1]; line(s) {file_lines(frame.index[outside])} "
+                f"have {values[outside].head(3).tolist()}"
+            )
+        out[score] = values
+    out["release_month"] = parse_month(frame["release_month"], path)
+    known = set(MAJOR_LABELS) | OTHER_LABELS
+    unknown = ~out["developer_label"].isin(known)
+    if unknown.any():
+        raise DataValidationError(
+            f"{path}: unknown developer label(s) {sorted(out.loc[unknown, 'developer_label'].unique())} in column "
+            f"'developer_label' (authors' 'Dummy for Top Company'), line(s) {file_lines(frame.index[unknown])}; "
+            f"known labels: {sorted(known)}"
+        )
+    for column in frame.columns.intersection(pd.Index(["base_model", "family"])):
+        out[column] = frame[column].str.strip().replace("", pd.NA)
+    return out

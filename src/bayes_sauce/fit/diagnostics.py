@@ -1,0 +1,89 @@
+"""The diagnostics gate: R-hat, bulk and tail ESS over every varying posterior quantity, divergences, E-BFMI.
+
+A fit is reported only with its gate; one that fails is saved but marked failed, loudly, in the
+report and in the exit code. The diagnostics are ArviZ's (rank-normalised split R-hat, bulk and
+tail ESS, E-BFMI), computed on all variables at once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import xarray as xr
+from arviz_stats import bfmi, ess, rhat
+
+RHAT_MAX = 1.01
+ESS_MIN = 400
+BFMI_MIN = 0.3
+THRESHOLDS = {"max_rhat": RHAT_MAX, "min_ess": ESS_MIN, "min_bfmi": BFMI_MIN, "divergences": 0}
+
+
+def _flat(values: xr.Dataset) -> tuple[np.ndarray, list[str]]:
+    """Every element of every variable as one vector, with labels like ``developer_effect[Meta]``."""
+    arrays, labels = [], []
+    for name, da in values.data_vars.items():
+        arrays.append(np.ravel(da.values))
+        if da.ndim == 0:
+            labels.append(name)
+            continue
+        index = da.to_series().index
+        labels += [f"{name}[{', '.join(map(str, i if isinstance(i, tuple) else (i,)))}]" for i in index]
+    return np.concatenate(arrays) if arrays else np.array([]), labels
+
+
+def diagnose(tree: xr.DataTree) -> dict[str, Any]:
+    """The gate's numbers and verdict for a posterior with sample_stats (constants are left out)."""
+    posterior = tree.posterior.to_dataset()
+    chains = posterior.sizes["chain"]
+    varying = posterior[[v for v in posterior.data_vars if posterior[v].std(("chain", "draw")).max() > 0]]
+    varying = varying.map(lambda da: da.where(da.std(("chain", "draw")) > 0, drop=False))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r_hat, _ = _flat(rhat(varying)) if chains > 1 else (np.array([np.nan]), [])
+        bulk, labels = _flat(ess(varying, method="bulk"))
+        tail, _ = _flat(ess(varying, method="tail"))
+    keep = np.isfinite(bulk)  # constants (a reference level fixed at 0) give NaN
+    labels = [label for label, k in zip(labels, keep) if k]
+    bulk, tail = bulk[keep], tail[keep]
+    r_hat = r_hat[keep] if chains > 1 else r_hat
+    divergences = int(tree.sample_stats["diverging"].sum())
+    energy = bfmi(tree)["energy"]  # ArviZ returns the tree's shape: a DataTree node with the energy variable
+    result = {
+        "passed": False,
+        "chains": int(chains),
+        "max_rhat": float(np.nanmax(r_hat)) if chains > 1 else None,
+        "min_ess_bulk": float(bulk.min()),
+        "min_ess_tail": float(tail.min()),
+        "slowest_parameter": labels[int(np.argmin(bulk))],
+        "divergences": divergences,
+        "min_bfmi": float(np.min(energy.values)),
+        "n_quantities": int(len(labels)),
+        "thresholds": THRESHOLDS,
+    }
+    result["failures"] = [msg for ok, msg in (
+        (chains > 1, f"R-hat needs at least two chains (got {chains}); fit with --chains 2 or more"),
+        (chains < 2 or result["max_rhat"] <= RHAT_MAX, f"max R-hat {result['max_rhat'] or 0:.3f} > {RHAT_MAX}"),
+        (result["min_ess_bulk"] >= ESS_MIN, f"min bulk ESS {result['min_ess_bulk']:.0f} < {ESS_MIN}"),
+        (result["min_ess_tail"] >= ESS_MIN, f"min tail ESS {result['min_ess_tail']:.0f} < {ESS_MIN}"),
+        (divergences == 0, f"{divergences} divergent transitions"),
+        (result["min_bfmi"] >= BFMI_MIN, f"min E-BFMI {result['min_bfmi']:.2f} < {BFMI_MIN}"),
+    ) if not ok]
+    result["passed"] = not result["failures"]
+    return result
+
+
+def gate_table(diag: dict[str, Any]) -> str:
+    """A short human-readable gate table."""
+    mark = "PASSED" if diag["passed"] else "FAILED"
+    rhat_text = "n/a (one chain)" if diag["max_rhat"] is None else f"{diag['max_rhat']:.4f}"
+    rows = [
+        ("max R-hat", rhat_text, f"<= {RHAT_MAX}"),
+        ("min bulk ESS", f"{diag['min_ess_bulk']:.0f} ({diag['slowest_parameter']})", f">= {ESS_MIN}"),
+        ("min tail ESS", f"{diag['min_ess_tail']:.0f}", f">= {ESS_MIN}"),
+        ("divergences", str(diag["divergences"]), "0"),
+        ("min E-BFMI", f"{diag['min_bfmi']:.2f}", f">= {BFMI_MIN}"),
+    ]
+    lines = [f"Diagnostics gate: {mark} ({diag['n_quantities']} posterior quantities checked)"]
+    lines += [f"  {name:<14} {value:<40} target {target}" for name, value, target in rows]
+    lines += [f"  !! {failure}" for failure in diag["failures"]]
+    return "\n".join(lines)

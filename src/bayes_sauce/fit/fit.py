@@ -1,0 +1,277 @@
+"""The Fit object: a spec, the rows it was fitted to, the posterior and the diagnostics, in one folder.
+
+A fit folder holds ``posterior.nc`` (a DataTree whose root attrs carry the format version, the
+fingerprint, the spec, the data's identity, the sampler settings and the software versions),
+``diagnostics.json``, ``models.csv`` (the fitted rows, in model order) and ``excluded.csv``. It is
+written whole or not at all (into a temporary folder beside it, then renamed), and a folder holding
+a different fit is replaced only when asked to. The PyMC model is rebuilt from the spec and the rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from functools import cached_property
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pymc as pm
+import xarray as xr
+
+from bayes_sauce.data.dataset import Dataset
+from bayes_sauce.data.schema import TEXT_COLUMNS
+from bayes_sauce.defaults import INTERVAL_PROB
+from bayes_sauce.fit.diagnostics import diagnose
+from bayes_sauce.fit.sampling import Timings, run_nuts
+from bayes_sauce.model.build import DERIVED, build_model
+from bayes_sauce.model.design import Design, prepare
+from bayes_sauce.model.evaluate import evaluate
+from bayes_sauce.model.new_rows import NewRows, dataset_frame, new_rows
+from bayes_sauce.paths import PROJECT_ROOT
+from bayes_sauce.spec.schema import Spec, SpecError, spec_from_dict
+
+FORMAT_VERSION = 2
+FILES = ("posterior.nc", "diagnostics.json", "models.csv", "excluded.csv")
+VERSIONED_PACKAGES = ("bayes-sauce", "pymc", "pytensor", "nutpie", "arviz", "numpy", "pandas", "xarray")
+
+
+class FitError(ValueError):
+    """A fit folder is missing, incomplete, unreadable, or would be overwritten; the message says which."""
+
+
+def fingerprint(spec: Spec, data_sha256: str) -> str:
+    """16 hex digits identifying a fit: the validated spec (sampler settings and filters included; its
+    name and description left out), the data file's sha256 and the fit format. Rows follow from these."""
+    content = {k: v for k, v in spec.to_dict().items() if k not in ("name", "description")}
+    payload = json.dumps({"spec": content, "data_sha256": data_sha256, "format": FORMAT_VERSION}, sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def git_commit() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=5)
+        return out.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def package_versions() -> dict[str, str]:
+    versions = {}
+    for name in VERSIONED_PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def read_rows(path: Path) -> pd.DataFrame:
+    """A models.csv written by a fit (or ``bayes-sauce data``), with its text columns kept as text."""
+    return pd.read_csv(path, dtype={c: str for c in TEXT_COLUMNS}, keep_default_na=False, na_values=[""])
+
+
+@dataclass(frozen=True)
+class Fit:
+    """A fitted spec: its rows (in model order), what was excluded, the posterior tree and the gate."""
+
+    spec: Spec
+    rows: pd.DataFrame
+    excluded: pd.DataFrame
+    tree: xr.DataTree
+    diagnostics: dict[str, Any]
+    path: Path | None = None
+    timings: Timings = field(default_factory=Timings)
+
+    @property
+    def posterior(self) -> xr.Dataset:
+        return self.tree.posterior.to_dataset()
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.diagnostics["passed"])
+
+    @property
+    def fingerprint(self) -> str:
+        return str(self.tree.attrs["fingerprint"])
+
+    @property
+    def prob(self) -> float:
+        return float(self.tree.attrs.get("interval_prob", INTERVAL_PROB))
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @cached_property
+    def design(self) -> Design:
+        """The design the model was built on, rebuilt from the fitted rows."""
+        design, kept = prepare(self.spec, Dataset(self.rows))
+        if len(kept.models) != len(self.rows):
+            raise FitError(f"{self.path}: the fitted rows no longer pass the spec's exclusions; refit")
+        return design
+
+    def model(self, new: NewRows | None = None) -> pm.Model:
+        """The PyMC model the posterior was sampled from (with ``new`` rows' predictive variables)."""
+        return build_model(self.spec, self.design, new)
+
+    def evaluate(self, names: list[str], new: NewRows | None = None, seed: int | None = None) -> xr.Dataset:
+        """Model expressions (derived deterministics, new rows' predictive variables) over every draw."""
+        return evaluate(self.model(new), self.posterior, names, seed)
+
+    def gate_status(self) -> str:
+        """One line for commands that read a fit."""
+        if self.passed:
+            return f"fit '{self.name}' ({self.path}): diagnostics gate passed"
+        return f"fit '{self.name}' ({self.path}): diagnostics gate FAILED ({'; '.join(self.diagnostics['failures'])})"
+
+    def require_passed(self, allow_failed: bool) -> None:
+        """Refuse a fit that failed the gate unless the caller allows it."""
+        if not self.passed and not allow_failed:
+            raise FitError(f"{self.gate_status()}; its numbers are not reliable. Refit with more draws or tuning, "
+                           "or pass --allow-failed to use it anyway")
+
+    def save(self, folder: Path, replace: bool = False) -> Path:
+        """Write the fit folder whole, into a temporary folder beside it then renamed over it.
+
+        An existing folder holding a different fit (another fingerprint), or something that is not a
+        fit, is replaced only with ``replace``; the old folder's report files go with it.
+        """
+        folder = Path(folder)
+        check_target(folder, self.fingerprint, replace)
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+        try:
+            self.tree.to_netcdf(staging / "posterior.nc", engine="h5netcdf")
+            (staging / "diagnostics.json").write_text(json.dumps(self.diagnostics, indent=2) + "\n")
+            self.rows.to_csv(staging / "models.csv", index=False)
+            self.excluded.to_csv(staging / "excluded.csv", index=False)
+            if folder.exists():
+                old = folder.with_name(f".{folder.name}.old-{os.getpid()}")
+                folder.rename(old)
+                staging.rename(folder)
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                staging.rename(folder)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        return folder
+
+    @classmethod
+    def load(cls, folder: Path | str) -> Fit:
+        """Read a fit folder (or its posterior.nc), checking that it is complete and consistent."""
+        folder = Path(folder)
+        if folder.name == "posterior.nc":
+            folder = folder.parent
+        if not folder.is_dir():
+            raise FitError(f"{folder}: no fit folder there; fit one with `bayes-sauce fit --out {folder}`")
+        missing = [name for name in FILES if not (folder / name).exists()]
+        if missing:
+            raise FitError(f"{folder}: not a complete fit folder, missing {missing}; refit with "
+                           f"`bayes-sauce fit --out {folder}`")
+        try:
+            with xr.open_datatree(folder / "posterior.nc", engine="h5netcdf") as tree:
+                tree = tree.load()
+        except (OSError, ValueError) as err:
+            raise FitError(f"{folder / 'posterior.nc'}: unreadable ({err}); refit") from None
+        version = int(tree.attrs.get("format_version", 1))
+        if version != FORMAT_VERSION:
+            raise FitError(f"{folder}: fit format {version}, this version of bayes-sauce reads {FORMAT_VERSION}; refit")
+        try:
+            diagnostics = json.loads((folder / "diagnostics.json").read_text())
+            diagnostics["passed"]
+        except (json.JSONDecodeError, KeyError, TypeError) as err:
+            raise FitError(f"{folder / 'diagnostics.json'}: unreadable ({err}); refit") from None
+        rows = read_rows(folder / "models.csv")
+        if rows["model_id"].tolist() != [str(m) for m in tree.posterior["model"].values]:
+            raise FitError(f"{folder / 'models.csv'}: rows do not match the posterior's models; refit")
+        try:
+            spec = spec_from_dict(json.loads(tree.attrs["spec_json"]), f"{folder / 'posterior.nc'} attrs")
+        except SpecError as err:
+            raise FitError(f"{folder}: its spec is no longer valid ({err}); refit") from None
+        return cls(spec=spec, rows=rows, excluded=pd.read_csv(folder / "excluded.csv", dtype=str),
+                   tree=tree, diagnostics=diagnostics, path=folder)
+
+
+def check_target(folder: Path, key: str, replace: bool) -> None:
+    """Refuse to write a fit into a folder holding a different fit or other files, unless ``replace``."""
+    if not folder.exists() or replace:
+        return
+    if not folder.is_dir():
+        raise FitError(f"{folder} is a file, not a fit folder; choose another --out")
+    existing = _existing_fingerprint(folder)
+    if existing != key and existing != "":
+        what = "a different fit (other spec, settings or data)" if existing else "files that are not a fit"
+        raise FitError(f"{folder} holds {what}; pass --replace to overwrite it, or --out DIR to write a new folder")
+
+
+def _existing_fingerprint(folder: Path) -> str | None:
+    """The fingerprint of the fit in a folder, None if it holds no readable fit (an empty folder counts as none)."""
+    if folder.is_dir() and not any(folder.iterdir()):
+        return ""
+    try:
+        with xr.open_datatree(folder / "posterior.nc", engine="h5netcdf") as tree:
+            return str(tree.attrs.get("fingerprint", "")) or None
+    except (OSError, ValueError):
+        return None
+
+
+def fit_spec(spec: Spec, dataset: Dataset, cores: int | None = None, progress: bool = True) -> Fit:
+    """Build, sample and diagnose: the one path every fit goes through (the spec's [sampling] settings)."""
+    design, dataset = prepare(spec, dataset)
+    model = build_model(spec, design)
+    stored = [d.name for d in model.deterministics if d.name not in DERIVED]
+    tree, timings = run_nuts(model, spec.sampling, stored, cores=cores, progress=progress)
+    _add_log_densities(tree, model, timings)
+    _add_replicates(tree, spec, design)
+    diagnostics = diagnose(tree)
+    diagnostics["timings"] = timings.as_dict()
+    diagnostics["min_ess_bulk_per_s"] = diagnostics["min_ess_bulk"] / max(timings.compile_s + timings.sample_s, 1e-9)
+    s = spec.sampling
+    tree.attrs.update({
+        "format_version": FORMAT_VERSION,
+        "fingerprint": fingerprint(spec, dataset.sha256),
+        "spec_name": spec.name,
+        "spec_json": json.dumps(spec.to_dict()),
+        "filters": spec.data.filters.to_filters().describe(),
+        "data_source": dataset.source,
+        "data_sha256": dataset.sha256,
+        "n_models": len(design.models),
+        "c0_log10_flops": design.c0,
+        "seed": s.seed, "sampler": s.sampler, "draws": s.draws, "tune": s.tune, "chains": s.chains,
+        "target_accept": s.target_accept,
+        "package_versions": json.dumps(package_versions()),
+        "git_commit": git_commit(),
+        "diagnostics_passed": int(diagnostics["passed"]),
+        "interval_prob": INTERVAL_PROB,
+    })
+    return Fit(spec=spec, rows=design.models, excluded=dataset.excluded, tree=tree, diagnostics=diagnostics,
+               timings=timings)
+
+
+def _add_replicates(tree: xr.DataTree, spec: Spec, design: Design) -> None:
+    """posterior_predictive: a replicated dataset per draw (each model's own effect under the binomial;
+    a fresh one under the logit-normal, which has no latent effect), drawn through the model."""
+    binomial = spec.model.likelihood == "binomial"
+    rows = new_rows(dataset_frame(design.models, design.time), design, spec.model.developers, own=binomial)
+    draws = evaluate(build_model(spec, design, rows), tree.posterior.to_dataset(),
+                     ["new_score" if binomial else "new_eta"], seed=spec.sampling.seed)
+    name, values = ("k", (draws["new_score"] * design.scale.n_questions).round().astype("int64")) if binomial else \
+        ("y", draws["new_eta"])
+    tree["posterior_predictive"] = xr.Dataset({name: values.rename(new_model="model")})
+
+
+def _add_log_densities(tree: xr.DataTree, model: pm.Model, timings: Timings) -> None:
+    """log_likelihood and log_prior groups, for power-scaling sensitivity (psense)."""
+    import time
+
+    start = time.perf_counter()
+    pm.compute_log_likelihood(tree, model=model, progressbar=False)
+    pm.stats.compute_log_prior(tree, model=model, progressbar=False)
+    timings.extras_s += time.perf_counter() - start

@@ -1,0 +1,39 @@
+"""Evaluate a model's expressions over posterior draws, vectorised (all draws at once, one compiled graph).
+
+Deterministics not stored with a fit, and predictive variables of new rows, are computed this way
+from the stored free variables: the model is the only definition of what they are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pymc as pm
+import xarray as xr
+from pymc.sampling.forward import vectorize_over_posterior
+
+from bayes_sauce.intervals import SAMPLE_DIMS
+
+# The graphs are plain array arithmetic over all draws at once: Python-linked ops compile in a fraction
+# of the C backend's time and run as fast.
+EVALUATION_MODE = "FAST_COMPILE"
+
+
+def evaluate(model: pm.Model, posterior: xr.Dataset, names: Sequence[str], seed: int | None = None) -> xr.Dataset:
+    """The named model variables for every draw of ``posterior`` (dims chain, draw, then the variable's own).
+
+    Random variables among them (or under them, e.g. a new developer's effect) are drawn afresh per
+    draw from their distribution given the posterior values, reproducibly for a given ``seed``.
+    """
+    outputs = [model[name] for name in names]
+    vectorised = vectorize_over_posterior(outputs, posterior, input_rvs=[rv for rv in model.free_RVs if rv.name in posterior])
+    function = pm.pytensorf.compile([], vectorised, random_seed=seed, mode=EVALUATION_MODE)
+    values = function()
+    coords = {d: posterior[d].values for d in SAMPLE_DIMS}
+    out = {}
+    for name, value in zip(names, values, strict=True):
+        dims = [*SAMPLE_DIMS, *(model.named_vars_to_dims.get(name) or [])]
+        extra = {d: list(model.coords[d]) for d in dims[2:] if d in model.coords}
+        out[name] = xr.DataArray(np.asarray(value), dims=dims, coords={**coords, **extra})
+    return xr.Dataset(out)

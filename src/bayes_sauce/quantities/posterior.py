@@ -1,0 +1,210 @@
+"""From a fit to the headline quantities, one value per draw.
+
+The Bayesian counterpart of ``replication.build_components`` and ``replication.headline_table``: the
+model's own decomposition of eta into components (evaluated over the draws) feeds every headline
+number through the same functions the OLS replication uses; tables summarise each quantity by its
+median and equal-tailed interval over the draws.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+from scipy.special import logit
+
+from bayes_sauce.data.schema import BASE_GROUP
+from bayes_sauce.fit.fit import Fit
+from bayes_sauce.intervals import SAMPLE_DIMS, interval_frame, median_interval
+from bayes_sauce.model.build import COMPONENT_PREFIX, COMPONENTS
+from bayes_sauce.periods import months_between
+from bayes_sauce.quantities import decompose, headline
+from bayes_sauce.quantities.headline import Quantity
+from bayes_sauce.scale import COMPUTE_ORIGIN_LOG10_FLOPS
+
+MIN_MODELS_TO_RANK = 5  # developers ranked among "all developers" need at least this many models
+
+
+def components(fit: Fit) -> xr.Dataset:
+    """Per-model components of eta for every draw, dims (chain, draw, model), plus ``beta`` and ``level``.
+
+    The model's own decomposition (``model.build.COMPONENTS``): compute = beta * (log10 FLOPs - 18),
+    time, developer, model_effect; ``level`` = eta minus the components, the same for every model.
+    """
+    names = [COMPONENT_PREFIX + c for c in COMPONENTS]
+    values = fit.evaluate([*names, "mu"])
+    comps = values[names].rename({COMPONENT_PREFIX + c: c for c in COMPONENTS})
+    level = (values["mu"] + comps["model_effect"] - comps.to_dataarray("c").sum("c")).isel(model=0, drop=True)
+    return comps.assign(beta=fit.posterior["beta"], level=level).transpose(*SAMPLE_DIMS, ...)
+
+
+def systematic_logit(fit: Fit) -> xr.DataArray:
+    """eta without the model-specific effect: the logit a model's compute, period and developer predict."""
+    return fit.evaluate(["mu"])["mu"]
+
+
+def rank_probabilities(fit: Fit, developers: list[str]) -> pd.Series:
+    """P(each developer has the largest compute multiplier among ``developers``), over the draws."""
+    post = fit.posterior
+    log_multiplier = (post["developer_effect"] / post["beta"]).sel(developer=developers)
+    return decompose.prob_largest(log_multiplier, "developer", SAMPLE_DIMS).to_series()
+
+
+def progress_quantities(fit: Fit) -> list[Quantity]:
+    """Period multipliers vs the first period, last vs first, and the halving time of compute needed."""
+    post = fit.posterior
+    periods = [str(p) for p in post["period"].values]
+    if len(periods) < 2:
+        return []
+    first, last = periods[0], periods[-1]
+    progress = decompose.multiplier(post["period_effect"], post["beta"])
+    out = [Quantity(f"progress_multiplier__{p}", progress.sel(period=p, drop=True), "x",
+                    f"10**(tau/beta): compute-equivalent of period {p} vs {first}") for p in periods[1:]]
+    out.append(Quantity("progress_multiplier_last_vs_first", progress.sel(period=last, drop=True), "x",
+                        f"10**(tau/beta): shared progress, last period {last} vs first {first}"))
+    months = months_between(first, last, fit.spec.data.time)
+    out.append(Quantity(
+        "progress_halving_time_months", decompose.halving_time(progress.sel(period=last, drop=True), months),
+        "months",
+        f"months for the compute needed at a fixed score to halve: {months:.1f} months between the midpoints "
+        f"of {first} and {last} x log 2 / log(progress_multiplier_last_vs_first), i.e. constant exponential "
+        "progress between them; +inf in draws without progress",
+    ))
+    return out
+
+
+def developer_quantities(fit: Fit) -> list[Quantity]:
+    """Group multipliers vs Other-Small (the paper's 13 groups) and P(most efficient) among the majors."""
+    post, models = fit.posterior, fit.rows
+    out = []
+    if "group_effect" in post and BASE_GROUP in post["group"].values:
+        groups = decompose.multiplier(post["group_effect"], post["beta"])
+        for group in (str(g) for g in post["group"].values if g != BASE_GROUP):
+            out.append(Quantity(
+                f"developer_multiplier__{headline.safe_label(group)}", groups.sel(group=group, drop=True), "x",
+                f"10**(nu/beta): compute-equivalent of {group}'s effect vs {BASE_GROUP} (a major: its own "
+                f"developer effect; an Other bin: its pool mean)"))
+    majors = sorted(models.loc[models["is_major"].astype(bool), "developer"].unique())
+    if len(majors) >= 2:
+        for developer, p in rank_probabilities(fit, majors).items():
+            out.append(Quantity(
+                f"p_most_efficient_major__{headline.safe_label(developer)}", xr.DataArray(p), "probability",
+                f"share of draws in which {developer} has the largest compute multiplier of the "
+                f"{len(majors)} major developers"))
+    return out
+
+
+def shapley_quantities(comps: xr.Dataset) -> list[Quantity]:
+    """Shapley-Owen shares of eta's variance per draw, and the finite-population SD of each component."""
+    shares = decompose.component_shapley(comps)
+    out = [Quantity(
+        f"shapley_{headline.SHARE_NAMES[c]}", shares.sel(component=c, drop=True), "share",
+        "1 - R2 of eta on the three component vectors (model-specific share)" if c == "model_effect" else
+        f"exact Shapley-Owen share of the variance of eta (latent logit, all components summed) over models "
+        f"for the {headline.SHARE_NAMES[c]} component; a coalition's value is the R2 of eta regressed on its "
+        "component vectors (one regressor per component), per draw")
+        for c in shares["component"].values]
+    sd = decompose.finite_population_sd(comps)
+    out += [Quantity(f"finite_population_sd__{headline.SHARE_NAMES[c]}", sd.sel(component=c, drop=True), "logit",
+                     f"SD over models of the {headline.SHARE_NAMES[c]} component (finite-population ANOVA)")
+            for c in sd["component"].values]
+    return out
+
+
+def threshold_quantity(fit: Fit) -> Quantity:
+    """The threshold fall with each model's fitted (systematic) score instead of its observed score."""
+    models = fit.rows
+    reach = systematic_logit(fit) >= logit(headline.THRESHOLD_NORM_SCORE)
+    log10_flops = xr.DataArray(models["log10_flops"].to_numpy(), dims="model",
+                               coords={"model": models["model_id"].to_numpy()})
+    fall = headline.threshold_fall(reach, log10_flops, headline.month_ordinal(models))
+    return Quantity(
+        "threshold_compute_fall_all_fitted", fall, "x",
+        f"as threshold_compute_fall_all, but a model reaches >= {headline.THRESHOLD_NORM_SCORE:.0%} normalised "
+        f"{fit.spec.data.outcome} when its fitted score does (eta without its model-specific effect: what its "
+        "compute, period and developer predict), per draw")
+
+
+def quantities(fit: Fit, comps: xr.Dataset | None = None) -> list[Quantity]:
+    """Every headline quantity of a fit, per draw where it has a posterior."""
+    outcome = fit.spec.data.outcome
+    post = fit.posterior
+    comps = components(fit) if comps is None else comps
+    out = [
+        Quantity("compute_slope", post["beta"], "logit per log10 FLOP",
+                 "beta: logit gain (of the chance-normalised score) per 10x training compute"),
+        Quantity("n_obs", xr.DataArray(post.sizes["model"]), "models", "models fitted"),
+    ]
+    out += [Quantity(s, post[s], "logit", f"posterior of the scale {s}") for s in ("sigma_developer", "sigma_model")
+            if s in post]
+    out += shapley_quantities(comps)
+    out += progress_quantities(fit)
+    out += developer_quantities(fit)
+    out += headline.component_quantities(comps, fit.rows, outcome)
+    out += headline.data_quantities(fit.rows, outcome)
+    out.append(threshold_quantity(fit))
+    return out
+
+
+def summarise(quantities: list[Quantity], paper: pd.DataFrame, prob: float) -> pd.DataFrame:
+    """The headline table: quantity, median, lo, hi, paper, unit, definition (lo/hi empty without draws)."""
+    rows = []
+    for q in quantities:
+        if set(SAMPLE_DIMS) <= set(q.value.dims):
+            s = median_interval(q.value, prob)
+            median, lo, hi = (float(s.sel(quantile=k)) for k in ("median", "lo", "hi"))
+        else:
+            median, lo, hi = float(q.value), np.nan, np.nan
+        rows.append({"quantity": q.id, "median": median, "lo": lo, "hi": hi,
+                     "paper": paper["value"].get(q.id, np.nan), "unit": q.unit, "definition": q.definition})
+    return pd.DataFrame(rows)
+
+
+def developer_table(fit: Fit) -> pd.DataFrame:
+    """Every raw developer: multiplier vs the base group and vs the population, and rank probabilities.
+
+    The population is the average developer: the unweighted mean of all developers' effects, per draw.
+    P(most efficient) is among developers with >= MIN_MODELS_TO_RANK models, and among the majors.
+    """
+    post, models, prob = fit.posterior, fit.rows, fit.prob
+    effect, beta = post["developer_effect"], post["beta"]
+    info = models.groupby("developer").agg(group=("developer_group", "first"), n_models=("model_id", "size"),
+                                           is_major=("is_major", "first"))
+    info = info.reindex(effect["developer"].values)
+    vs_population = decompose.multiplier(effect - effect.mean("developer"), beta)
+    table = pd.concat([info, interval_frame(decompose.multiplier(effect, beta), prob, "vs_base_"),
+                       interval_frame(vs_population, prob, "vs_population_")], axis=1)
+    for column, members in (("p_most_efficient", info.index[info["n_models"] >= MIN_MODELS_TO_RANK]),
+                            ("p_most_efficient_major", info.index[info["is_major"].astype(bool)])):
+        if len(members) >= 2:
+            table[column] = rank_probabilities(fit, list(members))
+    table.index.name = "developer"
+    return table.sort_values("vs_population_median", ascending=False).reset_index()
+
+
+def frontier_table(comps: xr.Dataset, models: pd.DataFrame, score: str, prob: float) -> pd.DataFrame:
+    """Running-best frontier by quarter: each component's share of the gain since its first model (``since``), long form."""
+    frontier, shares = headline.frontier_shares(comps, models, score)
+    later = (frontier["model_id"] != frontier["model_id"].iloc[0]).to_numpy()  # the first has no gain yet
+    shares = shares.assign_coords(frontier=frontier["period"].to_numpy()).isel(frontier=later)
+    table = median_interval(shares, prob).to_dataframe("value")["value"].unstack("quantile").reset_index()
+    table["component"] = table["component"].map(headline.SHARE_NAMES)
+    table = frontier.merge(table.rename(columns={"frontier": "period"}), on="period")
+    table["since"] = frontier["display_name"].iloc[0]
+    return table[[*frontier.columns, "since", "component", "median", "lo", "hi"]]
+
+
+def scaling_curve(fit: Fit, comps: xr.Dataset, grid: np.ndarray) -> pd.DataFrame:
+    """Expected score against log10 FLOPs per period, for a model of average developer effect and e = 0.
+
+    From the model's components: the level, beta * (x - 18), the period effect and the mean over the
+    fitted models' developer components (so the curve runs through the data), per draw; the band is
+    the credible interval of that curve.
+    """
+    x = xr.DataArray(grid, dims="log10_flops", coords={"log10_flops": grid})
+    post = fit.posterior
+    eta = (comps["level"] + comps["beta"] * (x - COMPUTE_ORIGIN_LOG10_FLOPS) + post["period_effect"]
+           + comps["developer"].mean("model"))
+    score = fit.design.scale.accuracy(eta)
+    table = median_interval(score, fit.prob).to_dataframe("score")["score"].unstack("quantile").reset_index()
+    return table[["period", "log10_flops", "median", "lo", "hi"]]

@@ -1,0 +1,1 @@
+"""Reporting: tables, figures, markdown and HTML from computed quantities; nothing here estimates anything."""

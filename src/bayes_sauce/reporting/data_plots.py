@@ -1,0 +1,122 @@
+"""Figures of the data: scores against compute by developer group and period, the frontier, the chance floor.
+
+Each function draws from tables already computed elsewhere and returns the figure.
+"""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from bayes_sauce.data.schema import GROUPS, OTHER_GROUPS  # noqa: E402
+from bayes_sauce.scale import scale_of  # noqa: E402
+
+
+def score_vs_compute(models: pd.DataFrame) -> plt.Figure:
+    """MMLU-Pro against training compute, one colour per developer group, chance floor marked."""
+    fig, ax = plt.subplots(figsize=(9, 6), constrained_layout=True)
+    cmap = plt.get_cmap("tab20")
+    for i, group in enumerate(g for g in GROUPS if g in set(models["developer_group"])):
+        sub = models[models["developer_group"] == group]
+        other = group in OTHER_GROUPS
+        ax.scatter(
+            sub["log10_flops"], sub["mmlu_pro"], s=10 if other else 28, alpha=0.35 if other else 0.9,
+            color="0.55" if group == "Other-Med" else cmap(i % 20), marker="o" if other else "D",
+            label=f"{group} ({len(sub)})", edgecolor="none" if other else "k", linewidth=0.3,
+        )
+    ax.axhline(scale_of("mmlu_pro").floor, color="k", ls=":", lw=1)
+    ax.text(ax.get_xlim()[0], 0.102, " chance (10 options)", va="bottom", fontsize=8)
+    ax.set_xlabel("training compute, log10 FLOPs (6 x params x tokens)")
+    ax.set_ylabel("MMLU-Pro accuracy")
+    ax.set_title(f"MMLU-Pro vs training compute, {len(models)} models, by developer group")
+    ax.legend(fontsize=7, ncol=2, loc="upper left", frameon=False)
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def _group_scatter(ax: plt.Axes, models: pd.DataFrame, y: str, x: str = "log10_flops", label: bool = True) -> None:
+    """Models as points, one colour per developer group (Other bins small and faint, majors as diamonds)."""
+    cmap = plt.get_cmap("tab20")
+    for i, group in enumerate(GROUPS):
+        sub = models[models["developer_group"] == group]
+        if sub.empty:
+            continue
+        other = group in OTHER_GROUPS
+        ax.scatter(sub[x], sub[y], s=8 if other else 24, alpha=0.35 if other else 0.9,
+                   color="0.55" if group == "Other-Med" else cmap(i % 20), marker="o" if other else "D",
+                   edgecolor="none" if other else "k", linewidth=0.3, label=f"{group} ({len(sub)})" if label else None)
+
+
+def score_vs_compute_by_period(models: pd.DataFrame, period_column: str, outcome: str = "mmlu_pro") -> plt.Figure:
+    """One panel per release period: score against compute, one colour per developer group, shared axes."""
+    periods = sorted(models[period_column].dropna().unique())
+    fig, axes = plt.subplots(1, len(periods), figsize=(5 * len(periods), 4.8), sharex=True, sharey=True,
+                             constrained_layout=True, squeeze=False)
+    for ax, period in zip(axes[0], periods):
+        sub = models[models[period_column] == period]
+        _group_scatter(ax, sub, outcome)
+        ax.axhline(scale_of(outcome).floor, color="k", ls=":", lw=1)
+        ax.set_title(f"{period}: {len(sub)} models", fontsize=10)
+        ax.set_xlabel("training compute, log10 FLOPs")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=6, loc="upper left", frameon=False)
+    axes[0, 0].set_ylabel(f"{outcome} accuracy")
+    fig.suptitle(f"{outcome} vs training compute by release period (dotted: chance); colours: developer groups")
+    return fig
+
+
+def frontier_over_time(models: pd.DataFrame, frontier: pd.DataFrame, outcome: str = "mmlu_pro") -> plt.Figure:
+    """Every model's score by release month, and the running-best frontier by quarter with its models named.
+
+    ``frontier``: period (quarter), display_name, and the score column (``headline.running_best``).
+    """
+    fig, ax = plt.subplots(figsize=(10, 5.5), constrained_layout=True)
+    month = pd.PeriodIndex(models["release_month"], freq="M").to_timestamp()
+    board = models["is_leaderboard"].astype(bool).to_numpy()
+    ax.scatter(month[board], models.loc[board, outcome], s=8, alpha=0.3, color="0.5", edgecolor="none",
+               label=f"Open LLM Leaderboard score ({board.sum()})")
+    ax.scatter(month[~board], models.loc[~board, outcome], s=30, color="C3", marker="s",
+               label=f"self-reported score, other protocol ({(~board).sum()})")
+    ends = pd.PeriodIndex([p.upper() for p in frontier["period"]], freq="Q").end_time.normalize()
+    ax.step(ends, frontier[outcome], where="post", color="C0", lw=2, label="running best by quarter (frontier)")
+    for end, name, score in zip(ends, frontier["display_name"], frontier[outcome]):
+        ax.annotate(name, (end, score), xytext=(3, 4), textcoords="offset points", fontsize=7, color="C0")
+    ax.axhline(scale_of(outcome).floor, color="k", ls=":", lw=1, label="chance")
+    ax.set_xlabel("release month")
+    ax.set_ylabel(f"{outcome} accuracy")
+    ax.set_title(f"{outcome} by release month and the running-best frontier")
+    ax.legend(fontsize=8, loc="upper left")
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def chance_floor(score: np.ndarray, logit: np.ndarray, logit_sd: np.ndarray, outcome: str) -> plt.Figure:
+    """What the logit of the chance-normalised score does: the transform with the models on it, and how noisy
+    each model's logit is from question sampling (``logit_sd``, e.g. ``summary.logit_measurement_sd``)."""
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.6), constrained_layout=True)
+    scale = scale_of(outcome)
+    floor = scale.floor
+    grid = np.linspace(floor + 1e-4, 0.99, 400)
+    ax = axes[0]
+    ax.plot(grid, scale.to_logit(grid), color="C0", label="logit((score - floor) / (1 - floor))")
+    ax.scatter(score, logit, s=6, color="k", alpha=0.4, label=f"the {len(score)} models")
+    ax.axvline(floor, color="k", ls=":", lw=1, label=f"chance floor {floor:g}")
+    ax.set_xlabel(f"{outcome} accuracy")
+    ax.set_ylabel("logit of the normalised score")
+    ax.set_title("The paper's outcome: scores near chance map to very negative logits", fontsize=10)
+    ax.legend(fontsize=8, loc="lower right")
+    ax.grid(alpha=0.3)
+    ax = axes[1]
+    ax.scatter(score, logit_sd, s=6, color="C1", alpha=0.6, label="each model (binomial sampling SD)")
+    ax.axvline(floor, color="k", ls=":", lw=1, label=f"chance floor {floor:g}")
+    ax.set_yscale("log")
+    ax.set_xlabel(f"{outcome} accuracy")
+    ax.set_ylabel("SD of the logit from question sampling (log scale)")
+    ax.set_title("Measurement noise on the logit scale: large only near chance", fontsize=10)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3, which="both")
+    return fig

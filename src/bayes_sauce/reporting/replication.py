@@ -1,0 +1,54 @@
+"""The replication's files and its comparison with the paper: the contract of ``bayes-sauce replicate``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from bayes_sauce.replication.ols import Replication
+from bayes_sauce.reporting.paper import coefficient_comparison, coefficient_markdown, compare, comparison_markdown
+
+
+def write_outputs(rep: Replication, out: Path, paper: pd.DataFrame) -> dict[str, Path]:
+    """Write the contract's files (coefficients, fit, shapley, headline, excluded) plus frontier and comparison."""
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {name: out / name for name in ("coefficients.csv", "fit.json", "shapley.csv", "headline.csv",
+                                           "excluded.csv", "frontier.csv", "comparison.md")}
+    rep.fit.coefficients.to_csv(paths["coefficients.csv"], index=False)
+    fit_info = {
+        "spec": rep.spec.name, "n_obs": rep.fit.n_obs, "r2": rep.fit.r2, "n_clusters": rep.fit.n_clusters,
+        "cluster": rep.spec.ols.cluster, "outcome": rep.spec.data.outcome, "time": rep.spec.data.time,
+        "base_period": rep.design.base_period, "base_group": rep.design.base_group,
+        "vcov": "CRV1, small-sample correction G/(G-1) * (N-1)/(N-K) (Stata's)",
+        "bootstrap_replicates": rep.replicates, "interval_level": rep.level,
+        "data": rep.dataset.source, "data_sha256": rep.dataset.sha256, "n_excluded": len(rep.dataset.excluded),
+    }
+    paths["fit.json"].write_text(json.dumps(fit_info, indent=2) + "\n")
+    rep.shapley.to_csv(paths["shapley.csv"], index=False)
+    table = rep.headline.assign(paper=paper["value"].reindex(rep.headline["quantity"]).to_numpy())
+    table[["quantity", "median", "lo", "hi", "paper", "unit", "definition", "interval"]].to_csv(
+        paths["headline.csv"], index=False)
+    rep.dataset.excluded.to_csv(paths["excluded.csv"], index=False)
+    rep.frontier.to_csv(paths["frontier.csv"], index=False)
+    paths["comparison.md"].write_text(comparison_report(rep, paper) + "\n")
+    return paths
+
+
+def comparison_report(rep: Replication, paper: pd.DataFrame) -> str:
+    """Markdown: headline quantities and coefficients, ours beside the paper's."""
+    spec = rep.spec
+    lines = [
+        f"# Replication: {spec.name}",
+        f"{spec.description}. Outcome {spec.data.outcome}, time {spec.data.time}; {rep.fit.n_obs} models, "
+        f"{rep.fit.n_clusters} clusters ({spec.ols.cluster}); R2 {rep.fit.r2:.3f}; "
+        f"{len(rep.dataset.excluded)} rows excluded (excluded.csv).",
+        "",
+        "## Headline quantities (paper values from data/paper_numbers.csv; definitions in headline.csv)",
+        comparison_markdown(compare(rep.headline, paper), rep.level),
+        "",
+        "## Coefficients (standard errors clustered, Stata's small-sample correction)",
+        coefficient_markdown(coefficient_comparison(rep.fit.coefficients, paper)),
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""Sensitivity: refits under other priors and model choices on Dask, power-scaling, and calibration."""

@@ -1,0 +1,90 @@
+"""Priors as data: a distribution family and its parameters, validated, scalable and printable."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, model_validator
+
+
+class Strict(BaseModel):
+    """Spec tables: unknown keys, type coercion and non-finite numbers are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+
+
+# Parameters each prior family takes, and which of them must be positive.
+PRIOR_FAMILIES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "Normal": (("mu", "sigma"), ("sigma",)),
+    "HalfNormal": (("sigma",), ("sigma",)),
+    "StudentT": (("nu", "mu", "sigma"), ("nu", "sigma")),
+    "HalfStudentT": (("nu", "sigma"), ("nu", "sigma")),
+    "Exponential": (("lam",), ("lam",)),
+    "Gamma": (("alpha", "beta"), ("alpha", "beta")),
+}
+
+
+class Prior(Strict):
+    """A prior distribution as data: family name plus parameters, e.g. HalfNormal(sigma=1)."""
+
+    dist: Literal["Normal", "HalfNormal", "StudentT", "HalfStudentT", "Exponential", "Gamma"]
+    mu: float | None = None
+    sigma: float | None = None
+    nu: float | None = None
+    lam: float | None = None
+    alpha: float | None = None
+    beta: float | None = None
+
+    @model_validator(mode="after")
+    def _check_parameters(self) -> Prior:
+        names, positive = PRIOR_FAMILIES[self.dist]
+        given = {k for k in ("mu", "sigma", "nu", "lam", "alpha", "beta") if getattr(self, k) is not None}
+        missing = [n for n in names if n not in given]
+        extra = sorted(given - set(names))
+        if missing or extra:
+            raise ValueError(f"{self.dist} takes parameters {list(names)}; missing {missing}, unexpected {extra}")
+        bad = [n for n in positive if getattr(self, n) <= 0]
+        if bad:
+            raise ValueError(f"{self.dist} needs positive {bad}, got {[getattr(self, n) for n in bad]}")
+        return self
+
+    @property
+    def params(self) -> dict[str, float]:
+        return {n: getattr(self, n) for n in PRIOR_FAMILIES[self.dist][0]}
+
+    @property
+    def is_positive(self) -> bool:
+        return self.dist in {"HalfNormal", "HalfStudentT", "Exponential", "Gamma"}
+
+    def scaled(self, factor: float) -> Prior:
+        """The same family with its scale parameter multiplied (for sensitivity sweeps)."""
+        key = {"Exponential": "lam", "Gamma": "beta"}.get(self.dist, "sigma")
+        value = getattr(self, key) / factor if key in ("lam", "beta") else getattr(self, key) * factor
+        return self.model_copy(update={key: value})
+
+    def __str__(self) -> str:
+        return f"{self.dist}({', '.join(f'{k}={v:g}' for k, v in self.params.items())})"
+
+
+class Priors(Strict):
+    """Every parameter's prior. Scales are on the logit scale of the normalised score."""
+
+    alpha: Prior = Prior(dist="Normal", mu=0.0, sigma=2.0)
+    beta: Prior = Prior(dist="Normal", mu=0.0, sigma=1.0)
+    group: Prior = Prior(dist="Normal", mu=0.0, sigma=1.0)
+    sigma_developer: Prior = Prior(dist="HalfNormal", sigma=1.0)
+    nu_developer: Prior = Prior(dist="Gamma", alpha=2.0, beta=0.1)
+    sigma_model: Prior = Prior(dist="HalfNormal", sigma=1.0)
+    nu_model: Prior = Prior(dist="Gamma", alpha=2.0, beta=0.1)
+    sigma_closed: Prior = Prior(dist="HalfNormal", sigma=1.0)
+    period: Prior = Prior(dist="Normal", mu=0.0, sigma=1.0)
+    sigma_period_step: Prior = Prior(dist="HalfNormal", sigma=0.3)
+
+    @model_validator(mode="after")
+    def _scales_positive(self) -> Priors:
+        for name in ("sigma_developer", "sigma_model", "sigma_closed", "sigma_period_step", "nu_developer", "nu_model"):
+            if not getattr(self, name).is_positive:
+                raise ValueError(f"{name} is a scale and needs a positive-support prior, got {getattr(self, name).dist}")
+        return self
+
+

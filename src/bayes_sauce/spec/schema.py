@@ -1,0 +1,199 @@
+"""Parse and validate declarative model specs (TOML files in ``models/``).
+
+A spec says which data (outcome, time granularity, filters), which model (the paper's OLS or the
+Bayesian model with its structure) and which priors. Unknown keys, wrong types and impossible
+priors fail here, before any fitting, with a message naming the file and the key.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+
+from bayes_sauce.data.filters import Filters
+from bayes_sauce.defaults import SEED
+from bayes_sauce.periods import PAPER_WINDOW, TIMES
+from bayes_sauce.scale import OUTCOMES
+from bayes_sauce.spec.priors import Priors, Strict
+
+Sampler = Literal["nutpie", "pymc", "numpyro"]
+SAMPLERS: tuple[str, ...] = Sampler.__args__
+
+
+class SpecError(ValueError):
+    """A spec file is invalid; the message names the file and the key."""
+
+
+class FilterSpec(Strict):
+    window: Annotated[tuple[str, str], Field(strict=False)] | None = PAPER_WINDOW
+    majors_only: bool = False
+    leaderboard_only: bool = False
+    no_size_estimates: bool = False
+    total_tokens_only: bool = False
+
+    @field_validator("window")
+    @classmethod
+    def _months(cls, value: tuple[str, str] | None) -> tuple[str, str] | None:
+        for month in value or ():
+            if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
+                raise ValueError(f"not a YYYY-MM month: {month!r}")
+        if value is not None and value[0] > value[1]:
+            raise ValueError(f"the window starts after it ends: {value[0]} > {value[1]}")
+        return value
+
+    def to_filters(self) -> Filters:
+        return Filters(**self.model_dump())
+
+
+class DataSpec(Strict):
+    outcome: Literal[OUTCOMES] = "mmlu_pro"
+    time: Literal[TIMES] = "cohort"
+    filters: FilterSpec = FilterSpec()
+
+
+class OLSSpec(Strict):
+    """The paper's regression: logit score on log10 FLOPs + period dummies + group dummies."""
+
+    # Extra regressors: curated boolean/numeric columns (e.g. "is_moe"), or "period_x_compute"
+    # for period-specific compute slopes. Columns are checked against the data before fitting.
+    controls: list[str] = Field(default_factory=list)
+    cluster: Literal["developer_group", "developer"] = "developer_group"
+    base_group: str = "Other-Small"
+
+
+class ModelSpec(Strict):
+    """Structure of the Bayesian model; see ``model.py`` for how each option is built."""
+
+    likelihood: Literal["binomial", "logit_normal"] = "binomial"
+    # fixed_groups: the paper's 13 group effects, no developer level.
+    # pooled_groups: every raw developer partially pooled around its pool's mean (each Other size
+    # bin is a pool; the ten majors, one developer per paper group, form one pool).
+    # pooled: every raw developer partially pooled around the population, no groups.
+    developers: Literal["fixed_groups", "pooled_groups", "pooled"] = "pooled_groups"
+    developer_dist: Literal["normal", "student_t"] = "normal"
+    # Model-specific effects: normal, or Student-t with a learnt nu (heavy tails).
+    model_dist: Literal["normal", "student_t"] = "normal"
+    # Non-leaderboard (self-reported) scores: same noise, or an extra model-effect scale.
+    closed_models: Literal["same", "extra_noise"] = "same"
+
+
+
+class SamplingSpec(Strict):
+    draws: int = Field(1000, gt=0)
+    tune: int = Field(1000, gt=0)
+    chains: int = Field(4, gt=0)
+    seed: int = Field(SEED, ge=0)
+    sampler: Sampler = "nutpie"
+    target_accept: float = Field(0.8, gt=0, lt=1)
+
+
+class Spec(Strict):
+    # A plain folder name: results go to results/<name>/.
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=100)
+    description: str = ""
+    kind: Literal["ols", "bayes"]
+    data: DataSpec = DataSpec()
+    ols: OLSSpec | None = None
+    model: ModelSpec | None = None
+    priors: Priors | None = None
+    sampling: SamplingSpec | None = None
+
+    @model_validator(mode="after")
+    def _sections_match_kind(self) -> Spec:
+        if self.kind == "ols":
+            if self.model is not None or self.priors is not None or self.sampling is not None:
+                raise ValueError("kind = 'ols' takes an [ols] section, not [model], [priors] or [sampling]")
+            return self.model_copy(update={"ols": self.ols or OLSSpec()})
+        if self.ols is not None:
+            raise ValueError("kind = 'bayes' takes [model], [priors] and [sampling], not [ols]")
+        return self.model_copy(update={
+            "model": self.model or ModelSpec(),
+            "priors": self.priors or Priors(),
+            "sampling": self.sampling or SamplingSpec(),
+        })
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_none=True)
+
+    def with_sampling(self, **overrides: Any) -> Spec:
+        """The spec with sampler settings replaced (None keeps the spec's value), validated."""
+        given = {k: v for k, v in overrides.items() if v is not None}
+        if not given:
+            return self
+        sampling = SamplingSpec.model_validate({**self.sampling.model_dump(), **given})
+        return self.model_copy(update={"sampling": sampling})
+
+    def with_filters(self, filters: Filters | None) -> Spec:
+        """The spec with its data filters replaced (None keeps the spec's)."""
+        if filters is None:
+            return self
+        data = self.data.model_copy(update={"filters": FilterSpec.model_validate(filters.as_dict())})
+        return self.model_copy(update={"data": data})
+
+    def require_bayes(self, source: str, command: str) -> Spec:
+        """The spec itself if Bayesian; else a SpecError naming the command."""
+        if self.kind != "bayes":
+            raise SpecError(f"{source}: key 'kind': '{command}' needs a Bayesian spec (kind = 'bayes'); "
+                            "the paper's OLS specs run with 'replicate'")
+        return self
+
+
+def _format_errors(err: ValidationError, source: str) -> str:
+    parts = []
+    for e in err.errors():
+        key = ".".join(str(p) for p in e["loc"]) or "<root>"
+        msg = e["msg"].removeprefix("Value error, ")
+        if e["type"] == "extra_forbidden":
+            msg = "unknown key"
+        parts.append(f"{source}: key '{key}': {msg}")
+    return "\n".join(parts)
+
+
+def spec_from_dict(raw: dict[str, Any], source: str = "<spec>") -> Spec:
+    """Validate a spec given as a dict (from TOML, or a sweep's merged overrides)."""
+    try:
+        return Spec.model_validate(raw)
+    except ValidationError as err:
+        raise SpecError(_format_errors(err, source)) from None
+
+
+def read_spec_dict(path: Path | str) -> dict[str, Any]:
+    path = Path(path)
+    if not path.exists():
+        raise SpecError(f"{path}: spec file not found")
+    try:
+        return tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as err:
+        raise SpecError(f"{path}: not valid TOML: {err}") from None
+
+
+def load_spec(path: Path | str) -> Spec:
+    """Read and validate a TOML spec file."""
+    return spec_from_dict(read_spec_dict(path), str(path))
+
+
+def merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """Deep-merge overrides into a copy of base (tables merge, other values replace)."""
+    out = copy.deepcopy(base)
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def check_columns(spec: Spec, columns: set[str], source: str = "<spec>") -> None:
+    """Fail if the spec names a data column that the dataset does not have."""
+    if spec.ols is not None:
+        for control in spec.ols.controls:
+            if control != "period_x_compute" and control not in columns:
+                raise SpecError(
+                    f"{source}: key 'ols.controls': column {control!r} does not exist in the data "
+                    f"(available: {sorted(columns)}, or 'period_x_compute')"
+                )
