@@ -12,11 +12,11 @@ from bayes_sauce.paths import DEFAULT_SPEC, OLS_SPEC, RESULTS_DIR
 
 
 def cmd_data(args: argparse.Namespace) -> int:
-    """Summarise the dataset, write the curated rows, exclusions and a score-vs-compute figure."""
+    """Summarise the dataset and its lineage; write the rows, exclusions, a score-vs-compute and a families figure."""
     from bayes_sauce.data.filters import Filters
     from bayes_sauce.data.load import load
-    from bayes_sauce.data.summary import describe
-    from bayes_sauce.reporting.data_plots import score_vs_compute
+    from bayes_sauce.data.summary import describe, family_summary
+    from bayes_sauce.reporting.data_plots import family_figure, score_vs_compute
 
     dataset = load(args.data, options.filters(args, Filters()))
     print(describe(dataset))
@@ -27,6 +27,11 @@ def cmd_data(args: argparse.Namespace) -> int:
     dataset.excluded.to_csv(paths[1], index=False)
     score_vs_compute(dataset.models).savefig(paths[2], dpi=130)
     dataset.models[["model_id", "developer_group", "log10_flops", "mmlu_pro"]].to_csv(paths[3], index=False)
+    print("\n" + family_summary(dataset.models))
+    figure, points = family_figure(dataset.models)
+    paths += [out / "families.png", out / "families.csv"]
+    figure.savefig(paths[4], dpi=130)
+    points.to_csv(paths[5], index=False)
     print("\n" + options.wrote(paths))
     return 0
 

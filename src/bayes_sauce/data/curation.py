@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from bayes_sauce.data.lineage_tables import LEADERBOARD_LINEAGE_PATH, build_leaderboard_lineage
 from bayes_sauce.data.load import write_curated
 from bayes_sauce.data.schema import ANNOTATIONS_PATH, CURATED_PATH
 
@@ -46,6 +47,7 @@ def build_annotations(raw_dir: Path) -> pd.DataFrame:
 
 
 def rebuild(raw_dir: Path, data_dir: Path = CURATED_PATH.parent) -> pd.DataFrame:
-    """Write ``annotations.csv`` then ``models.csv``; return the curated table."""
+    """Write ``annotations.csv`` and ``leaderboard_lineage.csv``, then ``models.csv``; return the curated table."""
     build_annotations(raw_dir).to_csv(data_dir / ANNOTATIONS_PATH.name, index=False)
+    build_leaderboard_lineage(raw_dir / OLL_FILE).to_csv(data_dir / LEADERBOARD_LINEAGE_PATH.name, index=False)
     return write_curated(raw_dir / AUTHORS_FILE, data_dir / CURATED_PATH.name)

@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bayes_sauce.data.lineage import derive_lineage
+from bayes_sauce.data.lineage_tables import LINEAGE_COLUMNS, LineageTables
 from bayes_sauce.data.schema import (
     ANNOTATIONS_PATH,
     CURATED_COLUMNS,
@@ -37,8 +39,9 @@ def developer_groups(developer_raw: pd.Series, developer_label: pd.Series, ln_fl
     return major.fillna(other_bin)
 
 
-def derive(valid: pd.DataFrame, annotations: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Add compute, developer group, periods, sources and flags to validated input columns."""
+def derive(valid: pd.DataFrame, annotations: pd.DataFrame | None = None,
+           lineage: LineageTables | None = None) -> pd.DataFrame:
+    """Add compute, developer group, periods, sources, flags and lineage to validated input columns."""
     df = valid.copy()
     df["display_name"] = df["model_id"].str.split("__").str[-1]
     df["tokens_inherited"] = df["tokens_total_b"].isna()
@@ -65,4 +68,5 @@ def derive(valid: pd.DataFrame, annotations: pd.DataFrame | None = None) -> pd.D
     df["is_moe"] = (oll_moe.fillna(False) | df["model_id"].str.contains(NAME_MOE_PATTERN, regex=True)).astype(bool)
     for outcome, scale in SCALES.items():
         df[f"{outcome}_norm"] = scale.normalised(df[outcome])
+    df[LINEAGE_COLUMNS] = derive_lineage(df, lineage)
     return df[CURATED_COLUMNS]

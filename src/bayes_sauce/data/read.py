@@ -12,10 +12,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bayes_sauce.data.lineage_tables import USER_COLUMNS
 from bayes_sauce.data.schema import AUTHORS_COLUMNS, INPUT_COLUMNS, MAJOR_LABELS, OTHER_LABELS
 
-# Optional columns a user may add to either schema; kept when present.
-OPTIONAL_COLUMNS = ("base_model", "family")
+# Optional columns a user may add to either schema (their lineage, overriding the derived one); kept when present.
+OPTIONAL_COLUMNS = USER_COLUMNS
 # Excel serial days accepted as release dates: 1990-01-01 .. 2100-01-01 (a bare year such as 2024
 # would otherwise be read as a day in 1905).
 EXCEL_ORIGIN = "1899-12-30"  # day 0 of Excel's (1900, Lotus-compatible) serial dates
@@ -157,6 +158,6 @@ def validate(frame: pd.DataFrame, path: str = "<data>") -> pd.DataFrame:
             f"'developer_label' (authors' 'Dummy for Top Company'), line(s) {file_lines(frame.index[unknown])}; "
             f"known labels: {sorted(known)}"
         )
-    for column in frame.columns.intersection(pd.Index(["base_model", "family"])):
+    for column in frame.columns.intersection(pd.Index(OPTIONAL_COLUMNS)):
         out[column] = frame[column].str.strip().replace("", pd.NA)
     return out

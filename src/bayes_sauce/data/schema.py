@@ -86,7 +86,12 @@ CURATED_COLUMNS = [
     "is_leaderboard",
     "size_from_estimate",
     "is_moe",
+    "family",
+    "family_source",
+    "family_root_in_data",
+    "is_root",
 ]
 # Text columns of the curated file that must stay text when it is read back (e.g. a month like 2024-09).
 TEXT_COLUMNS = ("model_id", "display_name", "hf_id", "developer_raw", "developer_label", "developer",
-                "developer_group", "release_month", "release_quarter", "cohort")
+                "developer_group", "release_month", "release_quarter", "cohort", "family",
+                "family_source")

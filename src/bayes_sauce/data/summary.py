@@ -6,6 +6,9 @@ import numpy as np
 import pandas as pd
 
 from bayes_sauce.data.dataset import Dataset
+from bayes_sauce.data.lineage import on_leaderboard
+from bayes_sauce.data.lineage_tables import FAMILY_SOURCES, LineageTables
+from bayes_sauce.scale import scale_of
 
 
 def stata_percentile(values: np.ndarray, q: float) -> float:
@@ -54,4 +57,86 @@ def describe(dataset: Dataset) -> str:
     lines.append(f"\nExcluded rows: {len(dataset.excluded)}")
     for reason, count in dataset.excluded["reason"].value_counts().items():
         lines.append(f"  {count:>4}  {reason}")
+    return "\n".join(lines)
+
+
+def family_table(models: pd.DataFrame) -> pd.DataFrame:
+    """One row per family, largest first: size, developers, where its members' lineage came from, the root's score
+    (``root_in_data``: the root is one of these rows, so a filter that drops it drops the root's score too)."""
+    score = models.set_index("model_id")["mmlu_pro"]
+    rows = []
+    for family, members in models.groupby("family", sort=False):
+        sources = members["family_source"].value_counts()
+        root_here = bool(members["family_root_in_data"].iloc[0]) and family in score.index  # not filtered out
+        rows.append({
+            "family": family,
+            "n_models": len(members),
+            "n_developers": members["developer"].nunique(),
+            "root_in_data": root_here,
+            "root_mmlu_pro": score[family] if root_here else np.nan,
+            "median_mmlu_pro": members["mmlu_pro"].median(),
+            "sources": "; ".join(f"{k} {v}" for k, v in sources.items()),
+        })
+    table = pd.DataFrame(rows)
+    return table.sort_values(["n_models", "family"], ascending=[False, True], kind="stable").reset_index(drop=True)
+
+
+def icc_oneway(values: np.ndarray, groups: np.ndarray) -> float:
+    """Intraclass correlation ICC(1) from a one-way random-effects ANOVA, with the unbalanced-design group size
+    n0 = (N - sum n_i^2 / N) / (k - 1): the share of variance between groups."""
+    frame = pd.DataFrame({"y": np.asarray(values, dtype=float), "g": np.asarray(groups)})
+    stats = frame.groupby("g")["y"].agg(["size", "mean"])
+    n, k = len(frame), len(stats)
+    if k < 2 or n <= k:
+        return float("nan")
+    grand = frame["y"].mean()
+    msb = float((stats["size"] * (stats["mean"] - grand) ** 2).sum()) / (k - 1)
+    msw = float(((frame["y"] - frame["g"].map(stats["mean"])) ** 2).sum()) / (n - k)
+    n0 = (n - float((stats["size"] ** 2).sum()) / n) / (k - 1)
+    return (msb - msw) / (msb + (n0 - 1) * msw)
+
+
+def residual_icc(models: pd.DataFrame, groupings: tuple[str, ...] = ("family", "developer", "developer_group"),
+                 outcome: str = "mmlu_pro") -> dict[str, float]:
+    """ICC(1) by each grouping of the residual of an OLS of the logit of the normalised score on log10 FLOPs
+    and cohort dummies: how much of what compute and time leave unexplained is shared within a family or developer."""
+    scale = scale_of(outcome)
+    m = models[(models[outcome] > scale.floor) & (models[outcome] < 1) & models["cohort"].notna()]
+    y = scale.to_logit(m[outcome]).to_numpy()
+    x = np.column_stack([np.ones(len(m)), m["log10_flops"].to_numpy(),
+                         pd.get_dummies(m["cohort"], drop_first=True, dtype=float).to_numpy()])
+    resid = y - x @ np.linalg.lstsq(x, y, rcond=None)[0]
+    return {g: icc_oneway(resid, m[g].to_numpy()) for g in groupings}
+
+
+def family_summary(models: pd.DataFrame, tables: LineageTables | None = None, top: int = 10) -> str:
+    """Family counts, sources, the rows not on the leaderboard, the largest families and the residual ICCs, as text."""
+    table = family_table(models)
+    own_or_root = ((models["family"] != models["model_id"]) | models["is_root"]).mean()
+    multi = table[table["n_models"] > 1]
+    lines = [
+        "Lineage (family = the pretraining run a model descends from; see data/README.md):",
+        f"  {len(models)} models in {len(table)} families, {int((table['n_models'] == 1).sum())} of them singletons; "
+        f"{own_or_root:.1%} of models belong to another model's family or are a root",
+        f"  {len(multi)} families with 2+ models hold {int(multi['n_models'].sum())} models; "
+        f"{int((multi['n_developers'] > 1).sum())} of them span several developers "
+        f"({int(multi.loc[multi['n_developers'] > 1, 'n_models'].sum())} models)",
+        "  source of each row's family: " + ", ".join(
+            f"{s} {int((models['family_source'] == s).sum())}" for s in FAMILY_SOURCES if (models["family_source"] == s).any()),
+    ]
+    board = on_leaderboard(models, tables)
+    missing = models[~board]
+    if len(missing):
+        none = int((missing["family_source"] == "none").sum())
+        lines.append(f"  {len(missing)} rows are not in the leaderboard file: {len(missing) - none} placed by the curated "
+                     f"table, a user column or their name and size; {none} are their own family (family_source none)")
+    lines.append(f"\n  Largest families (root score: the family root's MMLU-Pro where the root is in the data):")
+    lines.append(f"  {'family':<42} {'models':>6} {'devs':>5} {'root in data':>12} {'root score':>10} {'median':>7}")
+    for row in table.head(top).itertuples():
+        root = f"{row.root_mmlu_pro:.3f}" if np.isfinite(row.root_mmlu_pro) else "-"
+        lines.append(f"  {row.family:<42} {row.n_models:>6} {row.n_developers:>5} {str(row.root_in_data):>12} "
+                     f"{root:>10} {row.median_mmlu_pro:>7.3f}")
+    icc = residual_icc(models, tuple(g for g in ("family", "developer", "developer_group") if g in models))
+    lines.append("\n  Residual ICC (logit MMLU-Pro on log10 FLOPs + cohort; one-way random-effects ANOVA): "
+                 + ", ".join(f"{g} {v:.2f}" for g, v in icc.items()))
     return "\n".join(lines)

@@ -13,6 +13,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from bayes_sauce.data.schema import GROUPS, OTHER_GROUPS  # noqa: E402
+from bayes_sauce.data.summary import family_table  # noqa: E402
 from bayes_sauce.scale import scale_of  # noqa: E402
 
 
@@ -120,3 +121,37 @@ def chance_floor(score: np.ndarray, logit: np.ndarray, logit_sd: np.ndarray, out
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3, which="both")
     return fig
+
+
+def family_figure(models: pd.DataFrame, top: int = 12) -> tuple[plt.Figure, pd.DataFrame]:
+    """The largest families whose root is in the data: every member's MMLU-Pro against its root's (and the points)."""
+    table = family_table(models)
+    chosen = table[table["root_in_data"] & (table["n_models"] > 1)].head(top)
+    points = models[models["family"].isin(chosen["family"])]
+    points = points[["family", "model_id", "developer", "family_source", "is_root", "is_leaderboard", "mmlu_pro"]].copy()
+    points["root_mmlu_pro"] = points["family"].map(chosen.set_index("family")["root_mmlu_pro"])
+    fig, ax = plt.subplots(figsize=(9, 0.45 * len(chosen) + 1.6), constrained_layout=True)
+    rng = np.random.default_rng(0)
+    for y, row in enumerate(chosen.itertuples()):
+        members = points[(points["family"] == row.family) & ~points["is_root"]]
+        above = int((members["mmlu_pro"] > row.root_mmlu_pro).sum())
+        jitter = y + rng.uniform(-0.18, 0.18, len(members))
+        board = members["is_leaderboard"].to_numpy(dtype=bool)
+        ax.scatter(members["mmlu_pro"][board], jitter[board], s=12, color="C0", alpha=0.55, edgecolor="none",
+                   label="fine-tune, merge or variant" if y == 0 else None)
+        ax.scatter(members["mmlu_pro"][~board], jitter[~board], s=30, marker="s", facecolor="none", edgecolor="C1",
+                   label="self-reported score (other protocol)" if y == 0 else None)
+        ax.scatter([row.root_mmlu_pro], [y], s=90, marker="D", color="C3", edgecolor="k", zorder=3,
+                   label="the family's root (base model)" if y == 0 else None)
+        ax.text(1.01, y, f"{above}/{len(members)} above root", transform=ax.get_yaxis_transform(), va="center", fontsize=8)
+    ax.set_yticks(range(len(chosen)))
+    ax.set_yticklabels([f"{f.split('__')[-1]} ({n})" for f, n in zip(chosen["family"], chosen["n_models"])], fontsize=8)
+    ax.invert_yaxis()
+    ax.axvline(scale_of("mmlu_pro").floor, color="k", ls=":", lw=1)
+    ax.set_xlabel("MMLU-Pro accuracy (dotted: chance)")
+    ax.set_title(f"The {len(chosen)} largest model families with their base model in the data:\n"
+                 "each member's score against its base model's", fontsize=10)
+    if len(chosen):
+        fig.legend(fontsize=8, loc="outside lower center", ncol=3, frameon=False)
+    ax.grid(axis="x", alpha=0.3)
+    return fig, points.reset_index(drop=True)

@@ -1,0 +1,364 @@
+"""Model lineage: which pretraining run (family) every model was fine-tuned or merged from.
+
+Most models in the data are fine-tunes or merges of a few base models and inherit their base's token
+count, so what a fine-tune scores depends first on its base. This module gives every row a ``family``
+(the root model's id: one id per pretraining run), the ``family_source`` saying how it was found,
+``family_root_in_data`` and ``is_root``. It reads only tables shipped in ``data/``: an extract of the
+Open LLM Leaderboard v2 contents (``leaderboard_lineage.csv``, built by ``make data``), hand-curated
+facts with their sources (``lineage_curated.csv``) and the name tags of base-model generations
+(``lineage_tags.csv``). The rules, in order of precedence, are documented in ``data/README.md``.
+"""
+
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from bayes_sauce.data.lineage_tables import (
+    CONTEXT_TOKEN,
+    FAMILY_SOURCES,
+    LINEAGE_COLUMNS,
+    MAX_CHAIN,
+    MERGE_SUFFIX,
+    REMOVED,
+    SIZE_TOLERANCE,
+    TOKENS_TOLERANCE,
+    USER_COLUMNS,
+    VARIANT_TOKENS,
+    LineageTables,
+)
+
+def _name_part(name: str) -> str:
+    """The model name after the organisation, lower case, with '_' and spaces as '-' (what tags match)."""
+    return re.sub(r"[_\s]+", "-", name.split("/", 1)[-1].lower())
+
+
+def name_tag(name: str, tags: list[tuple[str, re.Pattern[str]]]) -> str | None:
+    """The base-model generation a model's name points to (e.g. 'llama-3.1'), or None."""
+    part = _name_part(name)
+    return next((tag for tag, pattern in tags if pattern.search(part)), None)
+
+
+def variant_key(name: str) -> str:
+    """A repo name without the post-training and context-length tokens one organisation adds to a base."""
+    org, _, model = name.lower().rpartition("/")
+    tokens = [t for t in re.split(r"[-_\s]+", model) if t not in VARIANT_TOKENS and not CONTEXT_TOKEN.fullmatch(t)]
+    return f"{org}/{'-'.join(tokens)}"
+
+
+def repo_of(model_id: str) -> str:
+    """The Hugging Face repo a model id names ('org__name' -> 'org/name'; a plain name stays as it is)."""
+    return model_id.replace("__", "/", 1)
+
+
+def _relative(a: float, b: float) -> float:
+    """|a - b| / b, infinite where b is not a positive number."""
+    return abs(a - b) / b if b > 0 and np.isfinite(a) else float("inf")
+
+
+# --------------------------------------------------------------------------------------------- derivation
+
+
+@dataclass
+class _Walk:
+    """Where following a model's lineage ended: the last name, the weakest step and why it stopped."""
+
+    name: str
+    source: str | None
+    state: str  # root | unknown (a name the leaderboard lacks) | infer | infer_or_root | missing (row not on it)
+
+
+def _weaker(a: str | None, b: str | None) -> str | None:
+    if a is None or b is None:
+        return a or b
+    return a if FAMILY_SOURCES.index(a) >= FAMILY_SOURCES.index(b) else b
+
+
+@dataclass(frozen=True)
+class _Node:
+    """One leaderboard model (by canonical repo name) as lineage sees it."""
+
+    declared: str  # canonical name of the declared base; the model itself when it declares none
+    unreadable: bool  # the leaderboard could not read its base ("Removed")
+    base_is_merge: bool
+    official: bool
+    type: str
+    params: float
+
+
+class _Resolver:
+    """Follows lineage from one name to its root through the leaderboard extract and the curated facts."""
+
+    def __init__(self, tables: LineageTables):
+        self.tags = tables.tags
+        cur = tables.curated
+        self.alias = {n.lower(): t.lower() for n, r, t in zip(cur["name"], cur["relation"], cur["target"])
+                      if r == "alias"}
+        self.curated_base = {self.canon(n): self.canon(t) for n, r, t in zip(cur["name"], cur["relation"], cur["target"])
+                             if r == "base"}
+        # Display spelling of every name we may print: curated names, declared bases, then repos (which win).
+        self.spelling: dict[str, str] = {}
+        for name in list(cur["target"]) + list(cur["name"]):
+            self.spelling.setdefault(self.canon(name), name)
+        lb = tables.leaderboard
+        names = [self.canon(r) for r in lb["repo"]]
+        for base in lb["base_model"]:
+            if base and base != REMOVED:
+                self.spelling.setdefault(self.canon(base), base)
+        for repo, name in zip(lb["repo"], names):
+            if repo.lower() == name:
+                self.spelling[name] = repo
+        self.by_eval = dict(zip(lb["eval_name"], names))
+        # One node per repo: a row under the repo's current name before one under an old name, then by result id.
+        rows = sorted(zip(lb["repo"], names, lb["eval_name"], lb["base_model"], lb["base_is_merge"], lb["official"],
+                          lb["type"], lb["params_b"]), key=lambda r: (r[0].lower() != r[1], r[2]))
+        self.nodes: dict[str, _Node] = {}
+        for _, name, _, base, merge, official, kind, params in rows:
+            if name not in self.nodes:
+                self.nodes[name] = _Node(
+                    declared=self.canon(base) if base and base != REMOVED else name, unreadable=base == REMOVED,
+                    base_is_merge=bool(merge), official=bool(official), type=str(kind), params=float(params))
+        self.variant_of = self._variants()
+
+    def canon(self, name: str) -> str:
+        """Lower-case repo name with renamed repos mapped to their current name."""
+        low = name.strip().lower()
+        return self.alias.get(low, low)
+
+    def _variants(self) -> dict[str, str]:
+        """Self-declared roots of one organisation that are post-training or context variants of one base.
+
+        Models whose names agree once those tokens are dropped form a group; its representative is the one named
+        exactly so (else a pretrained one, else the shortest name); members within the size tolerance point to it.
+        """
+        groups: dict[str, list[str]] = {}
+        for name in self.nodes:
+            groups.setdefault(variant_key(name), []).append(name)
+        variant_of: dict[str, str] = {}
+        for key, members in groups.items():
+            if len(members) < 2:
+                continue
+            rep = min(members, key=lambda n: (n != key, self.nodes[n].type != "pretrained", len(n), n))
+            for name in members:
+                node = self.nodes[name]
+                if name != rep and node.declared == name and _relative(node.params, self.nodes[rep].params) <= SIZE_TOLERANCE:
+                    variant_of[name] = rep
+        return variant_of
+
+    def step(self, name: str) -> tuple[str | None, str | None, str]:
+        """One step up the lineage: (parent or None, the evidence, the state if it stops here)."""
+        if name in self.curated_base:
+            return self.curated_base[name], "curated", ""
+        node = self.nodes.get(name)
+        if node is None:
+            return None, None, "unknown"
+        if node.unreadable:  # like a merge: the base must be inferred
+            return None, None, "infer"
+        if node.declared != name:
+            return node.declared, "declared", ""
+        if name in self.variant_of:
+            return self.variant_of[name], "official_variant", ""
+        if node.base_is_merge:
+            return None, None, "infer"
+        if node.official or node.type == "pretrained":
+            return None, "own_root", "root"
+        return None, None, "infer_or_root"
+
+    def walk(self, name: str, source: str | None = None) -> _Walk:
+        """Follow parents from ``name`` until a root, an unknown name or a model whose base must be inferred.
+
+        The source is the weakest step taken; a model that is its own root reports how that was known.
+        """
+        seen: set[str] = set()
+        while True:
+            parent, how, state = self.step(name)
+            if parent is None or parent in seen or len(seen) >= MAX_CHAIN:
+                return _Walk(name, source if seen or source else how, state or "root")
+            source = _weaker(source, how)
+            seen.add(name)
+            name = parent
+
+    def params(self, name: str) -> float:
+        return self.nodes[name].params if name in self.nodes else float("nan")
+
+    def official(self, name: str) -> bool:
+        return name in self.nodes and self.nodes[name].official
+
+    def node_type(self, name: str) -> str:
+        return self.nodes[name].type if name in self.nodes else ""
+
+
+@dataclass
+class _Family:
+    """What inference knows about a root: its sizes, its name tag and the token counts of its members.
+
+    ``sizes`` are the root's parameter count as the data and the leaderboard give it and the median of its
+    members' (fine-tunes of Mistral-Nemo-Base-2407 are listed at 12.2B, the base itself at 11.6B).
+    """
+
+    sizes: list[float]
+    tag: str | None
+    tokens: list[float]
+
+    def distance(self, params: float) -> float:
+        return min((_relative(params, s) for s in self.sizes), default=float("inf"))
+
+
+def _matches(params: float, tokens: float, families: dict[str, _Family], candidates: list[str]) -> list[str]:
+    """Candidates within the size tolerance sharing a member's token count; a tie is broken by a candidate
+    within a fifth of the size tolerance when it is the only one."""
+    found = [f for f in candidates if families[f].distance(params) <= SIZE_TOLERANCE
+             and any(_relative(tokens, t) <= TOKENS_TOLERANCE for t in families[f].tokens)]
+    if len(found) > 1:
+        close = [f for f in found if families[f].distance(params) <= SIZE_TOLERANCE / 5]
+        found = close if len(close) == 1 else found
+    return found
+
+
+def _infer(name: str, params: float, tokens: float, families: dict[str, _Family],
+           tags: list[tuple[str, re.Pattern[str]]]) -> tuple[str, str] | None:
+    """The family a model's name tag (if any), size and base token count point to; None unless unique."""
+    tag = name_tag(name, tags)
+    candidates = [f for f in families if f != name and (tag is None or families[f].tag == tag)]
+    found = _matches(params, tokens, families, candidates)
+    if len(found) != 1:
+        return None
+    return found[0], "inferred_size_tokens" if tag is None else "inferred_name_size"
+
+
+def _known_roots(res: _Resolver, own: list[str], walks: list[_Walk], params: np.ndarray,
+                 tokens: np.ndarray) -> dict[str, _Family]:
+    """Roots inference may assign a model to: the families of the rows resolved without inference, and the
+    official models in the data the leaderboard lists as merges of themselves whose base cannot be inferred
+    (e.g. Llama-3.3-70B-Instruct)."""
+    members: dict[str, list[int]] = {}
+    for i, w in enumerate(walks):
+        if w.state == "root":
+            members.setdefault(w.name, []).append(i)
+    row_of = {name: i for i, name in enumerate(own)}
+
+    def family(name: str, rows: list[int]) -> _Family:
+        sizes = [params[row_of[name]]] if name in row_of else []
+        sizes += [res.params(name), float(np.median(params[rows]))]
+        sizes = [x for x in sizes if np.isfinite(x) and x > 0]
+        fam = _Family(sizes, name_tag(name, res.tags), [])
+        fam.tokens = [tokens[i] for i in rows if fam.distance(params[i]) <= SIZE_TOLERANCE]
+        return fam
+
+    families = {name: family(name, rows) for name, rows in members.items()}
+    for i, w in enumerate(walks):
+        if w.state == "infer" and w.name == own[i] and _official_root(res, own[i]) and own[i] not in families:
+            if _infer(own[i], params[i], tokens[i], families, res.tags) is None:
+                families[own[i]] = family(own[i], [i])
+    return families
+
+
+def _own_names(res: _Resolver, models: pd.DataFrame) -> tuple[list[str], list[bool]]:
+    """Each row's canonical repo name and whether the leaderboard lists it (by result id, else by repo name)."""
+    joined = [res.by_eval.get(h) if isinstance(h, str) else None for h in models["hf_id"]]
+    own = [j if j is not None else res.canon(repo_of(m)) for j, m in zip(joined, models["model_id"].astype(str))]
+    return own, [j is not None or name in res.nodes for j, name in zip(joined, own)]
+
+
+def on_leaderboard(models: pd.DataFrame, tables: LineageTables | None = None) -> pd.Series:
+    """Whether each row joins the leaderboard extract (by result id, else by repo name): rows that do not
+    get a family only from the curated table, a user's column or their name and size."""
+    return pd.Series(_own_names(_Resolver(tables or LineageTables.shipped()), models)[1], index=models.index)
+
+
+def derive_lineage(models: pd.DataFrame, tables: LineageTables | None = None) -> pd.DataFrame:
+    """Family, its source, whether its root is in the data and whether the row is the root, indexed like ``models``.
+
+    ``models`` needs ``model_id, hf_id, params_b, tokens_b, tokens_inherited``; optional ``base_model`` and
+    ``family`` columns (a user's) override the derivation where they change it (source ``user``).
+    """
+    tables = tables or LineageTables.shipped()
+    res = _Resolver(tables)
+    ids = models["model_id"].astype(str)
+    own, on_board = _own_names(res, models)
+    row_of_name = {name: i for i, name in enumerate(own)}
+    walks = [res.walk(name) if board or name in res.curated_base else _Walk(name, None, "missing")
+             for name, board in zip(own, on_board)]
+    params = models["params_b"].to_numpy(dtype=float)
+    tokens = models["tokens_b"].to_numpy(dtype=float)
+    families = _known_roots(res, own, walks, params, tokens)
+
+    inherited = models["tokens_inherited"].to_numpy(dtype=bool)
+    result = [_finish(w, own[i], params[i], tokens[i], inherited[i], families, res) for i, w in enumerate(walks)]
+    family = [f for f, _ in result]
+    source = [s for _, s in result]
+    _apply_user_columns(models, res, own, family, source)
+    display = [_display(f, row_of_name, ids, res) for f in family]
+    out = pd.DataFrame(index=models.index)
+    out["family"] = display
+    out["family_source"] = source
+    out["is_root"] = [d == m and s != "none" for d, m, s in zip(display, ids, source)]
+    roots = set(out.loc[out["is_root"], "family"])
+    out["family_root_in_data"] = out["family"].isin(roots)
+    return out[LINEAGE_COLUMNS]
+
+
+def _finish(w: _Walk, own: str, params: float, tokens: float, tokens_inherited: bool,
+            families: dict[str, _Family], res: _Resolver) -> tuple[str, str]:
+    """The family and source of one row, inferring the base where the walk stopped at a merge or fine-tune."""
+    if w.state in ("root", "unknown"):
+        return w.name, w.source or "declared"
+    is_self = w.name == own
+    size = params if is_self or not np.isfinite(res.params(w.name)) else res.params(w.name)
+    found = _infer(w.name, size, tokens, families, res.tags)
+    if found is not None:
+        return found[0], _weaker(w.source, found[1])
+    if not is_self:  # declared to a model whose own base is unknown: that model stands for the family
+        return w.name, w.source or "declared"
+    if w.state != "missing" and _falls_back_to_root(w.state, res, own, tokens_inherited):
+        return own, "own_root"
+    return own, "none"
+
+
+def _falls_back_to_root(state: str, res: _Resolver, name: str, tokens_inherited: bool) -> bool:
+    """Whether a self-declared model whose base cannot be inferred stands for its own pretraining run: an official
+    self-merge that is not typed a merge, a continued pretraining, or a chat model the authors credit with its
+    own training tokens (EXAONE); a model typed as a fine-tune or merge never does."""
+    if state == "infer":  # the leaderboard records it as a merge of itself, or could not read its base
+        return _official_root(res, name)
+    kind = res.node_type(name)
+    return kind == "continuously_pretrained" or (kind not in ("fine_tuned", "merge") and not tokens_inherited)
+
+
+def _official_root(res: _Resolver, name: str) -> bool:
+    """An official provider's model the leaderboard lists as a merge of itself but does not type as a merge
+    (Llama-3.3-70B-Instruct, Qwen2.5-Coder-7B) stands for its own pretraining run when no base fits."""
+    return res.official(name) and res.node_type(name) != "merge"
+
+
+def _apply_user_columns(models: pd.DataFrame, res: _Resolver, own: list[str], family: list[str],
+                        source: list[str]) -> None:
+    """A user's ``family`` or ``base_model`` value replaces the derived family where it differs from it."""
+    for column in ("base_model", "family"):
+        if column not in models.columns:
+            continue
+        for i, value in enumerate(models[column]):
+            if not isinstance(value, str) or not value.strip():
+                continue
+            if column == "family":
+                target = res.canon(repo_of(value.strip()))
+                res.spelling.setdefault(target, repo_of(value.strip()))
+            else:
+                base = res.canon(value)
+                target = own[i] if base == own[i] else res.walk(base, "user").name
+            if target != family[i]:
+                family[i], source[i] = target, "user"
+
+
+def _display(name: str, row_of_name: dict[str, int], ids: pd.Series, res: _Resolver) -> str:
+    """A family's id as printed: the root's model id when it is in the data, else its repo as 'org__name'."""
+    if name in row_of_name:
+        return str(ids.iloc[row_of_name[name]])
+    return res.spelling.get(name, name).replace("/", "__", 1)
+
+
+# --------------------------------------------------------------------------------------------- summaries
