@@ -5,3 +5,5 @@ from __future__ import annotations
 SEED = 20260207
 INTERVAL_PROB = 0.90
 BOOTSTRAP_REPLICATES = 1000
+# The paper's release window, the default filter of every analysis (inclusive months).
+PAPER_WINDOW = ("2022-10", "2025-03")

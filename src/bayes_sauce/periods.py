@@ -9,13 +9,12 @@ from __future__ import annotations
 import pandas as pd
 
 TIMES = ("cohort", "quarter", "month")
-# The paper's release cohorts (inclusive month ranges) and its release window.
+# The paper's release cohorts (inclusive month ranges); its release window is defaults.PAPER_WINDOW.
 COHORTS = (
     ("2022q4-2023q3", "2022-10", "2023-09"),
     ("2023q4-2024q2", "2023-10", "2024-06"),
     ("2024q3-2025q1", "2024-07", "2025-03"),
 )
-PAPER_WINDOW = ("2022-10", "2025-03")
 # The column holding each time granularity's period label.
 PERIOD_COLUMN = {"cohort": "cohort", "quarter": "release_quarter", "month": "release_month"}
 FREQUENCY = {"quarter": "Q", "month": "M"}

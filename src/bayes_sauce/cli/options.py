@@ -6,8 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from bayes_sauce.defaults import INTERVAL_PROB
-from bayes_sauce.periods import PAPER_WINDOW
+from bayes_sauce.defaults import INTERVAL_PROB, PAPER_WINDOW
 
 SAMPLERS = ("nutpie", "pymc", "numpyro")  # as in spec.schema; repeated here so `--help` needs no pydantic
 

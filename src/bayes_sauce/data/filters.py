@@ -10,7 +10,8 @@ from dataclasses import asdict, dataclass, fields
 import pandas as pd
 
 from bayes_sauce.data.dataset import Dataset, excluded_frame
-from bayes_sauce.periods import PAPER_WINDOW, PERIOD_COLUMN
+from bayes_sauce.defaults import PAPER_WINDOW
+from bayes_sauce.periods import PERIOD_COLUMN
 from bayes_sauce.scale import scale_of
 
 

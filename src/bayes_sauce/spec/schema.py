@@ -16,8 +16,8 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from bayes_sauce.data.filters import Filters
-from bayes_sauce.defaults import SEED
-from bayes_sauce.periods import PAPER_WINDOW, TIMES
+from bayes_sauce.defaults import PAPER_WINDOW, SEED
+from bayes_sauce.periods import TIMES
 from bayes_sauce.scale import OUTCOMES
 from bayes_sauce.spec.priors import Priors, Strict
 
