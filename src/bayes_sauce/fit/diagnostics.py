@@ -1,8 +1,8 @@
 """The diagnostics gate: R-hat, bulk and tail ESS over every varying posterior quantity, divergences, E-BFMI.
 
 A fit is reported only with its gate; one that fails is saved but marked failed, loudly, in the
-report and in the exit code. The diagnostics are ArviZ's (rank-normalised split R-hat, bulk and
-tail ESS, E-BFMI), computed on all variables at once.
+report and in the exit code. R-hat and ESS are ArviZ's estimators vectorised over all quantities
+(:mod:`bayes_sauce.fit.convergence`); E-BFMI is ArviZ's.
 """
 
 from __future__ import annotations
@@ -11,7 +11,9 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
-from arviz_stats import bfmi, ess, rhat
+from arviz_stats import bfmi
+
+from bayes_sauce.fit.convergence import convergence
 
 RHAT_MAX = 1.01
 ESS_MIN = 400
@@ -19,42 +21,38 @@ BFMI_MIN = 0.3
 THRESHOLDS = {"max_rhat": RHAT_MAX, "min_ess": ESS_MIN, "min_bfmi": BFMI_MIN, "divergences": 0}
 
 
-def _flat(values: xr.Dataset) -> tuple[np.ndarray, list[str]]:
-    """Every element of every variable as one vector, with labels like ``developer_effect[Meta]``."""
+def _stacked(values: xr.Dataset) -> tuple[np.ndarray, list[str]]:
+    """Every element of every variable as rows of a (quantity, chain, draw) array, with labels like
+    ``developer_effect[Meta]``."""
     arrays, labels = [], []
     for name, da in values.data_vars.items():
-        arrays.append(np.ravel(da.values))
-        if da.ndim == 0:
+        da = da.transpose("chain", "draw", ...)
+        arrays.append(da.values.reshape(da.sizes["chain"], da.sizes["draw"], -1))
+        if da.ndim == 2:
             labels.append(name)
             continue
-        index = da.to_series().index
+        index = da.isel(chain=0, draw=0, drop=True).to_series().index
         labels += [f"{name}[{', '.join(map(str, i if isinstance(i, tuple) else (i,)))}]" for i in index]
-    return np.concatenate(arrays) if arrays else np.array([]), labels
+    return np.moveaxis(np.concatenate(arrays, axis=-1), -1, 0), labels
 
 
 def diagnose(tree: xr.DataTree) -> dict[str, Any]:
     """The gate's numbers and verdict for a posterior with sample_stats (constants are left out)."""
-    posterior = tree.posterior.to_dataset()
-    chains = posterior.sizes["chain"]
-    varying = posterior[[v for v in posterior.data_vars if posterior[v].std(("chain", "draw")).max() > 0]]
-    varying = varying.map(lambda da: da.where(da.std(("chain", "draw")) > 0, drop=False))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r_hat, _ = _flat(rhat(varying)) if chains > 1 else (np.array([np.nan]), [])
-        bulk, labels = _flat(ess(varying, method="bulk"))
-        tail, _ = _flat(ess(varying, method="tail"))
-    keep = np.isfinite(bulk)  # constants (a reference level fixed at 0) give NaN
-    labels = [label for label, k in zip(labels, keep) if k]
-    bulk, tail = bulk[keep], tail[keep]
-    r_hat = r_hat[keep] if chains > 1 else r_hat
+    draws, labels = _stacked(tree.posterior.to_dataset())
+    varying = draws.reshape(len(draws), -1).std(axis=1) > 0  # constants: a reference level fixed at 0
+    draws, labels = draws[varying], [label for label, v in zip(labels, varying) if v]
+    stats = convergence(draws)
+    chains = draws.shape[1]
+    bulk, tail = stats["ess_bulk"], stats["ess_tail"]
     divergences = int(tree.sample_stats["diverging"].sum())
     energy = bfmi(tree)["energy"]  # ArviZ returns the tree's shape: a DataTree node with the energy variable
     result = {
         "passed": False,
         "chains": int(chains),
-        "max_rhat": float(np.nanmax(r_hat)) if chains > 1 else None,
-        "min_ess_bulk": float(bulk.min()),
-        "min_ess_tail": float(tail.min()),
-        "slowest_parameter": labels[int(np.argmin(bulk))],
+        "max_rhat": float(np.nanmax(stats["rhat"])) if chains > 1 else None,
+        "min_ess_bulk": float(np.nanmin(bulk)),
+        "min_ess_tail": float(np.nanmin(tail)),
+        "slowest_parameter": labels[int(np.nanargmin(bulk))],
         "divergences": divergences,
         "min_bfmi": float(np.min(energy.values)),
         "n_quantities": int(len(labels)),
