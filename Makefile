@@ -8,7 +8,7 @@ VENV := .venv
 STAMP := $(VENV)/.synced
 RAW ?= ../shared/data_raw
 
-.PHONY: setup run test test-all data bench notebooks clean
+.PHONY: setup run test test-slow test-all data bench notebooks clean
 
 setup: $(STAMP)
 
@@ -22,6 +22,10 @@ run: setup
 
 test: setup
 	$(VENV)/bin/pytest
+
+# The slow tests alone: notebooks executed, the real-size recovery, sweeps on a Dask cluster (CI runs them too).
+test-slow: setup
+	$(VENV)/bin/pytest -m slow
 
 test-all: setup
 	$(VENV)/bin/pytest -m ""

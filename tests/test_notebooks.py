@@ -44,6 +44,7 @@ def test_every_notebook_is_tested() -> None:
 
 
 @pytest.mark.parametrize("name", NAMES)
+@pytest.mark.slow
 def test_notebook_runs_and_prints_its_key_outputs(executed: dict[str, Executed], name: str) -> None:
     result = executed[name]
     assert not result.error, f"{name} failed in {result.error} (executed copy: {result.path})"
@@ -51,6 +52,7 @@ def test_notebook_runs_and_prints_its_key_outputs(executed: dict[str, Executed],
     assert result.outputs["versions"]["pymc"]
 
 
+@pytest.mark.slow
 def test_key_outputs_say_what_ran(executed: dict[str, Executed]) -> None:
     data, model, decomp, sens = (executed[n].outputs for n in NAMES)
     assert data["n_models"] == 809 and data["n_major_models"] == 122

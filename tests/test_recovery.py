@@ -22,6 +22,7 @@ def _interval(draws, prob=0.90):
     return np.quantile(draws, [(1 - prob) / 2, (1 + prob) / 2], axis=(0, 1))
 
 
+@pytest.mark.slow
 def test_default_model_recovers_known_parameters():
     spec = load_spec(DEFAULT_SPEC)
     dataset = load(filters=spec.data.filters.to_filters())

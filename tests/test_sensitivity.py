@@ -130,6 +130,7 @@ def swept(tmp_path_factory):
     return sweep, data, result, lines
 
 
+@pytest.mark.slow
 def test_distributed_sweep_records_failures_and_the_rest_go_on(swept):
     _, _, result, lines = swept
     status = result.variants.set_index("variant")["status"]
@@ -147,6 +148,7 @@ def test_distributed_sweep_records_failures_and_the_rest_go_on(swept):
     assert {"posterior.nc", "models.csv", "excluded.csv", "psense.csv", CACHE_MARKER} <= {p.name for p in folder.iterdir()}
 
 
+@pytest.mark.slow
 def test_psense_of_each_fit_covers_parameters_and_headline_quantities(swept):
     psense = swept[2].psense
     default = psense[psense["variant"] == "default"].set_index("variable")
@@ -156,6 +158,7 @@ def test_psense_of_each_fit_covers_parameters_and_headline_quantities(swept):
     assert "period_effect[" not in " ".join(default.index[default["prior"].isna()])  # constants dropped
 
 
+@pytest.mark.slow
 def test_outputs_written_and_a_rerun_fits_only_what_is_not_cached(swept):
     sweep, data, result, _ = swept
     paths = write_outputs(result)
