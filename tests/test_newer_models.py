@@ -67,6 +67,32 @@ def test_filter_flags_replace_only_the_filters_they_name():
     assert fingerprint(unwindowed, "x") != fingerprint(spec, "x")
 
 
+def test_compare_backtest_and_sweeps_take_the_flags_over_their_specs(tmp_path, capsys):
+    from bayes_sauce.cli.evaluation import _bayes_specs
+    from bayes_sauce.cli.options import filter_overrides
+    from bayes_sauce.paths import MODELS_DIR
+    from bayes_sauce.spec.schema import spec_from_dict
+    from bayes_sauce.spec.sweep import read_sweep
+
+    parse = build_parser().parse_args
+    specs = _bayes_specs([DEFAULT_SPEC, MODELS_DIR / "quarter_rw.toml"],
+                         parse(["compare", "--all-dates", "--leaderboard-only"]), "compare")
+    assert {s.data.filters.to_filters() for s in specs.values()} == {Filters(window=None, leaderboard_only=True)}
+    assert "Rows: all dates, leaderboard_only" in capsys.readouterr().out
+    # A sweep: the flags replace the base's filters; each subsample variant keeps its own.
+    sweep = read_sweep(MODELS_DIR / "sensitivity" / "default.toml", None,
+                       filter_overrides(parse(["sensitivity", "x.toml", "--all-dates"])))
+    by_name = {v.name: spec_from_dict(v.spec).data.filters for v in sweep.variants}
+    assert by_name["default"].window is None and by_name["majors_only"].majors_only
+    assert by_name["majors_only"].window is None
+    # backtest scores every method on one set of rows: a spec filtering otherwise is refused before fitting.
+    majors = tmp_path / "majors.toml"
+    majors.write_text(DEFAULT_SPEC.read_text().replace("[data.filters]", "[data.filters]\nmajors_only = true"))
+    assert main(["backtest", str(majors), "--cutoff", "2024q3", "--out", str(tmp_path / "bt")]) == 2
+    assert "filter the rows otherwise than the OLS baseline" in capsys.readouterr().err
+    assert not (tmp_path / "bt").exists()
+
+
 def test_a_new_base_model_named_its_own_base_founds_a_family(authors_frame, write_csv):
     rows = pd.DataFrame([
         {"Model": "Qwen__Qwen3-8B-Base", "base_model": "Qwen/Qwen3-8B-Base", "Total Dataset Tokens": "36000"},
