@@ -32,7 +32,7 @@ test-all: setup
 
 # Maintainers only: regenerate data/models.csv and data/annotations.csv from the raw sources.
 data: setup
-	$(VENV)/bin/python -c "from pathlib import Path; from bayes_sauce.curation import rebuild; rebuild(Path('$(RAW)'))"
+	$(VENV)/bin/python -c "from pathlib import Path; from bayes_sauce.data.curation import rebuild; rebuild(Path('$(RAW)'))"
 
 # Benchmarks (not part of CI): installs the bench group (bambi, numpyro, jax) and prints tables.
 bench: setup

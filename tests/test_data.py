@@ -132,7 +132,7 @@ def test_iso_dates_accepted_and_outside_window_excluded_with_reason(authors_fram
     assert row["model_id"] == frame["Model"].iloc[1]
     assert "outside the window 2022-10..2025-03" in row["reason"]
     unwindowed = load(write_csv(frame, "b.csv"), Filters(window=None)).models
-    assert pd.isna(unwindowed["cohort"].iloc[1])  # no paper cohort after 2025q1
+    assert unwindowed["cohort"].iloc[1] == "2025q2-2025q4"  # the first nine-month cohort after the paper's
 
 
 @pytest.mark.parametrize(

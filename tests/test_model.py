@@ -179,8 +179,9 @@ def test_predict_for_a_known_and_an_unseen_developer(small_fit):
     deviation = unseen - levels["developer_centre"].sel(developer=small_dev)
     assert float(deviation.std()) == pytest.approx(float(np.sqrt((post["sigma_developer"] ** 2).mean())), rel=0.15)
     assert abs(float(deviation.mean())) < 0.2 * float(deviation.std())
-    with pytest.raises(PredictionError, match="outside the fitted cohorts"):
-        predict(small_fit, new.assign(period="2027q1-2027q3"))
+    unseen_cohort = r"cohort .2027q3-2028q1. was not in the fit .*\(models/quarter_rw\.toml\)"
+    with pytest.raises(PredictionError, match=unseen_cohort):
+        predict(small_fit, new.assign(period="2027q3-2028q1"))
     with pytest.raises(PredictionError, match="row 1: developer 'brand-new-lab' was not in the fit"):
         predict(small_fit, new.assign(developer_group="Frontier-Lab"))
 

@@ -154,8 +154,9 @@ def test_inverse_question_inverts_the_prediction(default_fit):
     ({"tokens_b": "0"}, "tokens_b must be a positive number"),
     ({"tokens_b": None}, "give both params_b and tokens_b"),
     ({"release_month": "next spring"}, "release_month must be a date"),
-    ({"release_month": "2025-06"}, "cohort offsets cannot be extrapolated \\(or pass --extend-last-cohort"),
-    ({"release_month": "2021-01"}, "outside the fitted cohorts"),
+    ({"release_month": "2025-06"}, "in cohort 2025q2-2025q4, which the fit never saw .* cohort it never saw. "
+                                   "Pass --extend-last-cohort .*\\(models/quarter_rw.toml\\)"),
+    ({"release_month": "2021-01"}, "in cohort 2020q4-2021q3, which the fit never saw \\(its cohorts: 2022q4-2023q3"),
 ])
 def test_bad_input_is_refused_with_a_clear_message(default_fit, columns, message):
     with pytest.raises(PredictionError, match=message):

@@ -14,12 +14,22 @@ from bayes_sauce.paths import DEFAULT_SPEC, OLS_SPEC, RESULTS_DIR
 def cmd_data(args: argparse.Namespace) -> int:
     """Summarise the dataset and its lineage; write the rows, exclusions, a score-vs-compute and a families figure."""
     from bayes_sauce.data.filters import Filters
-    from bayes_sauce.data.load import load
-    from bayes_sauce.data.summary import describe, family_summary
+    from bayes_sauce.data.load import load_with_rows
+    from bayes_sauce.data.summary import (
+        describe,
+        developer_changes,
+        developer_changes_text,
+        family_summary,
+        shipped_developer_groups,
+    )
     from bayes_sauce.reporting.data_plots import family_figure, score_vs_compute
 
-    dataset = load(args.data, options.filters(args, Filters()))
+    filters = options.filters(args, Filters())
+    dataset, rows = load_with_rows(args.data, filters)
+    print(f"Rows: {filters.describe()}")
     print(describe(dataset))
+    changes = developer_changes(rows, dataset.models, shipped_developer_groups())
+    print("\n" + developer_changes_text(changes))
     out = args.out or RESULTS_DIR / "data"
     out.mkdir(parents=True, exist_ok=True)
     paths = [out / n for n in ("models.csv", "excluded.csv", "score_vs_compute.png", "score_vs_compute.csv")]
@@ -32,6 +42,9 @@ def cmd_data(args: argparse.Namespace) -> int:
     paths += [out / "families.png", out / "families.csv"]
     figure.savefig(paths[4], dpi=130)
     points.to_csv(paths[5], index=False)
+    if len(changes):
+        changes.to_csv(out / "new_developers.csv", index=False)
+        paths.append(out / "new_developers.csv")
     print("\n" + options.wrote(paths))
     return 0
 
@@ -39,16 +52,18 @@ def cmd_data(args: argparse.Namespace) -> int:
 def replicate_to(args: argparse.Namespace, spec_path: Path, out: Path | None) -> Path:
     """Run the paper's OLS for one spec, write the contract's files and print the comparison; return the folder."""
     from bayes_sauce.data.load import load
-    from bayes_sauce.data.paper_numbers import load_paper_numbers
+    from bayes_sauce.data.paper_numbers import comparable, load_paper_numbers
     from bayes_sauce.replication.ols import replicate
     from bayes_sauce.reporting.replication import comparison_report, write_outputs
     from bayes_sauce.spec.schema import load_spec
 
-    spec = load_spec(spec_path)
-    dataset = load(args.data, options.filters(args, spec.data.filters.to_filters()))
+    spec = options.with_filter_flags(args, load_spec(spec_path))
+    dataset = load(args.data, spec.data.filters.to_filters())
+    print(f"Rows: {spec.data.filters.to_filters().describe()}")
     rep = replicate(spec, dataset, str(spec_path), replicates=args.bootstrap, seed=args.bootstrap_seed,
                     level=args.level, progress=options.progress(args))
-    paper = load_paper_numbers(spec.name)
+    paper = comparable(load_paper_numbers(spec.name), [rep.design.base_period, *rep.design.groups["time"]],
+                       spec.data.time)
     out = out or RESULTS_DIR / spec.name
     paths = write_outputs(rep, out, paper)
     print(comparison_report(rep, paper))
@@ -67,7 +82,7 @@ def fit_to(args: argparse.Namespace, spec_path: Path, out: Path | None):
     from bayes_sauce.fit.diagnostics import gate_table
     from bayes_sauce.fit.workflow import bayes_spec, fit_and_save
 
-    spec = bayes_spec(spec_path, options.filters(args, None), **options.sampler_settings(args))
+    spec = options.with_filter_flags(args, bayes_spec(spec_path, **options.sampler_settings(args)))
     s = spec.sampling
     print(f"Fitting spec '{spec.name}' ({spec_path}) with {s.sampler}: {s.chains} chains x {s.draws} draws after "
           f"{s.tune} tuning steps, seed {s.seed}; rows: {spec.data.filters.to_filters().describe()}")

@@ -58,8 +58,11 @@ def _bayes_specs(paths: list[Path], args: argparse.Namespace, command: str) -> d
 
     specs = {}
     for path in paths:
-        spec = bayes_spec(path, options.filters(args, None), command, **options.sampler_settings(args))
+        spec = options.with_filter_flags(args, bayes_spec(path, None, command, **options.sampler_settings(args)))
         specs[spec.name] = spec
+    rows = {name: spec.data.filters.to_filters().describe() for name, spec in specs.items()}
+    print("Rows: " + (next(iter(rows.values())) if len(set(rows.values())) == 1 else
+                      "; ".join(f"{name}: {text}" for name, text in rows.items())))
     return specs
 
 
@@ -90,11 +93,17 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     from bayes_sauce.predictive import backtest
     from bayes_sauce.reporting.evaluation import backtest_markdown
     from bayes_sauce.reporting.plots import backtest_scores
-    from bayes_sauce.spec.schema import load_spec
+    from bayes_sauce.spec.schema import SpecError, load_spec
 
     specs = _bayes_specs(args.specs or [MODELS_DIR / f"{name}.toml" for name in BACKTEST_SPECS], args, "backtest")
-    ols_spec = load_spec(args.ols_spec or OLS_SPEC)
-    dataset = load(args.data, options.filters(args, ols_spec.data.filters.to_filters()))
+    ols_spec = options.with_filter_flags(args, load_spec(args.ols_spec or OLS_SPEC))
+    rows = ols_spec.data.filters.to_filters()
+    differ = [name for name, spec in specs.items() if spec.data.filters.to_filters() != rows]
+    if differ:
+        raise SpecError(f"backtest: spec(s) {differ} filter the rows otherwise than the OLS baseline ({rows.describe()}); "
+                        "every method is fitted and scored on the same rows: give specs with the same filters, or "
+                        "set them with the filter flags")
+    dataset = load(args.data, rows)
     out = args.out or RESULTS_DIR / "backtest" / args.cutoff
     result = backtest.run(specs, ols_spec, dataset, args.cutoff, out / "fits", args.level,
                           args.seed if args.seed is not None else 0)

@@ -17,37 +17,52 @@ def add_data(parser: argparse.ArgumentParser) -> None:
                              "default: the shipped data/models.csv")
 
 
+FILTER_FLAGS = ("majors_only", "leaderboard_only", "no_size_estimates", "total_tokens_only")
+
+
 def add_filters(parser: argparse.ArgumentParser, spec_default: bool = True) -> None:
     """The filter flags; with ``spec_default`` they override the spec's filters only when given."""
     window_help = ("release-month window YYYY-MM YYYY-MM, inclusive (default: " +
                    ("the spec's; the paper's is " if spec_default else "") + f"{' '.join(PAPER_WINDOW)})")
-    parser.add_argument("--window", nargs=2, metavar=("START", "END"), default=None, help=window_help)
-    parser.add_argument("--all-dates", action="store_true", help="no release window")
-    for name in ("majors_only", "leaderboard_only", "no_size_estimates", "total_tokens_only"):
+    dates = parser.add_mutually_exclusive_group()
+    dates.add_argument("--window", nargs=2, metavar=("START", "END"), default=None, help=window_help)
+    dates.add_argument("--all-dates", action="store_true",
+                       help="no release window: every row, whatever its release month (periods after the paper's "
+                            "window get later cohorts; see the README)")
+    for name in FILTER_FLAGS:
         parser.add_argument(f"--{name.replace('_', '-')}", action="store_true", help=f"filter: {name.replace('_', ' ')}")
 
 
-def filters(args: argparse.Namespace, spec_filters=None):
-    """The filters a command uses: the spec's (or the paper's default), with any filter flag given overriding them.
-
-    Returns None when no flag was given and there is no spec default (the caller keeps the spec's).
-    """
-    from bayes_sauce.data.filters import Filters
-
-    flags = ("majors_only", "leaderboard_only", "no_size_estimates", "total_tokens_only")
-    given = args.window is not None or args.all_dates or any(getattr(args, f) for f in flags)
-    if not given:
-        return spec_filters
-    base = spec_filters or Filters()
-    window = None if args.all_dates else (tuple(args.window) if args.window is not None else base.window)
-    if window is not None:
+def filter_overrides(args: argparse.Namespace) -> dict:
+    """The filters the command line sets, and only those: ``{"window": None}`` for --all-dates, True for each flag."""
+    given = {name: True for name in FILTER_FLAGS if getattr(args, name, False)}
+    if getattr(args, "all_dates", False):
+        given["window"] = None
+    elif getattr(args, "window", None) is not None:
+        window = tuple(args.window)
         from bayes_sauce.spec.schema import FilterSpec, SpecError
 
         try:
             FilterSpec.model_validate({"window": window})
         except Exception as err:  # pydantic's ValidationError: report it as a bad option
             raise SpecError(f"--window {' '.join(window)}: {str(err).splitlines()[-1].strip()}") from None
-    return Filters(window=window, **{f: getattr(args, f) or getattr(base, f) for f in flags})
+        given["window"] = window
+    return given
+
+
+def filters(args: argparse.Namespace, spec_filters=None):
+    """The filters a command uses: ``spec_filters`` (the spec's, or the paper's default) with the filter flags
+    given on the command line replacing only the filters they name."""
+    from dataclasses import replace
+
+    from bayes_sauce.data.filters import Filters
+
+    return replace(spec_filters or Filters(), **filter_overrides(args))
+
+
+def with_filter_flags(args: argparse.Namespace, spec):
+    """A spec with the command line's filter flags applied over its own filters."""
+    return spec.with_filters(filters(args, spec.data.filters.to_filters()))
 
 
 def add_sampler(parser: argparse.ArgumentParser, allow_failed: bool = True) -> None:

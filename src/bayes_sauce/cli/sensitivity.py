@@ -17,9 +17,11 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     from bayes_sauce.spec.sweep import read_sweep
 
     overrides = {"draws": args.draws, "tune": args.tune, "chains": args.chains, "seed": args.seed}
-    filters = options.filters(args, None)
-    sweep = read_sweep(args.sweep, {k: v for k, v in overrides.items() if v is not None},
-                       None if filters is None else filters.as_dict())
+    filters = options.filter_overrides(args)
+    sweep = read_sweep(args.sweep, {k: v for k, v in overrides.items() if v is not None}, filters or None)
+    if filters:
+        print(f"Filters from the command line, over the base spec's and before each variant's own: "
+              f"{', '.join(f'{k}={v}' for k, v in filters.items())}")
     result = run_sweep(sweep, args.data, args.out or RESULTS_DIR / "sensitivity" / sweep.name, args.scheduler,
                        args.workers)
     paths = write_outputs(result)

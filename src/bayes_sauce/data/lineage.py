@@ -337,7 +337,8 @@ def _official_root(res: _Resolver, name: str) -> bool:
 
 def _apply_user_columns(models: pd.DataFrame, res: _Resolver, own: list[str], family: list[str],
                         source: list[str]) -> None:
-    """A user's ``family`` or ``base_model`` value replaces the derived family where it differs from it."""
+    """A user's ``family`` or ``base_model`` value replaces the derived family where it differs from it; a
+    ``base_model`` naming the model itself makes a model without a derived family (``none``) a root."""
     for column in ("base_model", "family"):
         if column not in models.columns:
             continue
@@ -350,7 +351,10 @@ def _apply_user_columns(models: pd.DataFrame, res: _Resolver, own: list[str], fa
             else:
                 base = res.canon(value)
                 target = own[i] if base == own[i] else res.walk(base, "user").name
-            if target != family[i]:
+            # A model named as its own base is a root, which `none` is not (a `family` equal to the model's own id
+            # is what a curated file writes for `none`, so it keeps `none`).
+            own_root = column == "base_model" and target == own[i] and source[i] == "none"
+            if target != family[i] or own_root:
                 family[i], source[i] = target, "user"
 
 

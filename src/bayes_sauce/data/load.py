@@ -20,9 +20,15 @@ def derive_file(path: Path | str) -> pd.DataFrame:
 
 def load(path: Path | str | None = None, filters: Filters = Filters()) -> Dataset:
     """Read, validate, derive and filter a dataset; the default is the shipped curated file."""
+    return load_with_rows(path, filters)[0]
+
+
+def load_with_rows(path: Path | str | None = None, filters: Filters = Filters()) -> tuple[Dataset, pd.DataFrame]:
+    """``load``'s dataset and every derived row of the file before the filters (what `bayes-sauce data` summarises)."""
     source = Path(path) if path is not None else CURATED_PATH
-    kept, excluded = apply_filters(derive_file(source), filters)
-    return Dataset(models=kept, excluded=excluded, source=str(source), sha256=file_sha256(source))
+    rows = derive_file(source)
+    kept, excluded = apply_filters(rows, filters)
+    return Dataset(models=kept, excluded=excluded, source=str(source), sha256=file_sha256(source)), rows
 
 
 def write_curated(raw_path: Path, out_path: Path = CURATED_PATH) -> pd.DataFrame:

@@ -13,8 +13,12 @@ from pathlib import Path
 import pandas as pd
 
 from bayes_sauce.paths import DATA_DIR
+from bayes_sauce.periods import inside_paper_window
 
 PAPER_NUMBERS = DATA_DIR / "paper_numbers.csv"
+# Quantities over the whole span of periods (the last period against the first): the paper's values are for
+# its own window, so an analysis with periods outside it is not compared with them.
+SPAN_QUANTITIES = ("progress_multiplier_last_vs_first", "progress_halving_time_months")
 
 
 def load_paper_numbers(spec: str | None = None, path: Path = PAPER_NUMBERS) -> pd.DataFrame:
@@ -23,3 +27,9 @@ def load_paper_numbers(spec: str | None = None, path: Path = PAPER_NUMBERS) -> p
     if spec is not None:
         numbers = numbers[numbers["spec"] == spec]
     return numbers.set_index("quantity")
+
+
+def comparable(numbers: pd.DataFrame, periods: list[str], time: str) -> pd.DataFrame:
+    """The paper's numbers an analysis over ``periods`` can be compared with: all of them inside the paper's
+    window; without the span quantities (last vs first period) when a period lies outside it."""
+    return numbers if inside_paper_window(periods, time) else numbers.drop(list(SPAN_QUANTITIES), errors="ignore")

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
 from bayes_sauce.data.dataset import Dataset
 from bayes_sauce.data.lineage import on_leaderboard
 from bayes_sauce.data.lineage_tables import FAMILY_SOURCES, LineageTables
+from bayes_sauce.data.schema import CURATED_PATH, OTHER_BIN_EDGES
+from bayes_sauce.periods import COHORTS, is_paper_cohort
 from bayes_sauce.scale import scale_of
 
 
@@ -27,6 +31,14 @@ def compute_range_ratio(log10_flops: pd.Series, lo: float = 5, hi: float = 95) -
     return 10 ** (stata_percentile(log10_flops.to_numpy(), hi) - stata_percentile(log10_flops.to_numpy(), lo))
 
 
+def _cohort_note(label: object) -> str:
+    """A cohort outside the paper's window, marked as one of the cohorts continuing the paper's."""
+    if not isinstance(label, str) or is_paper_cohort(label):
+        return ""
+    side = "after" if label > COHORTS[-1][0] else "before"
+    return f"  ({side} the paper's window: a continuing cohort, see README 'Adding your own models')"
+
+
 def describe(dataset: Dataset) -> str:
     """A short multi-section summary of the dataset and its exclusions."""
     m = dataset.models
@@ -35,7 +47,7 @@ def describe(dataset: Dataset) -> str:
     for title, column in (("cohort", "cohort"), ("developer group", "developer_group")):
         counts = m[column].value_counts(dropna=False).sort_index()
         lines.append(f"\nModels by {title}:")
-        lines += [f"  {k!s:<16} {v:>4}" for k, v in counts.items()]
+        lines += [f"  {k!s:<16} {v:>4}{_cohort_note(k) if column == 'cohort' else ''}" for k, v in counts.items()]
     source = np.where(m["is_leaderboard"], "Open LLM Leaderboard", "other (self-reported)")
     lines.append("\nScore source:")
     lines += [f"  {k:<24} {v:>4}" for k, v in pd.Series(source).value_counts().items()]
@@ -139,4 +151,46 @@ def family_summary(models: pd.DataFrame, tables: LineageTables | None = None, to
     icc = residual_icc(models, tuple(g for g in ("family", "developer", "developer_group") if g in models))
     lines.append("\n  Residual ICC (logit MMLU-Pro on log10 FLOPs + cohort; one-way random-effects ANOVA): "
                  + ", ".join(f"{g} {v:.2f}" for g, v in icc.items()))
+    return "\n".join(lines)
+
+
+def shipped_developer_groups(path: Path = CURATED_PATH) -> pd.Series:
+    """Each developer of the shipped curated file and its paper group (the reference for "new" developers)."""
+    shipped = pd.read_csv(path, usecols=["developer", "developer_group"], dtype=str)
+    return shipped.drop_duplicates("developer").set_index("developer")["developer_group"]
+
+
+def developer_changes(rows: pd.DataFrame, kept: pd.DataFrame, shipped: pd.Series) -> pd.DataFrame:
+    """Developers of a file (all its rows) that the shipped data does not have (``new``), or whose paper group
+    differs from the shipped one because of the file's rows (``regrouped``): group, mean ln(6 N[B] D[B]) over
+    the developer's rows in the file (what the Other bins are cut on), its rows and how many the filters kept."""
+    out = []
+    for developer, own in rows.groupby("developer", sort=True):
+        group = own["developer_group"].iloc[0]
+        before = shipped.get(developer)
+        if before is not None and before == group:
+            continue
+        out.append({"developer": developer, "status": "new" if before is None else "regrouped",
+                    "developer_group": group, "shipped_group": before or "",
+                    "mean_ln_flops_1e18": own["ln_flops_1e18"].mean(), "n_rows": len(own),
+                    "n_kept": int(own["model_id"].isin(kept["model_id"]).sum()),
+                    "models": ", ".join(own["model_id"])})
+    columns = ["developer", "status", "developer_group", "shipped_group", "mean_ln_flops_1e18", "n_rows", "n_kept",
+               "models"]
+    return pd.DataFrame(out, columns=columns)
+
+
+def developer_changes_text(changes: pd.DataFrame) -> str:
+    """``developer_changes`` for the terminal: which rows brought which new developers, and the group each got."""
+    small, large = OTHER_BIN_EDGES
+    rule = (f"a major's label gives its group; any other developer gets the Other size bin of its mean "
+            f"ln(6 N[B] D[B]) over its rows in this file (<= {small:g} Small, {small:g}-{large:g} Med, > {large:g} Large)")
+    if changes.empty:
+        return "Developers: all are in the shipped data, with the same groups"
+    lines = [f"Developers not in the shipped data, or regrouped by this file's rows ({rule}):"]
+    for row in changes.itertuples():
+        was = "new" if row.status == "new" else f"{row.shipped_group} in the shipped data"
+        kept = "" if row.n_kept == row.n_rows else f", {row.n_kept} kept by the filters"
+        lines.append(f"  {row.developer:<24} {row.developer_group:<12} ({was}; mean ln compute "
+                     f"{row.mean_ln_flops_1e18:.2f} over {row.n_rows} row(s){kept}): {row.models}")
     return "\n".join(lines)

@@ -69,7 +69,9 @@ def _period_positions(periods: list[str], design: Design) -> tuple[np.ndarray, i
         if label in fitted:
             continue
         if design.time == "cohort":
-            raise PredictionError(f"row {i}: period {label!r} is outside the fitted cohorts {fitted[0]}..{fitted[-1]}")
+            raise PredictionError(f"row {i}: cohort {label!r} was not in the fit (its cohorts: {', '.join(fitted)}); "
+                                  "the cohort model cannot extrapolate to a cohort it never saw: use "
+                                  "--extend-last-cohort or a random walk over quarters (models/quarter_rw.toml)")
         steps[i] = steps_outside(label, fitted, design.time)
         if abs(steps[i]) * MONTHS_PER_PERIOD[design.time] > MAX_EXTRAPOLATION_MONTHS:
             raise PredictionError(f"row {i}: period {label!r} is {abs(steps[i])} {design.time}s outside the fitted "

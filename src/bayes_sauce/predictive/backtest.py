@@ -168,7 +168,8 @@ def run(specs: dict[str, Spec], ols_spec: Spec, dataset: Dataset, cutoff: str, f
         missing = sorted(set(test[column].astype(str)) - set(train.models[column].astype(str)))
         if spec.data.time == "cohort" and missing:
             raise PredictionError(f"{name}: cohort(s) {missing} have no model up to {cutoff}, and cohort offsets cannot "
-                             "be extrapolated; choose a later cutoff or a random-walk spec")
+                             "be extrapolated to a cohort the fit never saw; choose a cutoff inside the last cohort "
+                             "or a random-walk spec (models/quarter_rw.toml)")
     parts, gates = [], {}
     for name, spec in specs.items():
         print(f"  {name}: fitting (or reusing) on {len(train.models)} models up to {cutoff}", flush=True)

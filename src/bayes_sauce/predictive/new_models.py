@@ -56,26 +56,29 @@ def release_months(frame: pd.DataFrame) -> pd.Series:
 def periods(months: pd.Series, fit: Fit, extend_last_cohort: bool) -> pd.Series:
     """Each month's period label in the fit's time granularity.
 
-    Cohort offsets cannot be extrapolated: a month after the last fitted cohort is an error unless
-    ``extend_last_cohort``, which assumes the last cohort's effect persists. Random-walk periods are
-    returned as they are; ``predict`` extrapolates them or refuses.
+    Every month has a cohort (``periods``: the paper's, and later ones of nine months after 2025q1), but
+    cohort offsets are estimated only for the cohorts the fit had: a month in another one is an error,
+    unless it is after the last fitted cohort and ``extend_last_cohort`` (the last cohort's effect is
+    assumed to persist). Random-walk periods are returned as they are; ``predict`` extrapolates them or refuses.
     """
     time = fit.spec.data.time
     labels = period_labels(months, time)
     fitted = fit.design.coords["period"]
     if time != "cohort":
         return labels.astype(str)
-    last_end = cohort_last_month(fitted[-1])
-    later = (months > last_end).to_numpy()
+    later = (months > cohort_last_month(fitted[-1])).to_numpy()
     if later.any() and extend_last_cohort:
         labels[later] = fitted[-1]
     outside = (labels.isna() | ~labels.isin(fitted)).to_numpy()
     if outside.any():
         rows = np.flatnonzero(outside)[:5].tolist()
-        hint = (" (or pass --extend-last-cohort to assume the last cohort's effect persists)"
+        first = int(rows[0])
+        hint = (" Pass --extend-last-cohort to assume the last fitted cohort's effect persists, or predict from a "
+                "fit with a random walk over quarters (models/quarter_rw.toml), which extrapolates up to a year."
                 if later[outside].any() else "")
-        raise PredictionError(f"row(s) {rows}: release month {months[outside].iloc[0]} is outside the fitted cohorts "
-                              f"{fitted[0]}..{fitted[-1]}; cohort offsets cannot be extrapolated{hint}")
+        raise PredictionError(f"row(s) {rows}: release month {months.iloc[first]} is in cohort {labels.iloc[first]}, "
+                              f"which the fit never saw (its cohorts: {', '.join(fitted)}); the cohort model "
+                              f"cannot extrapolate cohort offsets to a cohort it never saw.{hint}")
     return labels.astype(str)
 
 

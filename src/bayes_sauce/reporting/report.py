@@ -17,7 +17,7 @@ import pandas as pd
 
 from bayes_sauce.data.schema import BASE_GROUP
 from bayes_sauce.fit.fit import Fit
-from bayes_sauce.periods import PERIOD_COLUMN
+from bayes_sauce.periods import PERIOD_COLUMN, describe_periods
 from bayes_sauce.quantities import headline, posterior
 from bayes_sauce.quantities.headline import KEY_QUANTITIES
 from bayes_sauce.reporting import plots
@@ -114,8 +114,12 @@ def markdown(fit: Fit, tables: dict[str, pd.DataFrame], figures: dict[str, Any],
         f"{d['max_rhat']:.3f}, min bulk/tail ESS {d['min_ess_bulk']:.0f}/{d['min_ess_tail']:.0f}, "
         f"{d['divergences']} divergences).",
         "",
+        f"Rows: {attrs.get('filters', 'not recorded')}. Periods: "
+        f"{describe_periods([str(p) for p in fit.posterior['period'].values], spec.data.time)}.",
+        "",
         f"## Headline numbers beside the paper ({fit.prob:.0%} equal-tailed intervals; definitions in headline.csv)",
-        comparison_markdown(compare(tables["headline"], paper_reference(spec)), fit.prob),
+        comparison_markdown(compare(tables["headline"], paper_reference(spec, fit.design.coords["period"])),
+                            fit.prob),
         "",
         "## Where the posterior and the paper differ",
         *[f"- {n}" for n in notes],

@@ -10,7 +10,7 @@ import pandas as pd
 import xarray as xr
 
 from bayes_sauce.data.dataset import Dataset
-from bayes_sauce.data.paper_numbers import load_paper_numbers
+from bayes_sauce.data.paper_numbers import comparable, load_paper_numbers
 from bayes_sauce.fit.fit import Fit
 from bayes_sauce.paths import OLS_SPEC
 from bayes_sauce.predictive.checks import ppc_table
@@ -22,16 +22,17 @@ from bayes_sauce.spec.schema import Spec, SpecError, merge, read_spec_dict, spec
 HEADLINE_COLUMNS = ["quantity", "median", "lo", "hi", "paper", "unit", "definition"]
 
 
-def paper_reference(spec: Spec) -> pd.DataFrame:
-    """The paper's numbers to compare a fit with: the main regression's (MATH's for that outcome), with the
-    paper's Shapley shares for the same time granularity where it published them."""
+def paper_reference(spec: Spec, periods: list[str] | None = None) -> pd.DataFrame:
+    """The paper's numbers to compare a fit (over ``periods``, see ``comparable``) with: the main regression's
+    (MATH's for that outcome), with the paper's Shapley shares for the same time granularity where it published them."""
+    periods = periods or []
     if spec.data.outcome != "mmlu_pro":
-        return load_paper_numbers("ols_math")
+        return comparable(load_paper_numbers("ols_math"), periods, spec.data.time)
     numbers = load_paper_numbers("ols")
     if spec.data.time != "cohort":
         same_time = load_paper_numbers(f"ols_{spec.data.time}")
         numbers = pd.concat([same_time, numbers.drop(same_time.index, errors="ignore")])
-    return numbers
+    return comparable(numbers, periods, spec.data.time)
 
 
 def ols_reference(fit: Fit) -> Replication | None:
@@ -96,7 +97,8 @@ def build_tables(fit: Fit, ols: Replication | None) -> dict[str, pd.DataFrame]:
     """Every table of the report, by the stem of its CSV."""
     comps = posterior.components(fit)
     quantities = {q.id: q for q in posterior.quantities(fit, comps)}
-    table = posterior.summarise(list(quantities.values()), paper_reference(fit.spec), fit.prob)[HEADLINE_COLUMNS]
+    paper = paper_reference(fit.spec, fit.design.coords["period"])
+    table = posterior.summarise(list(quantities.values()), paper, fit.prob)[HEADLINE_COLUMNS]
     outcome = fit.spec.data.outcome
     x = fit.rows["log10_flops"]
     spreads = [q for q in ("within_firm_spread_p90_p10", "within_firm_spread_p75_p25") if q in quantities]

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from bayes_sauce.data.load import load
-from bayes_sauce.data.paper_numbers import load_paper_numbers
+from bayes_sauce.data.paper_numbers import comparable, load_paper_numbers
 from bayes_sauce.defaults import INTERVAL_PROB
 from bayes_sauce.fit.fit import fingerprint, fit_spec
 from bayes_sauce.quantities import posterior
@@ -60,6 +60,7 @@ def fit_variant(variant: Variant, data_path: str, data_sha256: str, paper: pd.Da
                "passed": fit.passed, "failures": fit.diagnostics["failures"],
                "n_models": len(fit.rows), "seconds": time.perf_counter() - start}
     (out / "variant.json").write_text(json.dumps(summary, indent=2) + "\n")
+    paper = comparable(paper, fit.design.coords["period"], spec.data.time)
     posterior.summarise(quantities, paper, INTERVAL_PROB).to_csv(out / f"{CACHE_MARKER}.partial", index=False)
     (out / f"{CACHE_MARKER}.partial").rename(out / CACHE_MARKER)
     return summary

@@ -118,7 +118,11 @@ class Spec(Strict):
         })
 
     def to_dict(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", exclude_none=True)
+        """The spec as JSON-ready values: sections a kind does not take left out, ``window: None`` (all dates) kept,
+        so a saved fit reads back, and is fingerprinted, with the filters it was fitted with."""
+        out = self.model_dump(mode="json", exclude_none=True)
+        out["data"]["filters"] = self.data.filters.model_dump(mode="json")
+        return out
 
     def with_sampling(self, **overrides: Any) -> Spec:
         """The spec with sampler settings replaced (None keeps the spec's value), validated."""
