@@ -193,6 +193,7 @@ def test_run_end_to_end_writes_every_stage_and_exits_on_the_gate(run_dir):
     text = (fit_dir / "report.md").read_text()
     assert ("FAILED the diagnostics gate" in text.split("##")[0]) == (not diagnostics["passed"])
     assert "## Where the posterior and the paper differ" in text
+    assert text.index("## The answer") < text.index("## Headline numbers") and "headline claims checked here" in text
 
 
 def test_report_files_contract_and_ids_match_the_replication(run_dir):

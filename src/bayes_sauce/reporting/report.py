@@ -21,7 +21,7 @@ from bayes_sauce.periods import PERIOD_COLUMN
 from bayes_sauce.quantities import headline
 from bayes_sauce.quantities.headline import KEY_QUANTITIES
 from bayes_sauce.reporting import data_plots, html, plots
-from bayes_sauce.reporting.claims import verdicts
+from bayes_sauce.reporting.claims import overall, verdicts
 from bayes_sauce.reporting.differences import Comparison, disagreements, ppc_note
 from bayes_sauce.reporting.evaluation import prediction_section
 from bayes_sauce.reporting.names import readable
@@ -69,14 +69,21 @@ def _figure_lines(figures: dict[str, Any]) -> list[str]:
 
 def markdown(fit: Fit, tables: dict[str, pd.DataFrame], figures: dict[str, Any], notes: list[str],
              evaluations: list[Path]) -> str:
-    """report.md: gate status first, then the headline comparison, the disagreements, definitions and figures."""
+    """report.md: gate status first, then the answer (each claim's verdict), the headline comparison, the
+    disagreements, definitions and figures."""
     d, spec = fit.diagnostics, fit.spec
+    found = verdicts(tables["headline"], fit.prob)
     lines = [f"# Bayesian report: {spec.name}", ""]
     if not d["passed"]:
         lines += [f"> **WARNING: this fit FAILED the diagnostics gate** ({'; '.join(d['failures'])}). "
                   "Its numbers are not reliable; refit with more draws or tuning before using them.", ""]
     lines += [
-        fit_sentence(fit) + " The same report, easier to read (the answer first, figures in the page): `report.html`.",
+        fit_sentence(fit) + " The same report, easier to read (figures in the page): `report.html`.",
+        "",
+        "## The answer",
+        overall(found, tables["headline"], fit.prob),
+        "",
+        *[f"- **{v.claim.title}** ({v.status}). {v.sentence}" for v in found],
         "",
         f"## Headline numbers beside the paper ({fit.prob:.0%} equal-tailed intervals; definitions in headline.csv)",
         comparison_markdown(compare(tables["headline"], paper_reference(spec)), fit.prob),
