@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bayes_sauce.reporting.claims import CLAIMS, FAILS, PARTLY, REPRODUCED, SURVIVES, UNTESTED, overall, verdicts
+from bayes_sauce.reporting.claims import (CLAIMS, FAILS, PARTLY, REPRODUCED, SURVIVES, UNTESTED, as_printed, overall,
+                                          verdicts)
 from bayes_sauce.reporting.names import readable
 
 CHROMIUM = shutil.which("chromium")
@@ -64,6 +65,12 @@ def test_verdicts_follow_the_paper_value_against_our_interval():
     text = overall(list(found.values()), table, 0.9)
     assert "Of the paper's 5 headline claims checked here, 1 survives, 1 partly survives, 1 does not survive" in text
     assert "Across all 5 numbers with a published value and an interval, 3 lie inside." in text
+
+
+def test_a_number_is_the_papers_when_it_rounds_to_it():
+    assert as_printed(2.2746, 2.3) and not as_printed(2.36, 2.3)
+    assert as_printed(8016.4, 8016.0) and not as_printed(4462.4, 4459.0)
+    assert as_printed(0.3204, 0.32, decimals=3) and not as_printed(0.3206, 0.32, decimals=3)
 
 
 class _Page(HTMLParser):

@@ -36,12 +36,13 @@ def cmd_data(args: argparse.Namespace) -> int:
     return 0
 
 
-def replicate_to(args: argparse.Namespace, spec_path: Path, out: Path | None) -> Path:
-    """Run the paper's OLS for one spec, write the contract's files and print the comparison; return the folder."""
+def replicate_to(args: argparse.Namespace, spec_path: Path, out: Path | None, brief: bool = False) -> Path:
+    """Run the paper's OLS for one spec, write the contract's files and print the comparison (``brief``: a summary
+    of it; the full table is comparison.md); return the folder."""
     from bayes_sauce.data.load import load
     from bayes_sauce.data.paper_numbers import load_paper_numbers
     from bayes_sauce.replication.ols import replicate
-    from bayes_sauce.reporting.replication import comparison_report, write_outputs
+    from bayes_sauce.reporting.replication import comparison_report, replication_summary, write_outputs
     from bayes_sauce.spec.schema import load_spec
 
     spec = load_spec(spec_path)
@@ -51,8 +52,8 @@ def replicate_to(args: argparse.Namespace, spec_path: Path, out: Path | None) ->
     paper = load_paper_numbers(spec.name)
     out = out or RESULTS_DIR / spec.name
     paths = write_outputs(rep, out, paper)
-    print(comparison_report(rep, paper))
-    print("\n" + options.wrote(list(paths.values())))
+    print(replication_summary(rep, paper) if brief else comparison_report(rep, paper))
+    print(("" if brief else "\n") + options.wrote(list(paths.values())))
     return out
 
 
@@ -133,7 +134,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     args.out = root / "data"
     cmd_data(args)
     print("\n== [2/4] replication of the paper's OLS ==")
-    replicate_to(args, OLS_SPEC, root / "ols")
+    replicate_to(args, OLS_SPEC, root / "ols", brief=True)
     print(f"\n== [3/4] Bayesian fit ({DEFAULT_SPEC.name}) ==")
     args.sampler = args.target_accept = None
     fit = fit_to(args, DEFAULT_SPEC, root / DEFAULT_SPEC.stem)

@@ -45,20 +45,30 @@ CLAIMS = (
 SURVIVES, PARTLY, FAILS, REPRODUCED, UNTESTED = (
     "survives", "partly survives", "does not survive", "reproduced", "no published value")
 
-SAME_RTOL = 0.01  # a number without an interval within 1% of the paper's (which rounds) is the same number
 # How the overall sentence says each status, for one claim and for several.
 VERBS = {SURVIVES: ("survives", "survive"), PARTLY: ("partly survives", "partly survive"),
          FAILS: ("does not survive", "do not survive"), REPRODUCED: ("is reproduced", "are reproduced"),
          UNTESTED: ("has no published value", "have no published value")}
 
 
+def as_printed(ours: float, paper: float, decimals: int | None = None) -> bool:
+    """Whether ours rounds to the paper's value at the precision the paper prints it with (``decimals``; 2.3 takes
+    2.25 to 2.35); without ``decimals``, the precision is read off the float (trailing zeros are lost)."""
+    if decimals is None:
+        text = repr(float(paper))
+        if "e" in text or "n" in text:  # exponent notation, inf or nan: no printed decimals to read
+            return bool(np.isclose(ours, paper, rtol=1e-3))
+        decimals = len(text.partition(".")[2].rstrip("0"))
+    return bool(abs(ours - paper) <= 0.5 * 10.0 ** -decimals * (1 + 1e-9))
+
+
 def position(row: pd.Series) -> str:
     """Where the paper's value lies against our interval: inside, above, below; same (a number without an
-    interval, e.g. descriptive, within 1% of the paper's), differs, or no published value."""
+    interval, e.g. descriptive, equal to the paper's as it prints it), differs, or no published value."""
     if pd.isna(row["paper"]):
         return "no published value"
     if pd.isna(row["lo"]):
-        return "same" if np.isclose(row["median"], row["paper"], rtol=SAME_RTOL) else "differs"
+        return "same" if as_printed(row["median"], row["paper"]) else "differs"
     return "above" if row["paper"] > row["hi"] else "below" if row["paper"] < row["lo"] else "inside"
 
 
@@ -101,7 +111,7 @@ def _sentence(lead: pd.Series, positions: pd.Series, status: str, prob: float) -
                        f" The paper's values of {'both' if len(compared) == 2 else f'all {len(compared)}'} of its "
                        "numbers lie inside our intervals.")
     if status == REPRODUCED:
-        return text + " The same data give the same number, to within 1% (descriptive: no model involved)."
+        return text + " The same data give the same number, as the paper prints it (descriptive: no model involved)."
     if status == UNTESTED:
         return text + " The paper publishes no value to compare with."
     if not len(compared):
