@@ -46,3 +46,25 @@ def write_csv(tmp_path: Path):
         return path
 
     return _write
+
+
+def _authors_subsample(path: Path) -> None:
+    """~80 shipped rows in the authors' schema: a few per developer group plus the paper's named models."""
+    from bayes_sauce.quantities.headline import PAPER_MODELS
+
+    curated = pd.read_csv(CURATED_PATH, dtype=str, keep_default_na=False)
+    named = curated["model_id"].isin(PAPER_MODELS.values())
+    authors_schema(curated[named | curated.groupby("developer_group").cumcount().lt(6)]).to_csv(path, index=False)
+
+
+@pytest.fixture(scope="session")
+def run_dir(tmp_path_factory):
+    """One small real fit for the whole session: `bayes-sauce run` on ~80 rows; (results folder, exit status)."""
+    from bayes_sauce.cli.main import main
+
+    root = tmp_path_factory.mktemp("run")
+    data = root / "authors.csv"
+    _authors_subsample(data)
+    status = main(["run", "--data", str(data), "--out", str(root / "results"), "--draws", "100", "--tune", "150",
+                   "--chains", "2", "--bootstrap", "20", "--no-progress"])
+    return root / "results", status

@@ -211,3 +211,15 @@ def test_replicate_command_writes_the_contract(tmp_path, capsys):
     assert headline["definition"].notna().all()
     assert list(pd.read_csv(out / "excluded.csv").columns) == ["model_id", "reason"]
     assert (out / "comparison.md").read_text().startswith("# Replication: ols")
+
+
+def test_run_summary_counts_what_matches_the_paper_as_printed(rep, paper):
+    from bayes_sauce.reporting.replication import replication_summary
+
+    text = replication_summary(rep, load_paper_numbers("ols"))
+    ours = rep.headline.set_index("quantity")["median"]
+    published = paper[paper.index.isin(ours.index)]
+    same = [q for q in published.index
+            if abs(ours[q] - published.loc[q, "value"]) <= 0.5 * 10.0 ** -published.loc[q, "decimals"]]
+    assert f"{len(same)} of its {len(published)} headline numbers" in text
+    assert all(q not in same for q in KNOWN_DIFFERENCES) and "Training compute growth, Llama-2-70B to GPT-4.5" in text

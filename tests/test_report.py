@@ -1,7 +1,8 @@
 """Headline quantities per posterior draw, the report and the one-command run.
 
 Known answers on a hand-built posterior (no sampling), then one small real fit made by `bayes-sauce run`
-on an ~80-row subsample written in the authors' schema, shared by the report and CLI tests.
+on an ~80-row subsample written in the authors' schema (conftest's ``run_dir``), shared by the report, the
+report page and explain tests.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from bayes_sauce.cli.main import main
 from bayes_sauce.data.dataset import Dataset
 from bayes_sauce.data.load import load
 from bayes_sauce.data.paper_numbers import load_paper_numbers
-from bayes_sauce.data.schema import BASE_GROUP, CURATED_PATH, pool_of_group
+from bayes_sauce.data.schema import BASE_GROUP, pool_of_group
 from bayes_sauce.fit.fit import Fit
 from bayes_sauce.intervals import median_interval
 from bayes_sauce.model.build import DERIVED, build_model
@@ -31,7 +32,6 @@ from bayes_sauce.reporting.tables import HEADLINE_COLUMNS
 from bayes_sauce.scale import COMPUTE_ORIGIN_LOG10_FLOPS
 from bayes_sauce.spec.schema import load_spec
 
-from .conftest import authors_schema
 from .synthetic import synthetic_dataset
 
 # pyfixest 0.60 calls pandas methods that pandas 3.1 deprecates; not ours to fix.
@@ -180,24 +180,7 @@ def test_vectorised_threshold_fall_equals_the_descriptive_one():
     assert float(fall[1]) == pytest.approx(10 ** (cheapest_first - m["log10_flops"].min()))
 
 
-# ---- one small real fit, made by the one-command run on a subsample in the authors' schema ----
-
-def _authors_subsample(path) -> None:
-    """~80 shipped rows in the authors' schema: a few per developer group plus the paper's named models."""
-    curated = pd.read_csv(CURATED_PATH, dtype=str, keep_default_na=False)
-    named = curated["model_id"].isin(headline.PAPER_MODELS.values())
-    authors_schema(curated[named | curated.groupby("developer_group").cumcount().lt(6)]).to_csv(path, index=False)
-
-
-@pytest.fixture(scope="module")
-def run_dir(tmp_path_factory):
-    root = tmp_path_factory.mktemp("run")
-    data = root / "authors.csv"
-    _authors_subsample(data)
-    status = main(["run", "--data", str(data), "--out", str(root / "results"), "--draws", "100", "--tune", "150",
-                   "--chains", "2", "--bootstrap", "20", "--no-progress"])
-    return root / "results", status
-
+# ---- one small real fit, made by the one-command run (conftest's run_dir, shared with the page and explain) ----
 
 def test_run_end_to_end_writes_every_stage_and_exits_on_the_gate(run_dir):
     root, status = run_dir
@@ -210,6 +193,7 @@ def test_run_end_to_end_writes_every_stage_and_exits_on_the_gate(run_dir):
     text = (fit_dir / "report.md").read_text()
     assert ("FAILED the diagnostics gate" in text.split("##")[0]) == (not diagnostics["passed"])
     assert "## Where the posterior and the paper differ" in text
+    assert text.index("## The answer") < text.index("## Headline numbers") and "headline claims checked here" in text
 
 
 def test_report_files_contract_and_ids_match_the_replication(run_dir):
@@ -234,5 +218,6 @@ def test_report_command_on_the_fit_folder(run_dir, capsys):
     root, _ = run_dir
     assert main(["report", str(root / "hierarchical"), "--allow-failed"]) == 0
     out = capsys.readouterr().out
-    assert "shapley_compute" in out and "paper 32.0%" in out
+    assert "Compute's share of the variance in scores" in out and "paper 32.0%" in out
+    assert out.rstrip().splitlines()[-1] == f"Open the report in a browser: {root / 'hierarchical' / 'report.html'}"
     assert main(["report", str(root / "no_such_fit")]) == 2

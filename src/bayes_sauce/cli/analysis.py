@@ -49,12 +49,13 @@ def cmd_data(args: argparse.Namespace) -> int:
     return 0
 
 
-def replicate_to(args: argparse.Namespace, spec_path: Path, out: Path | None) -> Path:
-    """Run the paper's OLS for one spec, write the contract's files and print the comparison; return the folder."""
+def replicate_to(args: argparse.Namespace, spec_path: Path, out: Path | None, brief: bool = False) -> Path:
+    """Run the paper's OLS for one spec, write the contract's files and print the comparison (``brief``: a summary
+    of it; the full table is comparison.md); return the folder."""
     from bayes_sauce.data.load import load
     from bayes_sauce.data.paper_numbers import comparable, load_paper_numbers
     from bayes_sauce.replication.ols import replicate
-    from bayes_sauce.reporting.replication import comparison_report, write_outputs
+    from bayes_sauce.reporting.replication import comparison_report, replication_summary, write_outputs
     from bayes_sauce.spec.schema import load_spec
 
     spec = options.with_filter_flags(args, load_spec(spec_path))
@@ -66,8 +67,8 @@ def replicate_to(args: argparse.Namespace, spec_path: Path, out: Path | None) ->
                        spec.data.time)
     out = out or RESULTS_DIR / spec.name
     paths = write_outputs(rep, out, paper)
-    print(comparison_report(rep, paper))
-    print("\n" + options.wrote(list(paths.values())))
+    print(replication_summary(rep, paper) if brief else comparison_report(rep, paper))
+    print(("" if brief else "\n") + options.wrote(list(paths.values())))
     return out
 
 
@@ -104,8 +105,9 @@ def cmd_fit(args: argparse.Namespace) -> int:
     return 0 if fit.passed or args.allow_failed else 3
 
 
-def report_to(fit_dir: Path, allow_failed: bool, evaluations: list[Path]) -> int:
-    """Write a fit folder's report (tables, figures, report.md) and print the headline summary."""
+def report_to(fit_dir: Path, allow_failed: bool, evaluations: list[Path]) -> tuple[int, Path]:
+    """Write a fit folder's report (tables, figures, report.md, report.html), print what it wrote and then the
+    claims and key numbers; return the exit status and the page's path."""
     from bayes_sauce.fit.fit import Fit
     from bayes_sauce.reporting.report import build_report, terminal_summary, write_report
 
@@ -114,13 +116,14 @@ def report_to(fit_dir: Path, allow_failed: bool, evaluations: list[Path]) -> int
     print(f"Computing the decompositions of {fit_dir} per draw ...")
     report = build_report(fit, evaluations)
     paths = write_report(report)
+    print(options.wrote(paths))
     print()
     print(terminal_summary(report))
-    print("\n" + options.wrote(paths))
+    page = fit_dir / "report.html"
     if not fit.passed:
         print("WARNING: the fit FAILED the diagnostics gate; the report says so at the top.", file=sys.stderr)
-        return 0 if allow_failed else 3
-    return 0
+        return (0 if allow_failed else 3), page
+    return 0, page
 
 
 def evaluation_folders(args: argparse.Namespace) -> list[Path]:
@@ -131,8 +134,11 @@ def evaluation_folders(args: argparse.Namespace) -> list[Path]:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    """Report on a fit folder: headline.csv (median, 90% interval, paper), report.md and figures with their CSVs."""
-    return report_to(args.dir, args.allow_failed, evaluation_folders(args))
+    """Report on a fit folder: headline.csv (median, 90% interval, paper), report.md, report.html (one page to
+    open in a browser) and figures with their CSVs."""
+    status, page = report_to(args.dir, args.allow_failed, evaluation_folders(args))
+    print(f"Open the report in a browser: {page}")
+    return status
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -143,14 +149,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     args.out = root / "data"
     cmd_data(args)
     print("\n== [2/4] replication of the paper's OLS ==")
-    replicate_to(args, OLS_SPEC, root / "ols")
+    replicate_to(args, OLS_SPEC, root / "ols", brief=True)
     print(f"\n== [3/4] Bayesian fit ({DEFAULT_SPEC.name}) ==")
     args.sampler = args.target_accept = None
     fit = fit_to(args, DEFAULT_SPEC, root / DEFAULT_SPEC.stem)
     print("\n== [4/4] report ==")
-    status = report_to(fit.path, args.allow_failed, [f for f in (root / "compare",) if f.exists()])
-    print(f"\nDone in {time.perf_counter() - start:.0f} s. Results in {root}/: data/, ols/, {fit.path.name}/ "
-          f"(report: {fit.path / 'report.md'})")
+    status, page = report_to(fit.path, args.allow_failed, [f for f in (root / "compare",) if f.exists()])
+    print(f"\nDone in {time.perf_counter() - start:.0f} s. Results in {root}/: data/, ols/, {fit.path.name}/.")
+    print(f"Open the report in a browser: {page}")
     return status
 
 
@@ -188,7 +194,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     _add_replace(p)
     p.set_defaults(func=cmd_fit)
 
-    p = sub.add_parser("report", help="report on a fit folder: headline.csv, report.md, figures with their CSVs",
+    p = sub.add_parser("report", help="report on a fit folder: headline.csv, report.md, report.html, figures with CSVs",
                        description=cmd_report.__doc__)
     p.add_argument("dir", type=Path, help="fit folder written by `bayes-sauce fit` (e.g. results/hierarchical)")
     options.add_allow_failed(p)

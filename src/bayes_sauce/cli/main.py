@@ -11,7 +11,7 @@ import logging
 import sys
 import traceback
 
-from bayes_sauce.cli import analysis, evaluation, sensitivity
+from bayes_sauce.cli import analysis, evaluation, explain, sensitivity
 
 # Libraries whose INFO lines (backend discovery, compiler flags) are noise on a terminal; -v shows them.
 NOISY_LOGGERS = ("arviz", "arviz_base", "arviz_stats", "arviz_plots", "pytensor", "pymc", "numba", "distributed",
@@ -30,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     analysis.register(sub)
     sensitivity.register(sub)
     evaluation.register(sub)
+    explain.register(sub)
     return parser
 
 
@@ -38,9 +39,10 @@ def expected_errors() -> tuple[type[BaseException], ...]:
     from bayes_sauce.data.read import DataValidationError
     from bayes_sauce.fit.fit import FitError
     from bayes_sauce.model.new_rows import PredictionError
+    from bayes_sauce.quantities.explain import UnknownModelError
     from bayes_sauce.spec.schema import SpecError
 
-    return DataValidationError, SpecError, FitError, PredictionError, OSError
+    return DataValidationError, SpecError, FitError, PredictionError, UnknownModelError, OSError
 
 
 def quiet_libraries(verbose: bool) -> None:

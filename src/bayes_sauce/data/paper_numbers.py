@@ -21,9 +21,16 @@ PAPER_NUMBERS = DATA_DIR / "paper_numbers.csv"
 SPAN_QUANTITIES = ("progress_multiplier_last_vs_first", "progress_halving_time_months")
 
 
+def printed_decimals(text: str) -> int:
+    """How many decimals a number is printed with ("0.320" -> 3, "809" -> 0)."""
+    return len(text.partition(".")[2])
+
+
 def load_paper_numbers(spec: str | None = None, path: Path = PAPER_NUMBERS) -> pd.DataFrame:
-    """The paper's numbers, indexed by quantity id; only those of one spec if ``spec`` is given."""
+    """The paper's numbers, indexed by quantity id, with ``decimals``, the precision the paper prints each value
+    with; only those of one spec if ``spec`` is given."""
     numbers = pd.read_csv(path, dtype={"spec": str, "quantity": str, "unit": str, "source": str})
+    numbers["decimals"] = pd.read_csv(path, dtype=str, usecols=["value"])["value"].map(printed_decimals)
     if spec is not None:
         numbers = numbers[numbers["spec"] == spec]
     return numbers.set_index("quantity")

@@ -85,6 +85,21 @@ def min_compute_fall(models: pd.DataFrame, score_norm: str, threshold: float = T
     return float(first["flops"] / last["flops"]), first, last
 
 
+def threshold_path(models: pd.DataFrame, score_norm: str, threshold: float = THRESHOLD_NORM_SCORE,
+                   period: str = "release_month") -> pd.DataFrame:
+    """The models behind :func:`min_compute_fall`: those reaching the threshold, by release month, with the
+    running minimum of their compute and ``marker`` 'first' / 'last' on the two models of the ratio."""
+    if not (models[score_norm] >= threshold).any():
+        return pd.DataFrame(columns=["model_id", "display_name", period, "log10_flops", "running_min_log10_flops",
+                                     "marker"])
+    _, first, last = min_compute_fall(models, score_norm, threshold, period)
+    reach = models.loc[models[score_norm] >= threshold, ["model_id", "display_name", period, "log10_flops"]]
+    reach = reach.sort_values([period, "log10_flops"]).reset_index(drop=True)
+    reach["running_min_log10_flops"] = reach["log10_flops"].cummin()
+    reach["marker"] = reach["model_id"].map({first["model_id"]: "first", last["model_id"]: "last"}).fillna("")
+    return reach
+
+
 def threshold_fall(reach: xr.DataArray, log10_flops: xr.DataArray, month: xr.DataArray) -> xr.DataArray:
     """:func:`min_compute_fall`'s ratio, vectorised over any sample dims of ``reach``.
 

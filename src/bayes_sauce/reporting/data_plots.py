@@ -1,4 +1,5 @@
-"""Figures of the data: scores against compute by developer group and period, the frontier, the chance floor.
+"""Figures of the data: scores against compute by developer group and period, the frontier, the threshold fall,
+the chance floor.
 
 Each function draws from tables already computed elsewhere and returns the figure.
 """
@@ -91,6 +92,27 @@ def frontier_over_time(models: pd.DataFrame, frontier: pd.DataFrame, outcome: st
     ax.set_ylabel(f"{outcome} accuracy")
     ax.set_title(f"{outcome} by release month and the running-best frontier")
     ax.legend(fontsize=8, loc="upper left")
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def threshold_fall(path: pd.DataFrame, threshold: float, ratio_label: str) -> plt.Figure:
+    """The compute of every model reaching a score threshold by release month, the running minimum, and the
+    two models whose ratio is the threshold fall (``headline.threshold_path``)."""
+    fig, ax = plt.subplots(figsize=(9, 5), constrained_layout=True)
+    month = pd.PeriodIndex(path["release_month"], freq="M").to_timestamp()
+    ax.scatter(month, path["log10_flops"], s=10, color="0.55", alpha=0.5, edgecolor="none",
+               label=f"models reaching {threshold:.0%} normalised score ({len(path)})")
+    ax.step(month, path["running_min_log10_flops"], where="post", color="C0", lw=2, label="cheapest so far")
+    for _, row in path[path["marker"] != ""].iterrows():
+        at = pd.Period(row["release_month"], freq="M").to_timestamp()
+        ax.scatter([at], [row["log10_flops"]], s=60, color="C3", zorder=3)
+        ax.annotate(f"{row['display_name']} ({row['marker']})", (at, row["log10_flops"]), xytext=(5, 5),
+                    textcoords="offset points", fontsize=8, color="C3")
+    ax.set_xlabel("release month")
+    ax.set_ylabel("training compute, log10 FLOPs")
+    ax.set_title(f"Cheapest compute reaching {threshold:.0%} normalised score: fell {ratio_label}")
+    ax.legend(fontsize=8, loc="upper right")
     ax.grid(alpha=0.3)
     return fig
 

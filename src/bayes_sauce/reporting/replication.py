@@ -8,7 +8,10 @@ from pathlib import Path
 import pandas as pd
 
 from bayes_sauce.replication.ols import Replication
-from bayes_sauce.reporting.paper import coefficient_comparison, coefficient_markdown, compare, comparison_markdown
+from bayes_sauce.reporting.claims import as_printed
+from bayes_sauce.reporting.names import readable
+from bayes_sauce.reporting.paper import (coefficient_comparison, coefficient_markdown, compare, comparison_markdown,
+                                         format_value)
 
 
 def write_outputs(rep: Replication, out: Path, paper: pd.DataFrame) -> dict[str, Path]:
@@ -52,3 +55,23 @@ def comparison_report(rep: Replication, paper: pd.DataFrame) -> str:
         coefficient_markdown(coefficient_comparison(rep.fit.coefficients, paper)),
     ]
     return "\n".join(lines)
+
+
+def replication_summary(rep: Replication, paper: pd.DataFrame) -> str:
+    """A few lines for `run`: the fit, how many of the paper's headline numbers and coefficients it reproduces as
+    the paper prints them, and the ones it does not; the full table is comparison.md."""
+    table = compare(rep.headline, paper).dropna(subset=["ours", "paper"]).set_index("quantity")
+    decimals = paper["decimals"]
+    same = pd.Series([as_printed(table.loc[q, "ours"], table.loc[q, "paper"], decimals[q]) for q in table.index],
+                     index=table.index)
+    coefficients = coefficient_comparison(rep.fit.coefficients, paper).dropna(subset=["paper"])
+    close = [as_printed(o, p, decimals[f"coef__{t}"])
+             for t, o, p in zip(coefficients["term"], coefficients["estimate"], coefficients["paper"])]
+    beta = rep.headline.set_index("quantity").loc["compute_slope"]
+    differ = "; ".join(f"{readable(q)}: ours {format_value(table.loc[q, 'ours'], table.loc[q, 'unit'])}, paper "
+                       f"{format_value(table.loc[q, 'paper'], table.loc[q, 'unit'])}" for q in same.index[~same])
+    return "\n".join([
+        f"The paper's OLS on {rep.fit.n_obs} models: R2 {rep.fit.r2:.3f}, compute slope {beta['median']:.3f} "
+        f"[{beta['lo']:.3f}, {beta['hi']:.3f}] ({rep.level:.0%} interval, clustered SEs).",
+        f"Reproduced as the paper prints them: {int(same.sum())} of its {len(table)} headline numbers and "
+        f"{sum(close)} of its {len(coefficients)} coefficients." + (f" Not reproduced: {differ}." if differ else "")])

@@ -1,5 +1,5 @@
 """The report's tables, by the stem of their CSV: every headline quantity beside the paper's value and the
-paper's OLS on the same rows, per developer, frontier, scaling curve, predictive check and psense."""
+paper's OLS on the same rows, per developer, frontier, threshold fall, scaling curve, predictive check and psense."""
 
 from __future__ import annotations
 
@@ -110,6 +110,7 @@ def build_tables(fit: Fit, ols: Replication | None) -> dict[str, pd.DataFrame]:
         "within_firm_spread": _draws_frame(quantities, spreads) if spreads else pd.DataFrame(),
         "frontier_pairs": frontier_pairs_table(table),
         "frontier_running": posterior.frontier_table(comps, fit.rows, outcome, fit.prob),
+        "threshold_fall": headline.threshold_path(fit.rows, f"{outcome}_norm"),
         "scaling_curve": posterior.scaling_curve(fit, comps, np.linspace(x.min() - 0.25, x.max() + 0.25, 100)),
         "ppc": ppc_table(fit),
         "psense": psense_table(fit, list(quantities.values())),

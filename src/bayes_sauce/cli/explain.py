@@ -1,0 +1,62 @@
+"""`bayes-sauce explain MODEL_ID [FIT]`: one model's score decomposed into its components, its relatives, and what
+it would score with the median developer's effect; a waterfall figure and its CSVs."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from bayes_sauce.cli import options
+from bayes_sauce.paths import RESULTS_DIR
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    """One model's latent score split into the level and each component (median and interval over the draws), its
+    fitted and observed score, its score with the median developer's effect, and its nearest relatives (same
+    family, else same developer, else nearest compute)."""
+    from bayes_sauce.fit.fit import Fit, read_rows
+    from bayes_sauce.quantities.explain import RELATIVES, explain, resolve
+    from bayes_sauce.quantities.headline import safe_label
+    from bayes_sauce.reporting.explanation import explanation_text, plt, waterfall, waterfall_table
+
+    log = sys.stderr if args.csv else sys.stdout  # with --csv, stdout carries only the table
+    rows = (args.fit if args.fit.is_dir() else args.fit.parent) / "models.csv"
+    if rows.exists():  # refuse an unknown id before reading the posterior
+        resolve(args.model_id, read_rows(rows))
+    fit = Fit.load(args.fit)
+    print(fit.gate_status(), file=log)
+    fit.require_passed(args.allow_failed)
+    e = explain(fit, args.model_id, RELATIVES if args.relatives is None else args.relatives)
+    out = args.out or fit.path / "explain"
+    out.mkdir(parents=True, exist_ok=True)
+    stem = safe_label(e.model_id)
+    paths = [out / f"{stem}.png", out / f"{stem}.csv", out / f"{stem}_parts.csv", out / f"{stem}_relatives.csv"]
+    figure = waterfall(e, fit.prob)
+    figure.savefig(paths[0], dpi=130)
+    plt.close(figure)
+    waterfall_table(e).to_csv(paths[1], index=False)
+    e.parts.to_csv(paths[2], index=False)
+    e.relatives.to_csv(paths[3], index=False)
+    if args.csv:
+        e.parts.to_csv(sys.stdout, index=False)
+    else:
+        print(explanation_text(e, fit.prob, fit.spec.data.outcome))
+    print("\n" + options.wrote(paths), file=log)
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """The explain command's parser."""
+    p = sub.add_parser("explain", help="one model's score decomposed into its components, its relatives, and its "
+                                       "score with the median developer", description=cmd_explain.__doc__)
+    p.add_argument("model_id", help="a model_id of the fit (its models.csv); an unknown one gets close matches")
+    p.add_argument("fit", nargs="?", type=Path, default=RESULTS_DIR / "hierarchical",
+                   help="fit folder or posterior.nc (default: %(default)s)")
+    p.add_argument("--csv", action="store_true",
+                   help="print the decomposition as CSV on stdout (part, kind, median, lo, hi, unit, "
+                        "compute_equivalent) instead of the text; messages go to stderr")
+    p.add_argument("--relatives", type=int, default=None, metavar="N", help="how many relatives to list (default: 8)")
+    p.add_argument("--out", type=Path, default=None, help="output folder (default: FIT/explain)")
+    options.add_allow_failed(p)
+    p.set_defaults(func=cmd_explain)

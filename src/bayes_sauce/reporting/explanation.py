@@ -1,0 +1,85 @@
+"""What `bayes-sauce explain` shows: one model's decomposition as text and as a waterfall figure with its table."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from bayes_sauce.quantities.explain import Explanation  # noqa: E402
+from bayes_sauce.reporting.names import component_name  # noqa: E402
+from bayes_sauce.reporting.paper import format_value  # noqa: E402
+
+RELATIONS = {"family": "the same base-model family", "developer": "the same developer, as no other model shares its family",
+             "compute": "every model, as none shares its family or developer"}
+
+
+def waterfall_table(e: Explanation) -> pd.DataFrame:
+    """The figure's bars: level, then each component from where the last ended (medians), then eta."""
+    parts = e.parts.set_index("part")
+    rows, end = [], 0.0
+    for part in ["level", *e.components]:
+        start, end = end, end + parts.loc[part, "median"]
+        rows.append({"part": part, "start": start, "end": end, **parts.loc[part, ["median", "lo", "hi"]].to_dict()})
+    rows.append({"part": "eta", "start": 0.0, "end": parts.loc["eta", "median"],
+                 **parts.loc["eta", ["median", "lo", "hi"]].to_dict()})
+    return pd.DataFrame(rows)
+
+
+def waterfall(e: Explanation, prob: float) -> plt.Figure:
+    """Bars from the level through each component to the latent logit; whiskers: each part's interval."""
+    table = waterfall_table(e)
+    fig, ax = plt.subplots(figsize=(0.85 * len(table) + 2, 3.6), constrained_layout=True)
+    for i, r in table.iterrows():
+        total = r["part"] in ("level", "eta")
+        colour = "0.55" if total else ("C2" if r["median"] >= 0 else "C3")
+        ax.bar(i, r["end"] - r["start"], bottom=r["start"], color=colour, width=0.6)
+        ax.errorbar(i, r["end"], yerr=[[r["median"] - r["lo"]], [r["hi"] - r["median"]]], color="k", capsize=3, lw=1)
+        ax.annotate(f"{r['median']:+.2f}", (i, max(r["start"], r["end"])), xytext=(0, 3), textcoords="offset points",
+                    ha="center", va="bottom", fontsize=8)
+        if i + 1 < len(table) and table.loc[i + 1, "part"] != "eta":
+            ax.plot([i + 0.3, i + 0.7], [r["end"], r["end"]], color="k", lw=0.6)
+    ax.axhline(0, color="k", lw=0.8)
+    labels = ["latent logit" if p == "eta" else component_name(p) for p in table["part"]]
+    ax.set_xticks(range(len(table)), labels, rotation=25, ha="right", fontsize=8)
+    ax.set_ylabel("logit of the chance-normalised score")
+    score = e.parts.set_index("part").loc["score"]
+    ax.set_title(f"{e.row['display_name']}: fitted score {format_value(score['median'], '')} "
+                 f"[{format_value(score['lo'], '')}, {format_value(score['hi'], '')}] (median, {prob:.0%} interval)",
+                 fontsize=9)
+    ax.grid(axis="y", alpha=0.3)
+    return fig
+
+
+def _show(r: pd.Series, scale: float = 1.0, fmt: str = ".3f") -> str:
+    """'median [lo, hi]' of a part, times ``scale``."""
+    return f"{r['median'] * scale:{fmt}} [{r['lo'] * scale:{fmt}}, {r['hi'] * scale:{fmt}}]"
+
+
+def explanation_text(e: Explanation, prob: float, outcome: str) -> str:
+    """The decomposition, the median-developer score and the relatives, for the terminal."""
+    row, parts = e.row, e.parts.set_index("part")
+    family = row.get("family")
+    lines = [f"{e.model_id} ({row['display_name']}): developer {row['developer']} ({row['developer_group']}), released "
+             f"{row['release_month']}, {10 ** row['log10_flops']:.3g} training FLOPs"
+             + (f"; family {family}" if pd.notna(family) else ""),
+             f"Observed {outcome} {row[outcome]:.3f}; fitted {_show(parts.loc['score'])} (median [{prob:.0%} interval])",
+             "", "Latent logit = level + components (median [interval]; compute-equivalent = 10**(component/beta)):"]
+    for part in ["level", *e.components, "eta"]:
+        r = parts.loc[part]
+        name = "= latent logit" if part == "eta" else component_name(part)
+        equivalent = f"  worth {format_value(r['compute_equivalent'], 'x')} compute" if pd.notna(r["compute_equivalent"]) else ""
+        lines.append(f"  {name:<28} {_show(r):<28}{equivalent}")
+    if "score_with_median_developer" in parts.index:
+        lines += ["", f"With the median developer's effect instead of {row['developer']}'s: score "
+                      f"{_show(parts.loc['score_with_median_developer'])}, a change of "
+                      f"{_show(parts.loc['score_change_with_median_developer'], 100.0, '+.1f')} points"]
+    lines += ["", f"Nearest relatives, from {RELATIONS[e.relation]} (nearest in compute first):"]
+    for _, r in e.relatives.iterrows():
+        lines.append(f"  {r['model_id']:<48} {r['log10_flops']:6.2f} log10 FLOPs  observed {r['observed']:.3f}  fitted "
+                     f"{r['fitted_median']:.3f} [{r['fitted_lo']:.3f}, {r['fitted_hi']:.3f}]")
+    if not len(e.relatives):
+        lines.append("  (none: the fit has no other model)")
+    return "\n".join(lines)
