@@ -85,7 +85,7 @@ def markdown(fit: Fit, tables: dict[str, pd.DataFrame], figures: dict[str, Any],
         "",
         *[f"- **{v.claim.title}** ({v.status}). {v.sentence}" for v in found],
         "",
-        f"Rows: {attrs.get('filters', 'not recorded')}. Periods: "
+        f"Rows: {fit.tree.attrs.get('filters', 'not recorded')}. Periods: "
         f"{describe_periods([str(p) for p in fit.posterior['period'].values], spec.data.time)}.",
         "",
         f"## Headline numbers beside the paper ({fit.prob:.0%} equal-tailed intervals; definitions in headline.csv)",
