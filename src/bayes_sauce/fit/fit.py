@@ -117,9 +117,18 @@ class Fit:
             raise FitError(f"{self.path}: the fitted rows no longer pass the spec's exclusions; refit")
         return design
 
+    @cached_property
+    def fitted_model(self) -> pm.Model:
+        """The PyMC model the posterior was sampled from, rebuilt once."""
+        return build_model(self.spec, self.design)
+
     def model(self, new: NewRows | None = None) -> pm.Model:
         """The PyMC model the posterior was sampled from (with ``new`` rows' predictive variables)."""
-        return build_model(self.spec, self.design, new)
+        return self.fitted_model if new is None else build_model(self.spec, self.design, new)
+
+    def has(self, name: str) -> bool:
+        """Whether the fit's model defines a variable of this name (components differ by structure)."""
+        return name in self.fitted_model.named_vars
 
     def evaluate(self, names: list[str], new: NewRows | None = None, seed: int | None = None) -> xr.Dataset:
         """Model expressions (derived deterministics, new rows' predictive variables) over every draw."""
@@ -256,12 +265,14 @@ def fit_spec(spec: Spec, dataset: Dataset, cores: int | None = None, progress: b
 
 
 def _add_replicates(tree: xr.DataTree, spec: Spec, design: Design) -> None:
-    """posterior_predictive: a replicated dataset per draw (each model's own effect under the binomial;
-    a fresh one under the logit-normal, which has no latent effect), drawn through the model."""
+    """posterior_predictive: a replicated dataset per draw, drawn through the model. Binomial: each model's
+    own effect, new answers; logit-normal: a fresh residual; the family structure: the observed variable
+    drawn afresh (a new model of the same family by the same developer: fresh fine-tune, noise, failure)."""
+    posterior = tree.posterior.to_dataset()
     binomial = spec.model.likelihood == "binomial"
     rows = new_rows(dataset_frame(design.models, design.time), design, spec.model.developers, own=binomial)
-    draws = evaluate(build_model(spec, design, rows), tree.posterior.to_dataset(),
-                     ["new_score" if binomial else "new_eta"], seed=spec.sampling.seed)
+    draws = evaluate(build_model(spec, design, rows), posterior, ["new_score" if binomial else "new_eta"],
+                     seed=spec.sampling.seed)
     name, values = ("k", (draws["new_score"] * design.scale.n_questions).round().astype("int64")) if binomial else \
         ("y", draws["new_eta"])
     tree["posterior_predictive"] = xr.Dataset({name: values.rename(new_model="model")})

@@ -22,7 +22,15 @@ import pytensor.tensor as pt
 
 from bayes_sauce.data.schema import BASE_GROUP
 from bayes_sauce.model.design import Design
+from bayes_sauce.model.families import (
+    failure_probability,
+    family_component,
+    family_observation,
+    new_family_rows,
+    observe,
+)
 from bayes_sauce.model.effects import (
+    CENTRED_MIN_FAMILIES,
     CENTRED_MIN_MODELS,
     offsets_vs_reference,
     pooled,
@@ -36,9 +44,10 @@ from bayes_sauce.spec.schema import Spec
 # eta's additive components per model, each a derived deterministic named with this prefix
 # (decompose's convention: eta = level + sum of components).
 COMPONENT_PREFIX = "component__"
-COMPONENTS = ("compute", "time", "developer", "model_effect")
+COMPONENTS = ("compute", "time", "developer", "family", "model_effect")
 # Deterministics evaluated on demand rather than stored with every fit.
-DERIVED = ("mu", "model_scale", "developer_level", "developer_centre", *(COMPONENT_PREFIX + c for c in COMPONENTS))
+DERIVED = ("mu", "model_scale", "developer_level", "developer_centre", "p_failure",
+           *(COMPONENT_PREFIX + c for c in COMPONENTS))
 
 
 @dataclass(frozen=True)
@@ -66,12 +75,15 @@ def _developers(spec: Spec, design: Design, alpha: pt.TensorVariable) -> Develop
         level = alpha + raw[design.group_of_developer]
         return Developers(level, level, alpha + base, raw, None, None)
 
-    centred = design.models_per_developer >= CENTRED_MIN_MODELS
+    centred = design.units_per_developer >= (CENTRED_MIN_FAMILIES if design.families else CENTRED_MIN_MODELS)
     sigma = prior_rv("sigma_developer", priors.sigma_developer)
     nu = prior_rv("nu_developer", priors.nu_developer) if spec.model.developer_dist == "student_t" else None
+    # Mundlak: a developer's mean log compute (centred over developers) predicts its level, so beta is the
+    # gain from compute within a developer even when developers' levels correlate with their compute.
+    within = prior_rv("mundlak", priors.mundlak) * design.mean_log_compute if spec.model.mundlak else 0.0
     if structure == "pooled":
         # alpha is the population mean of developer levels; developer_effect is relative to it.
-        centre = pt.repeat(alpha, n_dev)
+        centre = pt.repeat(alpha, n_dev) + within
         level = pooled("developer_level", centre, sigma, centred, nu)
         pm.Deterministic("developer_effect", level - alpha, dims="developer")
         return Developers(level, centre, alpha, None, sigma, nu)
@@ -86,7 +98,7 @@ def _developers(spec: Spec, design: Design, alpha: pt.TensorVariable) -> Develop
     raw = offsets_vs_reference("pool_offset", priors.group, len(pools), design.reference("pool"))
     base = raw[pools.index(BASE_GROUP)] if BASE_GROUP in pools else pt.zeros(())
     pool_effect = pm.Deterministic("pool_effect", raw - base, dims="pool")
-    centre = alpha + raw[design.pool_of_developer]
+    centre = alpha + raw[design.pool_of_developer] + within
     level = pooled("developer_level", centre, sigma, centred, nu)
     developer = pm.Deterministic("developer_effect", level - alpha - base, dims="developer")
     # The paper's 13 groups: a major's group effect is that developer's effect, an Other bin's is its pool mean.
@@ -114,7 +126,8 @@ def _periods(spec: Spec, design: Design) -> Periods:
     to the first period, as in the paper, and ``intercept`` is the level that goes with it.
     """
     n = len(design.coords["period"])
-    ref = int(np.bincount(design.period_idx, minlength=n).argmax())
+    units = design.families.period_idx if design.families else design.period_idx  # what pins each period
+    ref = int(np.bincount(units, minlength=n).argmax())
     if n == 1:
         return Periods(pt.zeros(1), None)
     if spec.data.time == "cohort":
@@ -173,6 +186,19 @@ def build_model(spec: Spec, design: Design, new: NewRows | None = None) -> pm.Mo
         # first period at c0: with it, eta = intercept + beta*x_c + period_effect + developer_effect + model_effect.
         pm.Deterministic("intercept", developers.base + periods.raw[0])
         mu = pm.Deterministic("mu", developers.level[developer_idx] + beta * x_c + periods.raw[period_idx], dims="model")
+        if spec.model.structure == "families":
+            observation = family_observation(spec, design, beta, developers.level, periods.raw)
+            observe(observation, design.families.logit)
+            family = family_component(observation, design)
+            pm.Deterministic("model_effect", design.families.logit - mu - family, dims="model")
+            pm.Deterministic("p_failure", failure_probability(observation, design.families.logit), dims="model")
+            _components(design, beta, periods, developers, design.families.logit - mu - family, family)
+            if new is not None:
+                level = developers.level
+                if new.unseen_developers:
+                    level = pt.concatenate([level, _unseen_levels(spec, design, new, alpha, developers)])
+                new_family_rows(spec, design, new, beta, level, _extended_periods(new, periods), observation)
+            return model
         scales = EffectScale(prior_rv("sigma_model", priors.sigma_model),
                              prior_rv("sigma_closed", priors.sigma_closed)
                              if spec.model.closed_models == "extra_noise" else None)
@@ -201,12 +227,13 @@ def build_model(spec: Spec, design: Design, new: NewRows | None = None) -> pm.Mo
     return model
 
 
-def _components(design: Design, beta, periods: Periods, developers: Developers, model_effect) -> None:
+def _components(design: Design, beta, periods: Periods, developers: Developers, model_effect, family=None) -> None:
     """eta's additive components per model (decompose's convention), as derived deterministics.
 
     compute = beta * (log10 FLOPs - 18): x in the paper's units, so beta * (c0 - 18) moves from the
     level into compute; time = the period effect vs the first period; developer = the developer's
-    effect vs the base level; model_effect = the model-specific effect.
+    effect vs the base level; family = the base model's own efficiency (family structure);
+    model_effect = the model-specific (in the family structure: the fine-tune's) effect.
     """
     model = pm.modelcontext(None)
     pm.Deterministic(f"{COMPONENT_PREFIX}compute", beta * (model["log10_flops_c"] + design.c0 - COMPUTE_ORIGIN_LOG10_FLOPS),
@@ -214,6 +241,8 @@ def _components(design: Design, beta, periods: Periods, developers: Developers, 
     pm.Deterministic(f"{COMPONENT_PREFIX}time", (periods.raw - periods.raw[0])[model["period_idx"]], dims="model")
     pm.Deterministic(f"{COMPONENT_PREFIX}developer", (developers.level - developers.base)[model["developer_idx"]],
                      dims="model")
+    if family is not None:
+        pm.Deterministic(f"{COMPONENT_PREFIX}family", family, dims="model")
     pm.Deterministic(f"{COMPONENT_PREFIX}model_effect", model_effect, dims="model")
 
 

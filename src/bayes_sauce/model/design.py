@@ -21,14 +21,41 @@ from bayes_sauce.spec.schema import Spec
 
 
 @dataclass(frozen=True)
+class Families:
+    """The family structure's arrays: each model's family and fine-tuner, each family's base developer,
+    compute and period, and the observed logits with their sampling noise (the marginal likelihood's data)."""
+
+    family_idx: np.ndarray  # per model: index into coords["family"]
+    finetuner_idx: np.ndarray  # per model: index into coords["finetuner"], -1 for a family's root
+    base_of_family: np.ndarray  # per family: index into coords["developer"]
+    x_c: np.ndarray  # per family: its compute (its root's, else its members' mean), minus c0
+    period_idx: np.ndarray  # per family: its period (its root's, else its earliest member's)
+    logit: np.ndarray  # per model: logit of the normalised score, kept half a question inside (0, 1)
+    logit_sd: np.ndarray  # per model: the binomial sampling SD of that logit (delta method)
+    logit_per_accuracy: np.ndarray  # per model: d logit / d accuracy at the observed score
+
+    @property
+    def is_finetune(self) -> np.ndarray:
+        return self.finetuner_idx >= 0
+
+    @property
+    def models_per_family(self) -> np.ndarray:
+        return np.bincount(self.family_idx, minlength=len(self.base_of_family))
+
+    @property
+    def finetunes_per_finetuner(self) -> np.ndarray:
+        return np.bincount(self.finetuner_idx[self.is_finetune])
+
+
+@dataclass(frozen=True)
 class Design:
     """Arrays and coordinates the model is built from (all derived from the fitted rows)."""
 
     models: pd.DataFrame
     x_c: np.ndarray  # log10 FLOPs minus c0
     c0: float
-    period_idx: np.ndarray
-    developer_idx: np.ndarray
+    period_idx: np.ndarray  # per model: the period whose effect applies (its family's, in the family structure)
+    developer_idx: np.ndarray  # per model: the developer whose level applies (its family's base developer there)
     group_of_developer: np.ndarray  # index into coords["group"]
     pool_of_developer: np.ndarray  # index into coords["pool"]
     is_closed: np.ndarray
@@ -37,10 +64,19 @@ class Design:
     time: str
     successes: np.ndarray
     logit_score: np.ndarray
+    mean_log_compute: np.ndarray  # per developer, centred over developers: the Mundlak covariate
+    families: Families | None = None
 
     @property
     def models_per_developer(self) -> np.ndarray:
         return np.bincount(self.developer_idx, minlength=len(self.coords["developer"]))
+
+    @property
+    def units_per_developer(self) -> np.ndarray:
+        """What pins a developer's level: its models, or, in the family structure, the families it based."""
+        if self.families is None:
+            return self.models_per_developer
+        return np.bincount(self.families.base_of_family, minlength=len(self.coords["developer"]))
 
     def models_per(self, level: str) -> np.ndarray:
         """Fitted models per label of ``group`` or ``pool``."""
@@ -58,6 +94,48 @@ def fitted_periods(models: pd.DataFrame, time: str) -> list[str]:
     return sorted(labels.unique()) if time == "cohort" else periods_between(labels.min(), labels.max(), time)
 
 
+def base_developers(models: pd.DataFrame) -> pd.Series:
+    """Each family's base developer: its root's developer, else the developer whose raw prefix is the
+    family id's organisation, else the family's most frequent developer."""
+    roots = models[models["is_root"].astype(bool)].drop_duplicates("family").set_index("family")["developer"]
+    by_prefix = models.drop_duplicates("developer_raw").set_index("developer_raw")["developer"]
+    out = {}
+    for family, members in models.groupby("family", sort=True):
+        org = str(family).split("__")[0]
+        out[family] = roots.get(family, by_prefix.get(org, members["developer"].mode().iloc[0]))
+    return pd.Series(out, name="base_developer")
+
+
+def _families(m: pd.DataFrame, c0: float, periods: list[str], time: str, scale: ScoreScale,
+              developers: list[str]) -> tuple[Families, list[str], list[str]]:
+    """The family arrays, the family ids and the fine-tuners (developers with a fine-tune in the rows)."""
+    families = sorted(m["family"].unique())
+    roots = m[m["is_root"].astype(bool)].drop_duplicates("family").set_index("family")
+    period = m[PERIOD_COLUMN[time]].astype(str)
+    fam_x = [float(roots.loc[f, "log10_flops"]) if f in roots.index else float(m.loc[m["family"] == f, "log10_flops"].mean())
+             for f in families]
+    fam_period = [str(roots.loc[f, PERIOD_COLUMN[time]]) if f in roots.index else period[m["family"] == f].min()
+                  for f in families]
+    finetune = ~m["is_root"].astype(bool).to_numpy()
+    finetuners = sorted(m.loc[finetune, "developer"].unique())
+    k = scale.successes(m[scale.outcome].to_numpy(dtype=float))
+    u = np.clip((k / scale.n_questions - scale.floor) / (1 - scale.floor), 0.5 / scale.n_questions,
+                1 - 0.5 / scale.n_questions)
+    accuracy = scale.floor + (1 - scale.floor) * u
+    per_accuracy = 1 / ((1 - scale.floor) * u * (1 - u))
+    tuner = pd.Categorical(m["developer"], categories=finetuners).codes.astype(np.int64)
+    return Families(
+        family_idx=pd.Categorical(m["family"], categories=families).codes.astype(np.int64),
+        finetuner_idx=np.where(finetune, tuner, -1),
+        base_of_family=np.array([developers.index(d) for d in base_developers(m).loc[families]], dtype=np.int64),
+        x_c=np.asarray(fam_x) - c0,
+        period_idx=pd.Categorical(fam_period, categories=periods).codes.astype(np.int64),
+        logit=np.log(u) - np.log1p(-u),
+        logit_sd=np.sqrt(accuracy * (1 - accuracy) / scale.n_questions) * per_accuracy,
+        logit_per_accuracy=per_accuracy,
+    ), families, finetuners
+
+
 def prepare(spec: Spec, dataset: Dataset) -> tuple[Design, Dataset]:
     """The design of the rows the spec's likelihood can take; the others are excluded with their reason."""
     outcome, time = spec.data.outcome, spec.data.time
@@ -68,27 +146,45 @@ def prepare(spec: Spec, dataset: Dataset) -> tuple[Design, Dataset]:
         raise DataValidationError(f"{dataset.source or 'the data'}: no rows left to fit after the filters and "
                                   f"exclusions ({len(dataset.excluded)} rows excluded; see excluded.csv)")
     periods = fitted_periods(m, time)
-    developers = sorted(m["developer"].unique())
-    groups = [g for g in GROUPS if g in set(m["developer_group"])]
+    by_family = spec.model.structure == "families"
+    # In the family structure a developer's level is that of the bases it pretrained: the developers are
+    # the families' base developers (a pure fine-tuner has a fine-tuner effect only).
+    developers = sorted(base_developers(m).unique()) if by_family else sorted(m["developer"].unique())
+    groups = [g for g in GROUPS if g in set(m.loc[m["developer"].isin(developers), "developer_group"])]
     group_of_dev = m.drop_duplicates("developer").set_index("developer")["developer_group"].loc[developers]
     pool_of_dev = group_of_dev.map(pool_of_group)
     pools = [p for p in POOLS if p in set(pool_of_dev)]
     c0 = float(np.round(m["log10_flops"].mean(), 2))
     score = m[outcome].to_numpy(dtype=float)
+    x_c = m["log10_flops"].to_numpy(dtype=float) - c0
+    families, family_ids, finetuners = (None, [], [])
+    period_idx = pd.Categorical(m[PERIOD_COLUMN[time]].astype(str), categories=periods).codes.astype(np.int64)
+    if by_family:
+        families, family_ids, finetuners = _families(m, c0, periods, time, scale, developers)
+        # What applies to a model is its family's: its base developer's level and the period it was pretrained in.
+        developer_idx = families.base_of_family[families.family_idx]
+        period_idx = families.period_idx[families.family_idx]
+        units_x = pd.Series(families.x_c).groupby(families.base_of_family).mean()
+    else:
+        developer_idx = pd.Categorical(m["developer"], categories=developers).codes.astype(np.int64)
+        units_x = pd.Series(x_c).groupby(developer_idx).mean()
+    mean_x = units_x.reindex(range(len(developers))).to_numpy()
     design = Design(
         models=m,
-        x_c=m["log10_flops"].to_numpy(dtype=float) - c0,
+        x_c=x_c,
         c0=c0,
-        period_idx=pd.Categorical(m[PERIOD_COLUMN[time]].astype(str), categories=periods).codes.astype(np.int64),
-        developer_idx=pd.Categorical(m["developer"], categories=developers).codes.astype(np.int64),
+        period_idx=period_idx,
+        developer_idx=developer_idx,
         group_of_developer=pd.Categorical(group_of_dev, categories=groups).codes.astype(np.int64),
         pool_of_developer=pd.Categorical(pool_of_dev, categories=pools).codes.astype(np.int64),
         is_closed=(~m["is_leaderboard"].astype(bool)).to_numpy(),
         coords={"model": m["model_id"].tolist(), "developer": developers, "group": groups, "pool": pools,
-                "period": periods},
+                "period": periods, **({"family": family_ids, "finetuner": finetuners} if by_family else {})},
         scale=scale,
         time=time,
         successes=scale.successes(score),
         logit_score=scale.to_logit(score),
+        mean_log_compute=np.nan_to_num(mean_x - np.nanmean(mean_x)),
+        families=families,
     )
     return design, dataset

@@ -13,6 +13,8 @@ from bayes_sauce.spec.priors import Prior
 # centred; developers with fewer models (most of them have one) are sampled non-centred to avoid
 # the funnel with sigma_developer. Measured: see the closing note of issue 6 / benchmarks.
 CENTRED_MIN_MODELS = 5
+# In the family structure a developer's level is pinned by the families it based: centred from three.
+CENTRED_MIN_FAMILIES = 3
 
 
 def prior_rv(name: str, prior: Prior, **kwargs) -> pt.TensorVariable:

@@ -8,7 +8,7 @@ span; a fitted model may keep its own model effect (``own``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -44,6 +44,11 @@ class NewRows:
     is_closed: np.ndarray
     own: np.ndarray  # fitted model index whose own effect a row keeps, -1 for a fresh one
     developer_seen: np.ndarray
+    # The family structure (empty arrays otherwise):
+    family_idx: np.ndarray = field(default_factory=lambda: np.array([], dtype=np.int64))  # -1: a new family
+    finetune: np.ndarray = field(default_factory=lambda: np.array([], dtype=bool))
+    finetuner_idx: np.ndarray = field(default_factory=lambda: np.array([], dtype=np.int64))  # -1: a fresh effect
+    observed_score: np.ndarray | None = None  # held-out rows' scores, for their log density
 
     @property
     def n(self) -> int:
@@ -59,6 +64,8 @@ def dataset_frame(models: pd.DataFrame, time: str) -> pd.DataFrame:
         "period": models[PERIOD_COLUMN[time]].astype(str).to_numpy(),
         "log10_flops": models["log10_flops"].to_numpy(dtype=float),
         "is_closed": (~models["is_leaderboard"].astype(bool)).to_numpy(),
+        "family": models["family"].to_numpy() if "family" in models else None,
+        "is_finetune": (~models["is_root"].astype(bool)).to_numpy() if "is_root" in models else None,
     })
 
 
@@ -94,11 +101,38 @@ def _level_of_group(group: str | None, structure: str, design: Design) -> tuple[
     return (labels.index(label), label) if label in labels else (UNSEEN_LEVEL, label)
 
 
+def _family_columns(frame: pd.DataFrame, design: Design) -> dict:
+    """Each row's fitted family (or -1), whether it is a fine-tune, and its fine-tuner's sampled effect (or -1).
+
+    A row naming a fitted family is a fine-tune of its base unless ``is_finetune`` says otherwise; a row
+    without one is the first model of a new family (its own base), unless it says it is a fine-tune.
+    """
+    families, fam = design.coords["family"], design.families
+    named = frame["family"] if "family" in frame else pd.Series([None] * len(frame))
+    family_idx = np.array([families.index(f) if isinstance(f, str) and f in families else -1 for f in named])
+    given = frame["is_finetune"] if "is_finetune" in frame else pd.Series([None] * len(frame))
+    finetune = np.array([bool(g) if g is not None and not pd.isna(g) else f >= 0 for g, f in zip(given, family_idx)])
+    sampled = [t for t, n in zip(design.coords["finetuner"], fam.finetunes_per_finetuner) if n >= 2]
+    tuner = np.array([design.coords["finetuner"].index(d) if d in sampled else -1 for d in frame["developer"]])
+    return {"family_idx": family_idx.astype(np.int64), "finetune": finetune,
+            "finetuner_idx": np.where(finetune, tuner, -1).astype(np.int64)}
+
+
 def new_rows(frame: pd.DataFrame, design: Design, structure: str, own: bool = False) -> NewRows:
-    """Index rows with columns log10_flops, developer, developer_group, period, is_closed (and model, for own)."""
+    """Index rows with columns log10_flops, developer, developer_group, period, is_closed (and model, for own;
+    family, is_finetune and observed in the family structure, all optional)."""
+    frame = frame.reset_index(drop=True)
     developers = design.coords["developer"]
     groups = [None if g is None or pd.isna(g) or g == "" else str(g) for g in frame["developer_group"]]
     names = frame["developer"].astype(str).tolist()
+    lineage = _family_columns(frame, design) if design.families is not None else {}
+    if lineage:  # a fitted family's base developer and period apply to its new members
+        fam = design.families
+        known = lineage["family_idx"] >= 0
+        base = np.asarray(developers)[fam.base_of_family[np.maximum(lineage["family_idx"], 0)]]
+        names = [str(b) if k else d for b, k, d in zip(base, known, names)]
+        period_of_family = np.asarray(design.coords["period"])[fam.period_idx[np.maximum(lineage["family_idx"], 0)]]
+        frame = frame.assign(period=np.where(known, period_of_family, frame["period"].astype(str)))
     for i, (dev, group) in enumerate(zip(names, groups, strict=True)):
         if dev not in developers and group is not None and group not in GROUPS:
             raise PredictionError(f"row {i}: developer {dev!r} was not in the fit and its group {group!r} is not "
@@ -124,5 +158,7 @@ def new_rows(frame: pd.DataFrame, design: Design, structure: str, own: bool = Fa
         unseen_label_idx=np.array([labels.index(lab) if c == UNSEEN_LEVEL else 0 for c, lab in codes], dtype=np.int64),
         is_closed=frame["is_closed"].to_numpy(dtype=bool),
         own=own_idx,
-        developer_seen=np.array([d in developers for d in names]),
+        developer_seen=frame["developer"].astype(str).isin(set(design.models["developer"])).to_numpy(),
+        observed_score=frame["observed"].to_numpy(dtype=float) if "observed" in frame else None,
+        **lineage,
     )

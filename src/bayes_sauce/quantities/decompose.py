@@ -22,7 +22,7 @@ from math import factorial
 import numpy as np
 import xarray as xr
 
-COMPONENT_ORDER = ("compute", "time", "developer", "controls", "model_effect")
+COMPONENT_ORDER = ("compute", "time", "developer", "family", "controls", "model_effect")
 
 
 def explained_components(components: xr.Dataset) -> list[str]:

@@ -42,7 +42,8 @@ KEY_QUANTITIES = (
     "threshold_compute_fall_all_fitted",
 )
 # Output name of each component (the time component is the paper's "shared progress").
-SHARE_NAMES = {"compute": "compute", "time": "progress", "developer": "developer", "controls": "controls",
+SHARE_NAMES = {"compute": "compute", "time": "progress", "developer": "developer", "family": "family",
+               "controls": "controls",
                "model_effect": "model"}
 
 
@@ -179,23 +180,27 @@ def component_quantities(components: xr.Dataset, models: pd.DataFrame, score: st
     """
     beta = components["beta"]
     out: list[Quantity] = []
-    majors = models.loc[models["is_major"], "model_id"].tolist()
+    majors = models.loc[models["is_major"].astype(bool), "model_id"].tolist()
+    # A model's own efficiency: its model-specific effect, plus its base model's (family) where the model has one.
+    efficiency = components["model_effect"] + (components["family"] if "family" in components else 0.0)
+    what = "family and fine-tune effects e (base model's and model's own)" if "family" in components else \
+        "model-specific effects e"
     for lo, hi in ((0.10, 0.90), (0.25, 0.75)):
         tag = f"p{hi * 100:.0f}_p{lo * 100:.0f}"
         if len(majors) >= 2:
             out.append(Quantity(
                 f"within_firm_spread_{tag}",
-                decompose.within_firm_spread(components["model_effect"].sel(model=majors), beta, lo, hi), "x",
-                f"10**((q{hi * 100:.0f}(e) - q{lo * 100:.0f}(e)) / beta) over the model-specific effects e of the "
+                decompose.within_firm_spread(efficiency.sel(model=majors), beta, lo, hi), "x",
+                f"10**((q{hi * 100:.0f}(e) - q{lo * 100:.0f}(e)) / beta) over the {what} of the "
                 f"{len(majors)} major-developer models (numpy linear percentiles): the compute-equivalent gap "
                 "between a firm's more and less efficient models",
             ))
-    counts = models.loc[models["is_major"], "developer"].value_counts()
+    counts = models.loc[models["is_major"].astype(bool), "developer"].value_counts()
     for developer in sorted(counts[counts >= MIN_MODELS_PER_FIRM].index):
         ids = models.loc[models["developer"] == developer, "model_id"].tolist()
         out.append(Quantity(
             f"within_firm_spread_p90_p10__{safe_label(developer)}",
-            decompose.within_firm_spread(components["model_effect"].sel(model=ids), beta), "x",
+            decompose.within_firm_spread(efficiency.sel(model=ids), beta), "x",
             f"as within_firm_spread_p90_p10, over the {len(ids)} models of {developer} only",
         ))
     for start, start_id, end, end_id in _frontier_pairs(models, score):

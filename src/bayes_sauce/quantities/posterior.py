@@ -25,17 +25,38 @@ from bayes_sauce.scale import COMPUTE_ORIGIN_LOG10_FLOPS
 MIN_MODELS_TO_RANK = 5  # developers ranked among "all developers" need at least this many models
 
 
+FAILURE_THRESHOLD = 0.5  # a model with a posterior failure probability above this is reported apart
+
+
+def failure_probability(fit: Fit) -> xr.DataArray:
+    """Each model's posterior probability of being a failed evaluation (0 where the spec has no failures)."""
+    if not fit.has("p_failure"):
+        return xr.zeros_like(fit.posterior["beta"].isel(chain=0, draw=0, drop=True)).expand_dims(
+            model=fit.design.coords["model"]).copy()
+    return fit.evaluate(["p_failure"])["p_failure"].mean(SAMPLE_DIMS)
+
+
 def components(fit: Fit) -> xr.Dataset:
     """Per-model components of eta for every draw, dims (chain, draw, model), plus ``beta`` and ``level``.
 
-    The model's own decomposition (``model.build.COMPONENTS``): compute = beta * (log10 FLOPs - 18),
-    time, developer, model_effect; ``level`` = eta minus the components, the same for every model.
+    The model's own decomposition (``model.build.COMPONENTS``, those its structure has): compute = beta *
+    (log10 FLOPs - 18), time, developer, family, model_effect; ``level`` = eta minus the components, the
+    same for every model. The ``failure`` coordinate marks models more likely failed evaluations than not.
     """
-    names = [COMPONENT_PREFIX + c for c in COMPONENTS]
+    present = [c for c in COMPONENTS if fit.has(COMPONENT_PREFIX + c)]
+    names = [COMPONENT_PREFIX + c for c in present]
     values = fit.evaluate([*names, "mu"])
-    comps = values[names].rename({COMPONENT_PREFIX + c: c for c in COMPONENTS})
-    level = (values["mu"] + comps["model_effect"] - comps.to_dataarray("c").sum("c")).isel(model=0, drop=True)
-    return comps.assign(beta=fit.posterior["beta"], level=level).transpose(*SAMPLE_DIMS, ...)
+    comps = values[names].rename({COMPONENT_PREFIX + c: c for c in present})
+    level = (values["mu"] - comps["compute"] - comps["time"] - comps["developer"]).isel(model=0, drop=True)
+    failed = failure_probability(fit) > FAILURE_THRESHOLD
+    return comps.assign(beta=fit.posterior["beta"], level=level).assign_coords(
+        failure=("model", failed.values)).transpose(*SAMPLE_DIMS, ...)
+
+
+def without_failures(comps: xr.Dataset, rows: pd.DataFrame) -> tuple[xr.Dataset, pd.DataFrame]:
+    """The components and rows of the models that are not failed evaluations."""
+    keep = ~comps["failure"].values
+    return comps.isel(model=keep), rows.loc[keep].reset_index(drop=True)
 
 
 def systematic_logit(fit: Fit) -> xr.DataArray:
@@ -125,25 +146,61 @@ def threshold_quantity(fit: Fit) -> Quantity:
         "compute, period and developer predict), per draw")
 
 
+# The scalar parameters reported with their posterior: (name, unit, what it is).
+SCALARS = (
+    ("sigma_developer", "logit", "spread of developers' levels around their pool's mean"),
+    ("sigma_model", "logit", "spread of model-specific effects"),
+    ("sigma_family", "logit", "spread of base models (families) around their developer's line"),
+    ("sigma_finetuner", "logit", "spread of fine-tuners' effects on their fine-tunes"),
+    ("mundlak", "logit per log10 FLOP", "Mundlak term: a developer's level per decade of its mean compute, beyond beta"),
+    ("beta_within", "logit per log10 FLOP", "slope of a model's compute apart from its family's"),
+    ("accuracy_noise", "accuracy", "evaluation noise on the accuracy scale"),
+    ("damaged_share", "share", "share of fine-tunes damaged by fine-tuning"),
+    ("damaged_shift", "logit", "mean fall of a damaged fine-tune"),
+    ("sigma_damaged", "logit", "extra spread of damaged fine-tunes"),
+)
+
+
 def quantities(fit: Fit, comps: xr.Dataset | None = None) -> list[Quantity]:
-    """Every headline quantity of a fit, per draw where it has a posterior."""
+    """Every headline quantity of a fit, per draw where it has a posterior. Decompositions leave out the
+    models more likely failed evaluations than not; the ``__including_failures`` ids say what they change."""
     outcome = fit.spec.data.outcome
     post = fit.posterior
     comps = components(fit) if comps is None else comps
+    kept, rows = without_failures(comps, fit.rows)
+    failed = comps["model"].values[comps["failure"].values]
     out = [
         Quantity("compute_slope", post["beta"], "logit per log10 FLOP",
+                 "beta: logit gain (of the chance-normalised score) per 10x training compute, for a given developer"
+                 if fit.spec.model.mundlak else
                  "beta: logit gain (of the chance-normalised score) per 10x training compute"),
         Quantity("n_obs", xr.DataArray(post.sizes["model"]), "models", "models fitted"),
     ]
-    out += [Quantity(s, post[s], "logit", f"posterior of the scale {s}") for s in ("sigma_developer", "sigma_model")
-            if s in post]
-    out += shapley_quantities(comps)
+    out += [Quantity(name, post[name], unit, f"posterior of {what} ({name})") for name, unit, what in SCALARS
+            if name in post]
+    if "failure_rate" in post:
+        out.append(Quantity("failure_share", 1 / (1 + np.exp(-post["failure_rate"])), "share",
+                            "posterior of the share of fine-tunes whose evaluation failed (scored near chance)"))
+        out.append(Quantity("n_failures", xr.DataArray(len(failed)), "models",
+                            f"models with posterior P(failed evaluation) > {FAILURE_THRESHOLD}, left out of the "
+                            f"decompositions: {', '.join(map(str, failed)) or 'none'}"))
+    out += shapley_quantities(kept)
     out += progress_quantities(fit)
     out += developer_quantities(fit)
-    out += headline.component_quantities(comps, fit.rows, outcome)
+    out += headline.component_quantities(kept, rows, outcome)
     out += headline.data_quantities(fit.rows, outcome)
     out.append(threshold_quantity(fit))
+    if len(failed):
+        out += _including_failures(comps, fit.rows, outcome)
     return out
+
+
+def _including_failures(comps: xr.Dataset, rows: pd.DataFrame, outcome: str) -> list[Quantity]:
+    """The variance shares and the within-firm spreads with the failed evaluations kept in."""
+    keep = ("shapley_", "within_firm_spread_p90_p10", "within_firm_spread_p75_p25")
+    found = shapley_quantities(comps) + headline.component_quantities(comps, rows, outcome)
+    return [Quantity(f"{q.id}__including_failures", q.value, q.unit, f"{q.definition}; failed evaluations included")
+            for q in found if q.id.startswith(keep) and "__" not in q.id]
 
 
 def summarise(quantities: list[Quantity], paper: pd.DataFrame, prob: float) -> pd.DataFrame:

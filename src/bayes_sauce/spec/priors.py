@@ -21,13 +21,14 @@ PRIOR_FAMILIES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "HalfStudentT": (("nu", "sigma"), ("nu", "sigma")),
     "Exponential": (("lam",), ("lam",)),
     "Gamma": (("alpha", "beta"), ("alpha", "beta")),
+    "Beta": (("alpha", "beta"), ("alpha", "beta")),
 }
 
 
 class Prior(Strict):
     """A prior distribution as data: family name plus parameters, e.g. HalfNormal(sigma=1)."""
 
-    dist: Literal["Normal", "HalfNormal", "StudentT", "HalfStudentT", "Exponential", "Gamma"]
+    dist: Literal["Normal", "HalfNormal", "StudentT", "HalfStudentT", "Exponential", "Gamma", "Beta"]
     mu: float | None = None
     sigma: float | None = None
     nu: float | None = None
@@ -58,6 +59,8 @@ class Prior(Strict):
 
     def scaled(self, factor: float) -> Prior:
         """The same family with its scale parameter multiplied (for sensitivity sweeps)."""
+        if self.dist == "Beta":
+            raise ValueError("a Beta prior has no scale parameter to multiply")
         key = {"Exponential": "lam", "Gamma": "beta"}.get(self.dist, "sigma")
         value = getattr(self, key) / factor if key in ("lam", "beta") else getattr(self, key) * factor
         return self.model_copy(update={key: value})
@@ -79,12 +82,26 @@ class Priors(Strict):
     sigma_closed: Prior = Prior(dist="HalfNormal", sigma=1.0)
     period: Prior = Prior(dist="Normal", mu=0.0, sigma=1.0)
     sigma_period_step: Prior = Prior(dist="HalfNormal", sigma=0.3)
+    # The family structure (model.structure = "families"):
+    mundlak: Prior = Prior(dist="Normal", mu=0.0, sigma=0.5)
+    beta_within: Prior = Prior(dist="Normal", mu=0.0, sigma=0.5)
+    sigma_family: Prior = Prior(dist="HalfNormal", sigma=1.0)
+    sigma_finetuner: Prior = Prior(dist="HalfNormal", sigma=0.5)
+    accuracy_noise: Prior = Prior(dist="HalfNormal", sigma=0.02)
+    failure_rate: Prior = Prior(dist="Normal", mu=-3.0, sigma=1.5)
+    damaged_share: Prior = Prior(dist="Beta", alpha=1.0, beta=4.0)
+    damaged_shift: Prior = Prior(dist="Gamma", alpha=2.0, beta=2.0)
+    sigma_damaged: Prior = Prior(dist="HalfNormal", sigma=1.0)
 
     @model_validator(mode="after")
-    def _scales_positive(self) -> Priors:
-        for name in ("sigma_developer", "sigma_model", "sigma_closed", "sigma_period_step", "nu_developer", "nu_model"):
+    def _supports(self) -> Priors:
+        scales = ("sigma_developer", "sigma_model", "sigma_closed", "sigma_period_step", "nu_developer", "nu_model",
+                  "sigma_family", "sigma_finetuner", "accuracy_noise", "damaged_shift", "sigma_damaged")
+        for name in scales:
             if not getattr(self, name).is_positive:
                 raise ValueError(f"{name} is a scale and needs a positive-support prior, got {getattr(self, name).dist}")
+        if self.damaged_share.dist != "Beta":
+            raise ValueError(f"damaged_share is a share and needs a Beta prior, got {self.damaged_share.dist}")
         return self
 
 

@@ -67,9 +67,16 @@ class OLSSpec(Strict):
 
 
 class ModelSpec(Strict):
-    """Structure of the Bayesian model; see ``model.py`` for how each option is built."""
+    """Structure of the Bayesian model; see ``model/build.py`` and ``model/families.py`` for how each is built."""
 
-    likelihood: Literal["binomial", "logit_normal"] = "binomial"
+    # families: every model sits in the family of the base model it was fine-tuned or merged from (data
+    # lineage); a family's efficiency is drawn around its base developer's level, a fine-tune adds its
+    # fine-tuner's effect and its own deviation. developers: one effect per raw developer and per model.
+    structure: Literal["families", "developers"] = "families"
+    # marginal: model effects integrated out of a normal approximation, on the logit scale, of binomial
+    # question sampling plus evaluation noise on the accuracy scale (families only); binomial: an exact
+    # binomial with one latent logit per model; logit_normal: the paper's outcome, normal residuals.
+    likelihood: Literal["marginal", "binomial", "logit_normal"] = "marginal"
     # fixed_groups: the paper's 13 group effects, no developer level.
     # pooled_groups: every raw developer partially pooled around its pool's mean (each Other size
     # bin is a pool; the ten majors, one developer per paper group, form one pool).
@@ -80,7 +87,35 @@ class ModelSpec(Strict):
     model_dist: Literal["normal", "student_t"] = "normal"
     # Non-leaderboard (self-reported) scores: same noise, or an extra model-effect scale.
     closed_models: Literal["same", "extra_noise"] = "same"
+    # Mundlak: the developer's mean log compute as a predictor of its level, so beta is the gain from
+    # compute within a developer (developer levels that correlate with compute bias it otherwise).
+    mundlak: bool = True
+    # Families only: a fine-tune is usually at its base's level, but a share of them are damaged (a
+    # shifted, wider component); a share are failed evaluations scoring near chance whatever their inputs.
+    finetunes: Literal["mixture", "normal"] = "mixture"
+    failures: Literal["mixture", "none"] = "mixture"
+    # Evaluation noise on the accuracy scale (marginal likelihood only).
+    accuracy_noise: bool = True
+    # A failed evaluation's score, as the logit of its normalised score: normal with this mean and SD
+    # (-4.5, 0.75: accuracy 0.101 .. 0.15 for 95% of failures, just above the chance floor).
+    failure_logit_mean: float = -4.5
+    failure_logit_sd: float = Field(0.75, gt=0)
 
+    @model_validator(mode="after")
+    def _compatible(self) -> ModelSpec:
+        families = self.structure == "families"
+        if families != (self.likelihood == "marginal"):
+            raise ValueError("structure = 'families' goes with likelihood = 'marginal' (and only it)")
+        if families and (self.model_dist != "normal" or self.developer_dist != "normal"):
+            raise ValueError("structure = 'families' takes developer_dist = model_dist = 'normal' (fine-tunes have "
+                             "finetunes = 'mixture' for their tail)")
+        if self.mundlak and self.developers == "fixed_groups":
+            raise ValueError("mundlak = true needs developer levels (developers = 'pooled_groups' or 'pooled'); "
+                             "the paper's fixed groups have none")
+        if not families and (self.finetunes != "normal" or self.failures != "none"):
+            raise ValueError("finetunes = 'mixture' and failures = 'mixture' need structure = 'families'; set "
+                             "finetunes = 'normal' and failures = 'none'")
+        return self
 
 
 class SamplingSpec(Strict):
