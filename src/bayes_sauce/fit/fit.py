@@ -37,7 +37,7 @@ from bayes_sauce.model.new_rows import NewRows, dataset_frame, new_rows
 from bayes_sauce.paths import PROJECT_ROOT
 from bayes_sauce.spec.schema import Spec, SpecError, spec_from_dict
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3  # 3: the model spec gained structure (families | developers)
 FILES = ("posterior.nc", "diagnostics.json", "models.csv", "excluded.csv")
 VERSIONED_PACKAGES = ("bayes-sauce", "pymc", "pytensor", "nutpie", "arviz", "numpy", "pandas", "xarray")
 

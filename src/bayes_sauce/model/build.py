@@ -24,7 +24,6 @@ from bayes_sauce.data.schema import BASE_GROUP
 from bayes_sauce.model.design import Design
 from bayes_sauce.model.families import (
     failure_probability,
-    family_component,
     family_observation,
     new_family_rows,
     observe,
@@ -189,10 +188,11 @@ def build_model(spec: Spec, design: Design, new: NewRows | None = None) -> pm.Mo
         if spec.model.structure == "families":
             observation = family_observation(spec, design, beta, developers.level, periods.raw)
             observe(observation, design.families.logit)
-            family = family_component(observation, design)
-            pm.Deterministic("model_effect", design.families.logit - mu - family, dims="model")
-            pm.Deterministic("p_failure", failure_probability(observation, design.families.logit), dims="model")
-            _components(design, beta, periods, developers, design.families.logit - mu - family, family)
+            logit = model["y_observed"]
+            family = model["family_effect"][design.families.family_idx]
+            pm.Deterministic("model_effect", logit - mu - family, dims="model")
+            pm.Deterministic("p_failure", failure_probability(observation, logit), dims="model")
+            _components(design, beta, periods, developers, logit - mu - family, family)
             if new is not None:
                 level = developers.level
                 if new.unseen_developers:

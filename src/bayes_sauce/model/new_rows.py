@@ -46,6 +46,7 @@ class NewRows:
     developer_seen: np.ndarray
     # The family structure (empty arrays otherwise):
     family_idx: np.ndarray = field(default_factory=lambda: np.array([], dtype=np.int64))  # -1: a new family
+    new_family_idx: np.ndarray = field(default_factory=lambda: np.array([], dtype=np.int64))  # rows sharing one
     finetune: np.ndarray = field(default_factory=lambda: np.array([], dtype=bool))
     finetuner_idx: np.ndarray = field(default_factory=lambda: np.array([], dtype=np.int64))  # -1: a fresh effect
     observed_score: np.ndarray | None = None  # held-out rows' scores, for their log density
@@ -110,12 +111,16 @@ def _family_columns(frame: pd.DataFrame, design: Design) -> dict:
     families, fam = design.coords["family"], design.families
     named = frame["family"] if "family" in frame else pd.Series([None] * len(frame))
     family_idx = np.array([families.index(f) if isinstance(f, str) and f in families else -1 for f in named])
+    # Rows naming the same family the fit never saw share one new family; a row naming none is its own.
+    labels = [f if isinstance(f, str) and f else f"<row {i}>" for i, f in enumerate(named)]
+    unseen = list(dict.fromkeys(label for label, idx in zip(labels, family_idx) if idx < 0))
+    new_family_idx = np.array([unseen.index(label) if idx < 0 else 0 for label, idx in zip(labels, family_idx)])
     given = frame["is_finetune"] if "is_finetune" in frame else pd.Series([None] * len(frame))
     finetune = np.array([bool(g) if g is not None and not pd.isna(g) else f >= 0 for g, f in zip(given, family_idx)])
     sampled = [t for t, n in zip(design.coords["finetuner"], fam.finetunes_per_finetuner) if n >= 2]
     tuner = np.array([design.coords["finetuner"].index(d) if d in sampled else -1 for d in frame["developer"]])
-    return {"family_idx": family_idx.astype(np.int64), "finetune": finetune,
-            "finetuner_idx": np.where(finetune, tuner, -1).astype(np.int64)}
+    return {"family_idx": family_idx.astype(np.int64), "new_family_idx": new_family_idx.astype(np.int64),
+            "finetune": finetune, "finetuner_idx": np.where(finetune, tuner, -1).astype(np.int64)}
 
 
 def new_rows(frame: pd.DataFrame, design: Design, structure: str, own: bool = False) -> NewRows:

@@ -1,24 +1,38 @@
-"""Predictive checks: the observed score distribution against datasets replicated from a fit (or its prior).
+"""Predictive checks: PIT-ECDF with simultaneous bands at two levels, and the score ECDF against replications.
 
-Replicated datasets come from the model: with fresh model effects (every model re-drawn as a new
-model with its compute, period and developer) and with each model's own effect (the fit's saved
-posterior predictive).
+- A new model of a known family (the family structure; a new model with the same inputs otherwise):
+  LOO-PIT (ArviZ), each model's observed logit against the draws of a new member of its family by its
+  developer, weighted by Pareto-smoothed importance sampling so that the model's own score does not
+  inform its prediction.
+- A new family (the family structure only): one PIT per family, its root (or first member) against a
+  new family of the same developer, compute and period; in-sample, since a family informs only the
+  hyper-parameters of a new one.
+
+Each check passes when the PIT values' ECDF stays inside ArviZ's simultaneous band (``PIT_BAND``).
 """
 
 from __future__ import annotations
 
+import warnings
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import xarray as xr
+from arviz_stats import loo_pit
+from arviz_stats.ecdf_utils import ecdf_pit
 
 from bayes_sauce.defaults import SEED
 from bayes_sauce.fit.fit import Fit
 from bayes_sauce.intervals import SAMPLE_DIMS
 from bayes_sauce.model.new_rows import dataset_frame
+from bayes_sauce.predictive.loo import marginal_log_likelihood
 from bayes_sauce.predictive.predict import NEW_DIM, predict
 from bayes_sauce.scale import ScoreScale
 
 PREDICTIVE_SAMPLES = 200
+PIT_BAND = 0.95  # simultaneous coverage of the band a calibrated PIT-ECDF stays inside
+PIT_SIMULATIONS = 1000
 
 
 def ecdf_band(scores: np.ndarray, grid: np.ndarray, prob: float, prefix: str) -> pd.DataFrame:
@@ -41,11 +55,75 @@ def replicated_scores(predictive: xr.Dataset, scale: ScoreScale) -> xr.DataArray
     return scale.accuracy(predictive["y"])
 
 
+def _families(fit: Fit) -> bool:
+    return fit.spec.model.structure == "families"
+
+
+def new_family_frame(fit: Fit) -> pd.DataFrame:
+    """The fitted rows as members of new families: each family label marked unseen, so its members share a
+    fresh family effect, with the developer of its base and its own compute and period."""
+    rows = dataset_frame(fit.rows, fit.spec.data.time)
+    return rows.assign(family="new:" + rows["family"].astype(str))
+
+
+def pit_summary(pit: np.ndarray, prob: float = PIT_BAND) -> dict[str, Any]:
+    """Whether the PIT values' ECDF stays inside the simultaneous band, and by how much it leaves it."""
+    points, ecdf, lower, upper = ecdf_pit(np.asarray(pit, dtype=float), prob, PIT_SIMULATIONS,
+                                          rng=np.random.default_rng(SEED))
+    excess = np.maximum(lower - ecdf, ecdf - upper)
+    return {"passed": bool((excess <= 0).all()), "n": int(len(pit)), "band": prob,
+            "share_of_grid_outside": float((excess > 0).mean()), "max_excess": float(max(excess.max(), 0.0)),
+            "max_abs_ecdf_deviation": float(np.abs(ecdf - points).max()), "pit": np.asarray(pit).tolist()}
+
+
+def known_family_pit(fit: Fit) -> np.ndarray:
+    """LOO-PIT of every model: its observed logit against a new member of its family (a new model with the
+    same inputs where there are no families), PSIS-weighted by the integrated log-likelihood."""
+    scale = fit.design.scale
+    draws = predict(fit, dataset_frame(fit.rows, fit.spec.data.time), SEED)["eta"].rename({NEW_DIM: "model"})
+    observed = scale.to_logit(np.clip(fit.rows[scale.outcome].to_numpy(dtype=float),
+                                      scale.floor + 0.5 / scale.n_questions / (1 - scale.floor), 1))
+    tree = xr.DataTree.from_dict({
+        "posterior": fit.posterior[["beta"]],
+        "posterior_predictive": xr.Dataset({"y": draws.drop_vars("model")}),
+        "observed_data": xr.Dataset({"y": ("model", observed)}),
+        "log_likelihood": xr.Dataset({"y": marginal_log_likelihood(fit).drop_vars("model")}),
+    })
+    with warnings.catch_warnings():  # the Pareto-k warning: LOO's own record has the counts
+        warnings.simplefilter("ignore")
+        return np.asarray(loo_pit(tree, var_names=["y"])["y"].values)
+
+
+def new_family_pit(fit: Fit) -> np.ndarray:
+    """One PIT per family: its root's (else its first member's) logit against the same model in a new family."""
+    scale, rows = fit.design.scale, fit.rows
+    first = rows.sort_values("is_root", ascending=False).drop_duplicates("family").sort_index()
+    draws = predict(fit, new_family_frame(fit).loc[first.index], SEED)["eta"].values
+    observed = scale.to_logit(first[scale.outcome].to_numpy(dtype=float))
+    return (draws.reshape(-1, len(first)) <= observed).mean(axis=0)
+
+
+def predictive_checks(fit: Fit) -> dict[str, dict[str, Any]]:
+    """checks.json: one entry per predictive check, each with ``passed`` and the numbers behind it."""
+    checks = {"new_model_in_known_family" if _families(fit) else "new_model_same_inputs":
+              {"what": "LOO-PIT of each model's score under a new model of its family by its developer"
+               if _families(fit) else "LOO-PIT of each model's score under a new model with the same inputs",
+               **pit_summary(known_family_pit(fit))}}
+    if _families(fit):
+        checks["new_family"] = {"what": "PIT of each family's root (or first member) under a new family of the "
+                                        "same developer, compute and period (in-sample: one value per family)",
+                                **pit_summary(new_family_pit(fit))}
+    return checks
+
+
 def ppc_table(fit: Fit) -> pd.DataFrame:
-    """Observed ECDF of scores and the ECDF bands of replicated datasets, with fresh and with own model effects."""
+    """Observed ECDF of scores and the ECDF bands of replicated datasets: ``fresh`` (every model a new one:
+    in the family structure, its family a new one too) and ``own`` (the fit's posterior predictive: each
+    model's own effect, or, with families, a new member of its own family)."""
     scale = fit.design.scale
     observed = fit.rows[scale.outcome].to_numpy(dtype=float)
-    fresh = predict(fit, dataset_frame(fit.rows, fit.spec.data.time), SEED)["score"]
+    frame = new_family_frame(fit) if _families(fit) else dataset_frame(fit.rows, fit.spec.data.time)
+    fresh = predict(fit, frame, SEED)["score"]
     own = replicated_scores(fit.tree["posterior_predictive"].to_dataset(), scale)
     fresh = sample_datasets(fresh.rename({NEW_DIM: "model"}), PREDICTIVE_SAMPLES)
     own = sample_datasets(own, PREDICTIVE_SAMPLES)

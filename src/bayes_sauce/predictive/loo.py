@@ -41,10 +41,24 @@ from bayes_sauce.spec.schema import Spec
 OBS_DIM = "model"
 
 
+def count_scale(log_density_of_logit: xr.DataArray, fit: Fit, scores: np.ndarray) -> xr.DataArray:
+    """A density of the logit of the normalised score moved to the count scale: + log(d logit / d accuracy)
+    - log n (the Jacobian and the width of one count), as for the logit-normal likelihood."""
+    scale = fit.design.scale
+    u = np.clip(scale.normalised(np.asarray(scores, dtype=float)), 0.5 / scale.n_questions, 1 - 0.5 / scale.n_questions)
+    jacobian = -np.log((1 - scale.floor) * u * (1 - u)) - np.log(scale.n_questions)
+    return log_density_of_logit + xr.DataArray(jacobian, dims=log_density_of_logit.dims[-1])
+
+
 def marginal_log_likelihood(fit: Fit) -> xr.DataArray:
     """Per-draw log p(observed count | inputs) for each fitted row (dims chain, draw, model), effects
-    integrated out as the module docstring says."""
+    integrated out as the module docstring says. The family structure's likelihood integrates them itself:
+    its pointwise log-likelihood, on the count scale."""
     spec, models = fit.spec, fit.rows
+    if spec.model.structure == "families":
+        own = fit.tree["log_likelihood"]["y"].transpose(*SAMPLE_DIMS, OBS_DIM)
+        return count_scale(own, fit, models[spec.data.outcome].to_numpy()).assign_coords(
+            {OBS_DIM: models["model_id"].to_numpy()})
     outcome, likelihood = spec.data.outcome, spec.model.likelihood
     parts = fit.evaluate(["mu", "model_scale", "developer_level", "developer_centre"])
     post = fit.posterior
@@ -77,6 +91,9 @@ def held_out_log_density(fit: Fit, models: pd.DataFrame) -> xr.DataArray:
     """Per-draw log p(observed count) of rows the fit did not see (dims chain, draw, new_model): the model
     effect integrated out, an unseen developer's effect drawn per draw from its population."""
     spec = fit.spec
+    if spec.model.structure == "families":
+        draws = predict(fit, dataset_frame(models, spec.data.time).assign(observed=models[spec.data.outcome].to_numpy()))
+        return count_scale(draws["logp"], fit, models[spec.data.outcome].to_numpy())
     draws = predict(fit, dataset_frame(models, spec.data.time))
     nu_model = fit.posterior["nu_model"] if spec.model.model_dist == "student_t" else None
     return log_density(models[spec.data.outcome].to_numpy(), draws["mean"], draws["scale"], spec.model.likelihood,

@@ -24,10 +24,12 @@ def predict(fit: Fit, rows: pd.DataFrame, seed: int = 0, own: bool = False) -> x
     """Predictive draws per new row: mean (eta without the model effect), scale, effect (a fresh model
     effect), eta, accuracy (expected score given eta) and score (a draw of the observed score).
 
-    ``own``: rows naming a fitted model (column ``model``) keep that model's own effect.
+    ``own``: rows naming a fitted model (column ``model``) keep that model's own effect. In the family
+    structure, rows with an ``observed`` score also get ``logp``, the log density of its logit.
     """
     new = new_rows(rows, fit.design, fit.spec.model.developers, own)
-    draws = fit.evaluate(list(OUTPUTS), new, seed).rename(OUTPUTS)
+    outputs = {**OUTPUTS, **({"new_logp": "logp"} if new.observed_score is not None and fit.spec.model.structure == "families" else {})}
+    draws = fit.evaluate(list(outputs), new, seed).rename(outputs)
     return draws.assign(developer_seen=xr.DataArray(new.developer_seen, dims=NEW_DIM))
 
 

@@ -89,9 +89,9 @@ class Priors(Strict):
     sigma_finetuner: Prior = Prior(dist="HalfNormal", sigma=0.5)
     accuracy_noise: Prior = Prior(dist="HalfNormal", sigma=0.02)
     failure_rate: Prior = Prior(dist="Normal", mu=-3.0, sigma=1.5)
-    damaged_share: Prior = Prior(dist="Beta", alpha=1.0, beta=4.0)
-    damaged_shift: Prior = Prior(dist="Gamma", alpha=2.0, beta=2.0)
-    sigma_damaged: Prior = Prior(dist="HalfNormal", sigma=1.0)
+    damaged_share: Prior = Prior(dist="Beta", alpha=1.0, beta=9.0)
+    damaged_shift: Prior = Prior(dist="Gamma", alpha=4.0, beta=4.0)
+    sigma_damaged: Prior = Prior(dist="Gamma", alpha=2.0, beta=4.0)
 
     @model_validator(mode="after")
     def _supports(self) -> Priors:
