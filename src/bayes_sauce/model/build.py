@@ -59,9 +59,39 @@ class Developers:
     label_offsets: pt.TensorVariable | None  # pool (pooled_groups) or group (fixed_groups) offsets vs the reference
     sigma: pt.TensorVariable | None
     nu: pt.TensorVariable | None
+    reported: pt.TensorVariable | None = None  # the developer's own part of ``level`` (see _combined_levels)
+
+    @property
+    def own(self) -> pt.TensorVariable:
+        return self.level if self.reported is None else self.reported
 
 
-def _developers(spec: Spec, design: Design, alpha: pt.TensorVariable) -> Developers:
+def _combined_levels(spec: Spec, design: Design, sigma: pt.TensorVariable, centred: np.ndarray, beta, period_raw):
+    """The family structure: a developer that based one family only cannot be told apart from that family, so
+    one combined level (developer plus family, spread sqrt(sigma_developer^2 + sigma_family^2)) is sampled for
+    it, pinned by the family's models, and split for reporting by the two variances' shares (its posterior
+    expectation given the combined level). It is sampled at its family's compute and period (the shift), as
+    every family's level is, so that it and beta are nearly uncorrelated. Returns the per-developer spread,
+    the centring, the shift and the split."""
+    if design.families is None:
+        return sigma, centred, 0.0, None
+    fam = design.families
+    single = design.units_per_developer == 1
+    family_of = np.zeros(len(single), dtype=np.int64)
+    family_of[fam.base_of_family] = np.arange(len(fam.base_of_family))  # the (only) family of a single developer
+    shift = pt.where(single, beta * fam.x_c[family_of] + period_raw[fam.period_idx[family_of]], 0.0)
+    sigma_family = prior_rv("sigma_family", spec.priors.sigma_family)
+    combined = pt.sqrt(sigma**2 + sigma_family**2)
+    spread = pt.where(single, combined, sigma)
+    share = sigma**2 / combined**2
+
+    def split(level, centre):
+        return pt.where(single, centre + share * (level - centre), level)
+
+    return spread, centred | single, shift, split
+
+
+def _developers(spec: Spec, design: Design, alpha: pt.TensorVariable, beta=None, period_raw=None) -> Developers:
     """Developer levels for the spec's structure; records developer_effect and group_effect vs the base level."""
     priors, structure = spec.priors, spec.model.developers
     groups, n_dev = design.coords["group"], len(design.coords["developer"])
@@ -80,12 +110,14 @@ def _developers(spec: Spec, design: Design, alpha: pt.TensorVariable) -> Develop
     # Mundlak: a developer's mean log compute (centred over developers) predicts its level, so beta is the
     # gain from compute within a developer even when developers' levels correlate with their compute.
     within = prior_rv("mundlak", priors.mundlak) * design.mean_log_compute if spec.model.mundlak else 0.0
+    spread, centred, shift, split = _combined_levels(spec, design, sigma, centred, beta, period_raw)
     if structure == "pooled":
         # alpha is the population mean of developer levels; developer_effect is relative to it.
         centre = pt.repeat(alpha, n_dev) + within
-        level = pooled("developer_level", centre, sigma, centred, nu)
-        pm.Deterministic("developer_effect", level - alpha, dims="developer")
-        return Developers(level, centre, alpha, None, sigma, nu)
+        level = pooled("developer_level", centre + shift, spread, centred, nu) - shift
+        reported = level if split is None else split(level, centre)
+        pm.Deterministic("developer_effect", reported - alpha, dims="developer")
+        return Developers(level, centre, alpha, None, sigma, nu, reported)
 
     # pooled_groups: developers are pooled around the mean of their pool. A major is the only
     # developer of its paper group, so its group mean and its own deviation cannot be told apart;
@@ -98,15 +130,16 @@ def _developers(spec: Spec, design: Design, alpha: pt.TensorVariable) -> Develop
     base = raw[pools.index(BASE_GROUP)] if BASE_GROUP in pools else pt.zeros(())
     pool_effect = pm.Deterministic("pool_effect", raw - base, dims="pool")
     centre = alpha + raw[design.pool_of_developer] + within
-    level = pooled("developer_level", centre, sigma, centred, nu)
-    developer = pm.Deterministic("developer_effect", level - alpha - base, dims="developer")
+    level = pooled("developer_level", centre + shift, spread, centred, nu) - shift
+    reported = level if split is None else split(level, centre)
+    developer = pm.Deterministic("developer_effect", reported - alpha - base, dims="developer")
     # The paper's 13 groups: a major's group effect is that developer's effect, an Other bin's is its pool mean.
     group_pool = np.array([pools.index(g) if g in pools else -1 for g in groups])
     group_dev = [int(np.flatnonzero(design.group_of_developer == i)[0]) if group_pool[i] < 0 else 0
                  for i in range(len(groups))]
     pm.Deterministic("group_effect", pt.where(group_pool >= 0, pool_effect[np.maximum(group_pool, 0)],
                                               developer[group_dev]), dims="group")
-    return Developers(level, centre, alpha + base, raw, sigma, nu)
+    return Developers(level, centre, alpha + base, raw, sigma, nu, reported)
 
 
 @dataclass(frozen=True)
@@ -178,15 +211,15 @@ def build_model(spec: Spec, design: Design, new: NewRows | None = None) -> pm.Mo
         beta = prior_rv("beta", priors.beta)
         periods = _periods(spec, design)
         pm.Deterministic("period_effect", periods.raw - periods.raw[0], dims="period")
-        developers = _developers(spec, design, alpha)
+        developers = _developers(spec, design, alpha, beta, periods.raw)
         pm.Deterministic("developer_level", developers.level, dims="developer")
         pm.Deterministic("developer_centre", developers.centre, dims="developer")
         # The level for the base group (Other-Small; the average developer without groups) in the
         # first period at c0: with it, eta = intercept + beta*x_c + period_effect + developer_effect + model_effect.
         pm.Deterministic("intercept", developers.base + periods.raw[0])
-        mu = pm.Deterministic("mu", developers.level[developer_idx] + beta * x_c + periods.raw[period_idx], dims="model")
+        mu = pm.Deterministic("mu", developers.own[developer_idx] + beta * x_c + periods.raw[period_idx], dims="model")
         if spec.model.structure == "families":
-            observation = family_observation(spec, design, beta, developers.level, periods.raw)
+            observation = family_observation(spec, design, beta, developers, periods.raw)
             observe(observation, design.families.logit)
             logit = model["y_observed"]
             family = model["family_effect"][design.families.family_idx]
@@ -194,7 +227,7 @@ def build_model(spec: Spec, design: Design, new: NewRows | None = None) -> pm.Mo
             pm.Deterministic("p_failure", failure_probability(observation, logit), dims="model")
             _components(design, beta, periods, developers, logit - mu - family, family)
             if new is not None:
-                level = developers.level
+                level = developers.own
                 if new.unseen_developers:
                     level = pt.concatenate([level, _unseen_levels(spec, design, new, alpha, developers)])
                 new_family_rows(spec, design, new, beta, level, _extended_periods(new, periods), observation)
@@ -239,7 +272,7 @@ def _components(design: Design, beta, periods: Periods, developers: Developers, 
     pm.Deterministic(f"{COMPONENT_PREFIX}compute", beta * (model["log10_flops_c"] + design.c0 - COMPUTE_ORIGIN_LOG10_FLOPS),
                      dims="model")
     pm.Deterministic(f"{COMPONENT_PREFIX}time", (periods.raw - periods.raw[0])[model["period_idx"]], dims="model")
-    pm.Deterministic(f"{COMPONENT_PREFIX}developer", (developers.level - developers.base)[model["developer_idx"]],
+    pm.Deterministic(f"{COMPONENT_PREFIX}developer", (developers.own - developers.base)[model["developer_idx"]],
                      dims="model")
     if family is not None:
         pm.Deterministic(f"{COMPONENT_PREFIX}family", family, dims="model")

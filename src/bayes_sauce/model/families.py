@@ -12,6 +12,7 @@ For model i of family F (base developer B(F), compute x_F, period t_F), fine-tun
     y_i  ~ core                                                               a family's root
     y_i  ~ (1 - pi) [(1 - w) core + w Normal(mu_i - shift, sqrt(V_i + sigma_damaged^2))]
            + pi Normal(m_fail, sqrt(sd_fail^2 + s_i^2))                       a fine-tune or merge
+                                                                             in a family of two or more
 
 The level is the developer's (``build._developers``, with the Mundlak term). beta is the gain from
 compute between pretraining runs; a model's compute apart from its family's (pruned, distilled,
@@ -48,6 +49,7 @@ class Observation:
     """The mixture's parts per model (the likelihood's parameters, also its generative ones)."""
 
     mu: pt.TensorVariable
+    family_level: pt.TensorVariable  # per family: its level as the likelihood uses it
     core_sd: pt.TensorVariable  # the core component's SD on the normalised-accuracy scale
     var: pt.TensorVariable  # sampling and evaluation noise as a logit variance (delta method)
     shift: pt.TensorVariable  # the damaged component's mean shift (0 without the mixture)
@@ -57,12 +59,12 @@ class Observation:
     failure_share: pt.TensorVariable  # per model: failure_rate where a failure can be told apart, else 0
     failure_mean: float
     failure_var: pt.TensorVariable
-    finetune: np.ndarray
+    compared: np.ndarray  # fine-tunes in a family with other members: the ones the mixture applies to
 
     def params(self) -> tuple:
         """The mixture's parameters in ``mixture_logp``'s order."""
         return (self.mu, self.core_sd, self.shift, self.var_damaged, self.damaged_share, self.failure_share,
-                self.failure_mean, self.failure_var, self.finetune.astype(np.int64))
+                self.failure_mean, self.failure_var, self.compared.astype(np.int64))
 
 
 def _normal_logp(y, mean, var):
@@ -86,20 +88,20 @@ def component_logps(y, mu, core_sd, shift, var_damaged, damaged_share, failure_s
 
 
 def mixture_logp(y, mu, core_sd, shift, var_damaged, damaged_share, failure_share, failure_mean, failure_var,
-                 finetune):
-    """Pointwise log density: a root's core component alone, a fine-tune's three-component mixture."""
+                 compared):
+    """Pointwise log density: the three-component mixture for a compared fine-tune, else the core component."""
     parts = component_logps(y, mu, core_sd, shift, var_damaged, damaged_share, pt.maximum(failure_share, 1e-300),
                             failure_mean, failure_var)
-    return pt.where(pt.eq(finetune, 1), pm.math.logsumexp(parts, axis=0), _core_logp(y, mu, core_sd))
+    return pt.where(pt.eq(compared, 1), pm.math.logsumexp(parts, axis=0), _core_logp(y, mu, core_sd))
 
 
-def mixture_draw(mu, core_sd, shift, var_damaged, damaged_share, failure_share, failure_mean, failure_var, finetune,
+def mixture_draw(mu, core_sd, shift, var_damaged, damaged_share, failure_share, failure_mean, failure_var, compared,
                  edge: float = 1e-5):
     """The same mixture as a generative graph: a component per model (core, damaged, failure), then a draw
     from it (the core's on the accuracy scale, kept inside (0, 1) by ``edge``). Plain random variables, so
     draws vectorise over posterior draws (``evaluate``)."""
-    weights = pt.stack([(1 - failure_share) * (1 - damaged_share * finetune), (1 - failure_share) * damaged_share
-                        * finetune, failure_share * pt.ones_like(mu)], axis=-1)
+    weights = pt.stack([(1 - failure_share) * (1 - damaged_share * compared), (1 - failure_share) * damaged_share
+                        * compared, failure_share * pt.ones_like(mu)], axis=-1)
     component = pm.Categorical.dist(p=weights)
     core_u = pt.clip(pm.Normal.dist(pt.sigmoid(mu), core_sd), edge, 1 - edge)
     damaged = pm.Normal.dist(mu - shift, pt.sqrt(var_damaged))
@@ -130,15 +132,24 @@ def _fine_tuners(spec: Spec, design: Design) -> pt.TensorVariable:
     return effect
 
 
-def family_observation(spec: Spec, design: Design, beta, level, period_raw) -> Observation:
-    """The family levels, fine-tuner effects and mixture parts; records family_effect and finetuner_effect."""
+def family_observation(spec: Spec, design: Design, beta, developers, period_raw) -> Observation:
+    """The family levels, fine-tuner effects and mixture parts; records family_effect and finetuner_effect.
+
+    A family whose developer based no other takes its level from that developer's combined level
+    (``build._combined_levels``); its reported effect is the combined level's family share.
+    """
     priors, fam, opts = spec.priors, design.families, spec.model
     size = fam.models_per_family
+    level = developers.level
     expected = level[fam.base_of_family] + beta * fam.x_c + period_raw[fam.period_idx]
-    sigma_family = prior_rv("sigma_family", priors.sigma_family)
-    # Centred: every family's level is pinned by its models' scores.
-    family_level = pooled("family_level", expected, sigma_family, np.ones(len(size), bool))
-    pm.Deterministic("family_effect", family_level - expected, dims="family")
+    alone = np.bincount(fam.base_of_family, minlength=len(design.coords["developer"]))[fam.base_of_family] == 1
+    family_level = expected
+    shared = np.flatnonzero(~alone)
+    if len(shared):  # centred: a family's level is pinned by its models' scores
+        family_level = pt.set_subtensor(family_level[shared], pooled(
+            "family_level", expected[shared], pm.modelcontext(None)["sigma_family"], np.ones(len(shared), bool)))
+    own_part = (level - developers.own)[fam.base_of_family]
+    pm.Deterministic("family_effect", pt.where(alone, own_part, family_level - expected), dims="family")
     tuner = _fine_tuners(spec, design)
     pm.Deterministic("finetuner_effect", tuner, dims="finetuner")
     finetune = fam.is_finetune
@@ -156,11 +167,13 @@ def family_observation(spec: Spec, design: Design, beta, level, period_raw) -> O
         share, shift, var_damaged = pt.as_tensor(1e-12), pt.as_tensor(0.0), var
     failure = (pm.math.invlogit(prior_rv("failure_rate", priors.failure_rate)) if opts.failures == "mixture"
                else pt.as_tensor(0.0))
-    # A failure is told apart from a weak base only against the family's other members.
-    can_fail = finetune & (size[fam.family_idx] >= 2)
-    return Observation(mu=mu, core_sd=core_sd, var=var, shift=shift, var_damaged=var_damaged, damaged_share=share,
-                       failure_rate=failure, failure_share=failure * can_fail, failure_mean=opts.failure_logit_mean,
-                       failure_var=opts.failure_logit_sd**2 + fam.logit_sd**2, finetune=finetune)
+    # Damage and failure are told apart from a weak base only against the family's other members: in a
+    # family of one, the family's level absorbs them.
+    compared = finetune & (size[fam.family_idx] >= 2)
+    return Observation(mu=mu, family_level=family_level, core_sd=core_sd, var=var, shift=shift,
+                       var_damaged=var_damaged, damaged_share=share, failure_rate=failure,
+                       failure_share=failure * compared, failure_mean=opts.failure_logit_mean,
+                       failure_var=opts.failure_logit_sd**2 + fam.logit_sd**2, compared=compared)
 
 
 def observe(obs: Observation, y: np.ndarray) -> pt.TensorVariable:
@@ -193,8 +206,8 @@ def noise(spec: Spec, design: Design, accuracy, is_closed, accuracy_noise, sigma
     return pt.sqrt(var_u), var_u / (u * (1 - u)) ** 2
 
 
-def _new_params(spec: Spec, design: Design, obs: Observation, mu, accuracy, is_closed, can_fail) -> tuple:
-    """The mixture's parameters for new rows but the fine-tune flag, their noise taken at ``accuracy``."""
+def _new_params(spec: Spec, design: Design, obs: Observation, mu, accuracy, is_closed, compared) -> tuple:
+    """The mixture's parameters for new rows, their noise taken at ``accuracy``."""
     model, scale = pm.modelcontext(None), design.scale
     core_sd, var = noise(spec, design, accuracy, is_closed,
                          model["accuracy_noise"] if spec.model.accuracy_noise else None,
@@ -202,8 +215,8 @@ def _new_params(spec: Spec, design: Design, obs: Observation, mu, accuracy, is_c
     damaged = var + (model["sigma_damaged"] ** 2 if spec.model.finetunes == "mixture" else 0.0)
     u = (accuracy - scale.floor) / (1 - scale.floor)
     sampling = accuracy * (1 - accuracy) / scale.n_questions / ((1 - scale.floor) * u * (1 - u)) ** 2
-    return (mu, core_sd, obs.shift, damaged, obs.damaged_share, obs.failure_rate * can_fail, obs.failure_mean,
-            spec.model.failure_logit_sd**2 + sampling)
+    return (mu, core_sd, obs.shift, damaged, obs.damaged_share, obs.failure_rate * compared, obs.failure_mean,
+            spec.model.failure_logit_sd**2 + sampling, compared.astype(np.int64))
 
 
 def new_family_rows(spec: Spec, design: Design, new, beta, level, period, obs: Observation) -> None:
@@ -218,8 +231,7 @@ def new_family_rows(spec: Spec, design: Design, new, beta, level, period, obs: O
     is_closed = pm.Data("new_is_closed", new.is_closed.astype(np.float64), dims="new_model")
     n, known = new.n, new.family_idx >= 0
     f = np.maximum(new.family_idx, 0)
-    fitted_level = model["family_effect"][f] + level[fam.base_of_family[f]] + beta * fam.x_c[f] + period[
-        new.period_idx]
+    fitted_level = obs.family_level[f]
     n_new = int(new.new_family_idx.max()) + 1 if n else 1
     fresh_level = (level[new.developer_idx] + beta * x_c + period[new.period_idx]
                    + model["sigma_family"] * pm.Normal("new_family_z", 0.0, 1.0, shape=n_new)[new.new_family_idx])
@@ -229,11 +241,11 @@ def new_family_rows(spec: Spec, design: Design, new, beta, level, period, obs: O
                      model["sigma_finetuner"] * pm.Normal("new_finetuner_z", 0.0, 1.0, shape=n))
     mu = pm.Deterministic("new_mu", family_level + model["beta_within"] * (x_c - family_x) + new.finetune * tuner,
                           dims="new_model")
-    # As in the fit, a failure is told apart only in a family with other members.
-    can_fail = new.finetune & known & (fam.models_per_family[f] >= 2)
-    params = _new_params(spec, design, obs, mu, scale.accuracy(mu, pt.sigmoid), is_closed, can_fail)
+    # As in the fit, the mixture applies only to a fine-tune in a family with other members.
+    compared = new.finetune & known & (fam.models_per_family[f] >= 2)
+    params = _new_params(spec, design, obs, mu, scale.accuracy(mu, pt.sigmoid), is_closed, compared)
     pm.Deterministic("new_scale", params[1], dims="new_model")
-    draw = mixture_draw(*params, new.finetune.astype(np.int64))
+    draw = mixture_draw(*params)
     logit = pm.Deterministic("new_eta", pt.where(new.own >= 0, fam.logit[np.maximum(new.own, 0)], draw),
                              dims="new_model")
     pm.Deterministic("new_effect", logit - mu, dims="new_model")
@@ -243,6 +255,5 @@ def new_family_rows(spec: Spec, design: Design, new, beta, level, period, obs: O
         k = scale.successes(new.observed_score)
         u = np.clip((k / scale.n_questions - scale.floor) / (1 - scale.floor), 0.5 / scale.n_questions,
                     1 - 0.5 / scale.n_questions)
-        observed = _new_params(spec, design, obs, mu, scale.floor + (1 - scale.floor) * u, is_closed, can_fail)
-        pm.Deterministic("new_logp", mixture_logp(np.log(u) - np.log1p(-u), *observed, new.finetune.astype(np.int64)),
-                         dims="new_model")
+        observed = _new_params(spec, design, obs, mu, scale.floor + (1 - scale.floor) * u, is_closed, compared)
+        pm.Deterministic("new_logp", mixture_logp(np.log(u) - np.log1p(-u), *observed), dims="new_model")
