@@ -6,6 +6,8 @@ same numbering everywhere, so a user can go straight to the offending line.
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from pathlib import Path
 
@@ -17,12 +19,16 @@ from bayes_sauce.data.schema import AUTHORS_COLUMNS, INPUT_COLUMNS, MAJOR_LABELS
 
 # Optional columns a user may add to either schema (their lineage, overriding the derived one); kept when present.
 OPTIONAL_COLUMNS = USER_COLUMNS
-# Excel serial days accepted as release dates: 1990-01-01 .. 2100-01-01 (a bare year such as 2024
-# would otherwise be read as a day in 1905).
+# Excel serial days accepted as release dates: whole days from 1990-01-01 to 2100-01-01 (a bare year such
+# as 2024 would otherwise be read as a day in 1905).
 EXCEL_ORIGIN = "1899-12-30"  # day 0 of Excel's (1900, Lotus-compatible) serial dates
 EXCEL_SERIAL_RANGE = (32_874, 73_051)
-DATE_FORMATS = "YYYY-MM, YYYY-MM-DD or an Excel serial day (the authors' file)"
+DATE_FORMATS = "YYYY-MM, YYYY-MM-DD or a whole Excel serial day such as 45413 (the authors' file)"
+SERIAL_PATTERN = re.compile(r"\d{5}")
 MONTH_PATTERN = re.compile(r"\d{4}-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?")
+
+
+LINE = "line"  # the index name of a frame whose index is the line of each row in its file
 
 
 class DataValidationError(ValueError):
@@ -30,29 +36,78 @@ class DataValidationError(ValueError):
 
 
 def file_lines(index: pd.Index, limit: int = 10) -> str:
-    """Rows named by their line in the file (header = line 1), at most ``limit`` of them."""
-    lines = [str(i + 2) for i in index[:limit]]
+    """Rows named by their line in the file, at most ``limit`` of them: the index itself when it holds the lines
+    (``read_table``'s frames), else positions counted from line 2 (the header is line 1)."""
+    lines = [str(i) if index.name == LINE else str(i + 2) for i in index[:limit]]
     more = f" and {len(index) - limit} more" if len(index) > limit else ""
     return ", ".join(lines) + more
 
 
-def read_table(path: Path) -> pd.DataFrame:
-    """The CSV as text columns; I/O and format problems become one clear error naming the file."""
+def _decode(path: Path) -> str:
+    """The file's text (UTF-8, with or without a byte-order mark); an undecodable byte is named by its line."""
+    data = path.read_bytes()
+    if data[:2] == b"\x1f\x8b":
+        raise DataValidationError(f"{path}: a gzip-compressed file; decompress it first")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = data[:err.start].count(b"\n") + 1
+        raise DataValidationError(f"{path}: line {line} is not UTF-8 text (byte {data[err.start]:#04x}); save the "
+                                  "file as UTF-8 CSV") from None
+
+
+def _records(path: Path, text: str) -> tuple[list[str], list[int], list[list[str]]]:
+    """(header, the line each record starts on, the records); blank lines are skipped, and a record whose field
+    count differs from the header's, or broken quoting, is an error naming its line."""
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    header: list[str] | None = None
+    lines, records = [], []
+    while True:
+        start = reader.line_num + 1
+        try:
+            record = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as err:
+            raise DataValidationError(f"{path}: line {start}: broken quoting ({err}); every quote that opens a field "
+                                      "must close it") from None
+        if not any(field.strip() for field in record):
+            continue  # a blank line, or one of commas only
+        if header is None:
+            header = [name.strip() for name in record]
+            if len(header) == 1 and (";" in header[0] or "\t" in header[0]):
+                sep = "';'" if ";" in header[0] else "tabs"
+                raise DataValidationError(f"{path}: the columns are separated by {sep}; save the file with commas")
+            continue
+        if len(record) != len(header):
+            raise DataValidationError(f"{path}: line {start} has {len(record)} fields, the header (line 1) has "
+                                      f"{len(header)}; a comma inside a value needs quotes around the value")
+        lines.append(start)
+        records.append(record)
+    if header is None:
+        raise DataValidationError(f"{path}: the file is empty (expected a header line and one row per model)")
+    return header, lines, records
+
+
+def read_table(path: Path | str) -> pd.DataFrame:
+    """The CSV as text columns (empty fields missing), indexed by each row's line in the file; I/O and format
+    problems become one clear error naming the file and the line."""
+    path = Path(path)
     if not path.exists():
         raise DataValidationError(f"{path}: file not found")
     if path.is_dir():
         raise DataValidationError(f"{path}: is a folder, not a CSV file")
-    try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
-    except pd.errors.EmptyDataError:
-        raise DataValidationError(f"{path}: the file is empty (expected a header line and one row per model)") from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as err:
-        raise DataValidationError(f"{path}: not a readable comma-separated file ({err})") from None
-    if len(raw.columns) == 1 and ";" in raw.columns[0]:
-        raise DataValidationError(f"{path}: the columns are separated by ';'; save the file with commas")
-    if raw.empty:
+    header, lines, records = _records(path, _decode(path))
+    named = [name for name in header if name]
+    duplicated = sorted({name for name in named if named.count(name) > 1})
+    if duplicated:
+        raise DataValidationError(f"{path}: column(s) {duplicated} appear more than once in the header (line 1)")
+    if not records:
         raise DataValidationError(f"{path}: the file has a header but no rows")
-    return raw
+    keep = [i for i, name in enumerate(header) if name]
+    frame = pd.DataFrame([[r[i] for i in keep] for r in records], columns=[header[i] for i in keep],
+                         index=pd.Index(lines, name=LINE), dtype=object)
+    return frame.mask(frame.apply(lambda column: column.str.strip() == "")).astype(object)
 
 
 def read_input(path: Path | str) -> pd.DataFrame:
@@ -102,7 +157,7 @@ def parse_numeric(frame: pd.DataFrame, column: str, *, required: bool, positive:
 def parse_month(text: pd.Series, path: str) -> pd.Series:
     """Release dates in the documented formats (YYYY-MM, YYYY-MM-DD, Excel serial day) as monthly periods."""
     stripped = text.str.strip()
-    serial = pd.to_numeric(stripped, errors="coerce")
+    serial = pd.to_numeric(stripped.where(stripped.fillna("").str.fullmatch(SERIAL_PATTERN)), errors="coerce")
     is_serial = serial.notna() & serial.between(*EXCEL_SERIAL_RANGE)
     is_iso = stripped.fillna("").str.fullmatch(MONTH_PATTERN)
     dates = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
@@ -160,4 +215,4 @@ def validate(frame: pd.DataFrame, path: str = "<data>") -> pd.DataFrame:
         )
     for column in frame.columns.intersection(pd.Index(OPTIONAL_COLUMNS)):
         out[column] = frame[column].str.strip().replace("", pd.NA)
-    return out
+    return out.reset_index(drop=True) if frame.index.name == LINE else out
