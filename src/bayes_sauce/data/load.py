@@ -9,7 +9,7 @@ import pandas as pd
 from bayes_sauce.data.dataset import Dataset, file_sha256
 from bayes_sauce.data.derive import derive
 from bayes_sauce.data.filters import Filters, apply_filters
-from bayes_sauce.data.read import read_input, validate
+from bayes_sauce.data.read import DataValidationError, read_input, validate
 from bayes_sauce.data.schema import CURATED_PATH
 
 
@@ -27,8 +27,18 @@ def load_with_rows(path: Path | str | None = None, filters: Filters = Filters())
     """``load``'s dataset and every derived row of the file before the filters (what `bayes-sauce data` summarises)."""
     source = Path(path) if path is not None else CURATED_PATH
     rows = derive_file(source)
-    kept, excluded = apply_filters(rows, filters)
+    kept, excluded = filtered(rows, filters, source)
     return Dataset(models=kept, excluded=excluded, source=str(source), sha256=file_sha256(source)), rows
+
+
+def filtered(rows: pd.DataFrame, filters: Filters, source: Path | str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``apply_filters``, refusing filters that leave no rows (before anything is fitted), with the reasons."""
+    kept, excluded = apply_filters(rows, filters)
+    if kept.empty:
+        reasons = "; ".join(f"{n} {reason}" for reason, n in excluded["reason"].value_counts().items())
+        raise DataValidationError(f"{source}: no rows left after the filters ({filters.describe()}): {reasons}; "
+                                  "widen the window (--window START END, --all-dates) or drop a filter")
+    return kept, excluded
 
 
 def write_curated(raw_path: Path, out_path: Path = CURATED_PATH) -> pd.DataFrame:

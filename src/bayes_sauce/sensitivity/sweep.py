@@ -21,7 +21,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bayes_sauce.data.load import load
+from bayes_sauce.data.load import filtered, load, load_with_rows
+from bayes_sauce.data.read import DataValidationError
 from bayes_sauce.data.paper_numbers import comparable, load_paper_numbers
 from bayes_sauce.defaults import INTERVAL_PROB
 from bayes_sauce.fit.fit import fingerprint, fit_spec
@@ -29,7 +30,7 @@ from bayes_sauce.quantities import posterior
 from bayes_sauce.quantities.headline import KEY_QUANTITIES
 from bayes_sauce.sensitivity.dask import Task, announce, run_tasks
 from bayes_sauce.sensitivity.psense import psense_table
-from bayes_sauce.spec.schema import spec_from_dict
+from bayes_sauce.spec.schema import SpecError, spec_from_dict
 from bayes_sauce.spec.sweep import DEFAULT_VARIANT, KINDS, Sweep, Variant
 
 # Every variant is compared with the paper's main analysis: the claims a sweep tests.
@@ -125,11 +126,21 @@ def _describe(summary: dict[str, Any]) -> str:
     return f"{gate}, {summary['seconds']:.0f} s"
 
 
+def check_rows_left(sweep: Sweep, rows: pd.DataFrame, source: str) -> None:
+    """Refuse, before anything is fitted, a variant whose filters leave no rows of the data."""
+    for v in sweep.variants:
+        try:
+            filtered(rows, spec_from_dict(v.spec).data.filters.to_filters(), source)
+        except DataValidationError as err:
+            raise SpecError(f"{sweep.path}: variant '{v.name}': key 'data.filters': {err}") from None
+
+
 def run_sweep(sweep: Sweep, data: Path | None, out: Path, scheduler: str | None = None, workers: int | None = None,
               echo: Callable[[str], None] = print) -> SweepResult:
     """Fit every variant not yet cached (in parallel on Dask) and collect all of them into tables."""
     start = time.perf_counter()
-    dataset = load(data)  # validates the file before anything is fitted
+    dataset, rows = load_with_rows(data)  # validates the file before anything is fitted
+    check_rows_left(sweep, rows, dataset.source)
     data_path = str(Path(dataset.source).resolve())
     out = out.resolve()
     folders = {v.name: out / f"{v.name}-{fingerprint(spec_from_dict(v.spec), dataset.sha256)}" for v in sweep.variants}
