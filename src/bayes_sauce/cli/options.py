@@ -42,10 +42,13 @@ def filter_overrides(args: argparse.Namespace) -> dict:
         window = tuple(args.window)
         from bayes_sauce.spec.schema import FilterSpec, SpecError
 
+        from pydantic import ValidationError
+
         try:
             FilterSpec.model_validate({"window": window})
-        except Exception as err:  # pydantic's ValidationError: report it as a bad option
-            raise SpecError(f"--window {' '.join(window)}: {str(err).splitlines()[-1].strip()}") from None
+        except ValidationError as err:  # report it as a bad option
+            reason = "; ".join(e["msg"].removeprefix("Value error, ") for e in err.errors())
+            raise SpecError(f"--window {' '.join(window)}: {reason}") from None
         given["window"] = window
     return given
 

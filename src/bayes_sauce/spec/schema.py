@@ -201,14 +201,24 @@ def spec_from_dict(raw: dict[str, Any], source: str = "<spec>") -> Spec:
         raise SpecError(_format_errors(err, source)) from None
 
 
-def read_spec_dict(path: Path | str) -> dict[str, Any]:
+def read_toml(path: Path | str, what: str = "spec") -> dict[str, Any]:
+    """A TOML file as a dict; a missing file, a folder, bytes that are not UTF-8 or bad TOML are a SpecError."""
     path = Path(path)
     if not path.exists():
-        raise SpecError(f"{path}: spec file not found")
+        raise SpecError(f"{path}: {what} file not found")
+    if path.is_dir():
+        raise SpecError(f"{path}: is a folder, not a {what} file")
     try:
-        return tomllib.loads(path.read_text())
+        return tomllib.loads(path.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError as err:
+        raise SpecError(f"{path}: not a text file (byte {err.object[err.start]:#04x} is not UTF-8)") from None
     except tomllib.TOMLDecodeError as err:
         raise SpecError(f"{path}: not valid TOML: {err}") from None
+
+
+def read_spec_dict(path: Path | str) -> dict[str, Any]:
+    """A spec file as a dict, not yet validated."""
+    return read_toml(path, "spec")
 
 
 def load_spec(path: Path | str) -> Spec:

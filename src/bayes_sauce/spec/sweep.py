@@ -12,14 +12,14 @@ an error names the sweep file, the variant and the key.
 from __future__ import annotations
 
 import json
+import math
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bayes_sauce.spec.priors import Priors
-from bayes_sauce.spec.schema import SpecError, merge, read_spec_dict, spec_from_dict
+from bayes_sauce.spec.schema import SpecError, merge, read_spec_dict, read_toml, spec_from_dict
 
 SWEEP_KEYS = ("description", "base", "sampling", "variants")
 DEFAULT_VARIANT = "default"
@@ -78,7 +78,7 @@ def _scaled_priors(raw: dict[str, Any], scales: Any, source: str) -> dict[str, A
     for name, factor in scales.items():
         if name not in Priors.model_fields:
             raise SpecError(f"{source}: key '{SCALE_KEY}.{name}': unknown prior (priors: {sorted(Priors.model_fields)})")
-        if isinstance(factor, bool) or not isinstance(factor, int | float) or factor <= 0:
+        if isinstance(factor, bool) or not isinstance(factor, int | float) or not 0 < factor < math.inf:
             raise SpecError(f"{source}: key '{SCALE_KEY}.{name}': the factor must be a positive number, got {factor!r}")
         scaled[name] = getattr(priors, name).scaled(float(factor)).model_dump(exclude_none=True)
     return merge(raw, {"priors": scaled})
@@ -115,12 +115,7 @@ def read_sweep(path: Path | str, sampling: dict[str, Any] | None = None,
     """Parse a sweep file and validate every variant; ``sampling`` (e.g. from the command line) overrides all,
     ``filters`` (the command line's) replace the base spec's filters before the variants' own changes."""
     path = Path(path)
-    if not path.exists():
-        raise SpecError(f"{path}: sweep file not found")
-    try:
-        raw = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as err:
-        raise SpecError(f"{path}: not valid TOML: {err}") from None
+    raw = read_toml(path, "sweep")
     unknown = sorted(set(raw) - set(SWEEP_KEYS))
     if unknown:
         raise SpecError(f"{path}: key '{unknown[0]}': unknown key (a sweep file takes {list(SWEEP_KEYS)})")
