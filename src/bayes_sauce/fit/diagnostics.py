@@ -70,10 +70,15 @@ def diagnose(tree: xr.DataTree) -> dict[str, Any]:
     return result
 
 
+def rhat_value(diag: dict[str, Any], digits: int = 3) -> str:
+    """The gate's max R-hat as text: "n/a (one chain)" where one chain gives none (R-hat needs two)."""
+    return "n/a (one chain)" if diag.get("max_rhat") is None else f"{diag['max_rhat']:.{digits}f}"
+
+
 def gate_table(diag: dict[str, Any]) -> str:
     """A short human-readable gate table."""
     mark = "PASSED" if diag["passed"] else "FAILED"
-    rhat_text = "n/a (one chain)" if diag["max_rhat"] is None else f"{diag['max_rhat']:.4f}"
+    rhat_text = rhat_value(diag, 4)
     rows = [
         ("max R-hat", rhat_text, f"<= {RHAT_MAX}"),
         ("min bulk ESS", f"{diag['min_ess_bulk']:.0f} ({diag['slowest_parameter']})", f">= {ESS_MIN}"),

@@ -189,23 +189,43 @@ class Fit:
                 tree = tree.load()
         except (OSError, ValueError) as err:
             raise FitError(f"{folder / 'posterior.nc'}: unreadable ({err}); refit") from None
+        lacking = [a for a in ("fingerprint", "spec_json") if a not in tree.attrs] + \
+            [g for g in ("posterior", "sample_stats") if g not in tree.children]
+        if lacking:
+            raise FitError(f"{folder / 'posterior.nc'}: not a posterior written by bayes-sauce (no {lacking}); refit")
         version = int(tree.attrs.get("format_version", 1))
         if version != FORMAT_VERSION:
             raise FitError(f"{folder}: fit format {version}, this version of bayes-sauce reads {FORMAT_VERSION}; refit")
-        try:
-            diagnostics = json.loads((folder / "diagnostics.json").read_text())
-            diagnostics["passed"]
-        except (json.JSONDecodeError, KeyError, TypeError) as err:
-            raise FitError(f"{folder / 'diagnostics.json'}: unreadable ({err}); refit") from None
-        rows = read_rows(folder / "models.csv")
-        if rows["model_id"].tolist() != [str(m) for m in tree.posterior["model"].values]:
+        diagnostics = _read_diagnostics(folder / "diagnostics.json")
+        rows = _read_table(folder / "models.csv", read_rows)
+        if "model_id" not in rows or rows["model_id"].tolist() != [str(m) for m in tree.posterior["model"].values]:
             raise FitError(f"{folder / 'models.csv'}: rows do not match the posterior's models; refit")
         try:
             spec = spec_from_dict(json.loads(tree.attrs["spec_json"]), f"{folder / 'posterior.nc'} attrs")
         except SpecError as err:
             raise FitError(f"{folder}: its spec is no longer valid ({err}); refit") from None
-        return cls(spec=spec, rows=rows, excluded=pd.read_csv(folder / "excluded.csv", dtype=str),
+        excluded = _read_table(folder / "excluded.csv", lambda path: pd.read_csv(path, dtype=str))
+        return cls(spec=spec, rows=rows, excluded=excluded,
                    tree=tree, diagnostics=diagnostics, path=folder)
+
+
+def _read_diagnostics(path: Path) -> dict[str, Any]:
+    """diagnostics.json, which must say whether the gate passed."""
+    try:
+        diagnostics = json.loads(path.read_bytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise FitError(f"{path}: unreadable ({err}); refit") from None
+    if not isinstance(diagnostics, dict) or not isinstance(diagnostics.get("passed"), bool):
+        raise FitError(f"{path}: does not say whether the diagnostics gate passed (no true/false key 'passed'); refit")
+    return diagnostics
+
+
+def _read_table(path: Path, reader: Any) -> pd.DataFrame:
+    """A CSV of a fit folder read by ``reader``; a file that is not a readable CSV is a FitError naming it."""
+    try:
+        return reader(path)
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
+        raise FitError(f"{path}: unreadable ({str(err).strip()}); refit") from None
 
 
 def check_target(folder: Path, key: str, replace: bool) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bayes_sauce.data.schema import BASE_GROUP
+from bayes_sauce.fit.diagnostics import rhat_value
 from bayes_sauce.fit.fit import Fit
 from bayes_sauce.quantities import headline, posterior
 
@@ -62,5 +63,5 @@ def fit_sentence(fit: Fit) -> str:
     return (f"{spec.description}. {len(fit.rows)} models from `{attrs['data_source']}` (sha256 "
             f"{attrs['data_sha256'][:12]}); {attrs['chains']} chains x {attrs['draws']} draws after {attrs['tune']} "
             f"tuning steps ({attrs['sampler']}, seed {attrs['seed']}). Diagnostics gate: "
-            f"{'passed' if d['passed'] else 'FAILED'} (max R-hat {d['max_rhat']:.3f}, min bulk/tail ESS "
+            f"{'passed' if d['passed'] else 'FAILED'} (max R-hat {rhat_value(d)}, min bulk/tail ESS "
             f"{d['min_ess_bulk']:.0f}/{d['min_ess_tail']:.0f}, {d['divergences']} divergences).")
