@@ -158,8 +158,9 @@ class Backtest:
 
 
 def run(specs: dict[str, Spec], ols_spec: Spec, dataset: Dataset, cutoff: str, fits_dir: Path,
-        prob: float = 0.90, seed: int = 0) -> Backtest:
-    """Fit (or reuse) every Bayesian spec and the OLS on the rows up to the cutoff; score all on the rest."""
+        prob: float = 0.90, seed: int = 0, allow_failed: bool = True) -> Backtest:
+    """Fit (or reuse) every Bayesian spec and the OLS on the rows up to the cutoff; score all on the rest. Each
+    fit's gate status is printed; one that failed the gate is refused (FitError) unless ``allow_failed``."""
     train, test = split(dataset, cutoff)
     # Every method is scored on the same held-out rows: those with a score the logit can take.
     test = exclude_for_analysis(Dataset(models=test), ols_spec.data.outcome, ols_spec.data.time, logit=True).models
@@ -174,6 +175,8 @@ def run(specs: dict[str, Spec], ols_spec: Spec, dataset: Dataset, cutoff: str, f
     for name, spec in specs.items():
         print(f"  {name}: fitting (or reusing) on {len(train.models)} models up to {cutoff}", flush=True)
         fit = fit_or_reuse(spec, train, [fits_dir / name])
+        print(f"  {fit.gate_status()}", flush=True)
+        fit.require_passed(allow_failed)
         gates[name] = fit.passed
         parts.append(bayes_scores(fit, test, prob, seed))
     parts.append(ols_scores(ols_spec, train, test, prob))

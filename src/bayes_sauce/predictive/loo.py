@@ -225,16 +225,19 @@ def check_same_observations(fits: dict[str, Dataset]) -> None:
 
 
 def compare(specs: dict[str, Spec], data: Path | None, reuse_root: Path, out: Path,
-            max_refits: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+            max_refits: int, allow_failed: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Fit (or reuse) each spec, run LOO with refits, and compare: (comparison table, pointwise elpd and k).
 
     A saved fit with the same fingerprint is reused from ``reuse_root/<name>`` or ``out/fits/<name>``;
-    otherwise the spec is fitted into the latter.
+    otherwise the spec is fitted into the latter. Each fit's gate status is printed; one that failed the gate
+    is refused (FitError) unless ``allow_failed``.
     """
     fitted, results = {}, {}
     for name, spec in specs.items():
         dataset = load(data, spec.data.filters.to_filters())
         fit = fit_or_reuse(spec, dataset, [reuse_root / name, out / "fits" / name])
+        print(f"  {fit.gate_status()}", flush=True)
+        fit.require_passed(allow_failed)
         fitted[name] = Dataset(fit.rows)
         check_same_observations(fitted)
         results[name] = loo_with_refits(fit, max_refits, out / "loo_refits.csv")
