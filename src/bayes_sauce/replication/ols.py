@@ -20,6 +20,8 @@ from tqdm.auto import tqdm
 
 from bayes_sauce.data.dataset import Dataset
 from bayes_sauce.data.filters import exclude_for_analysis
+from bayes_sauce.data.read import DataValidationError
+from bayes_sauce.data.schema import GROUPS
 from bayes_sauce.defaults import SEED
 from bayes_sauce.periods import PERIOD_COLUMN
 from bayes_sauce.quantities import decompose, headline
@@ -82,6 +84,27 @@ def _dummies(labels: pd.Series, base: str) -> pd.DataFrame:
     return pd.get_dummies(labels, dtype=float).drop(columns=base)
 
 
+def check_sample(spec: Spec, dataset: Dataset, period: pd.Series, source: str) -> None:
+    """Fail, naming the data, when its rows cannot support the regression: the spec is blamed only for a base group
+    that is no group at all."""
+    m, base, cluster = dataset.models, spec.ols.base_group, spec.ols.cluster
+    if base not in GROUPS:
+        raise SpecError(f"{source}: key 'ols.base_group': {base!r} is not one of the paper's groups {list(GROUPS)}")
+    data = f"{dataset.source or 'the data'} (after the filters and exclusions)"
+    groups = sorted(m["developer_group"].unique())
+    n_terms = 1 + 1 + period.nunique() - 1 + len(groups) - 1 + len(spec.ols.controls)
+    if len(m) <= n_terms:
+        raise DataValidationError(f"{data}: {len(m)} model(s) are too few for the paper's regression, which has "
+                                  f"{n_terms} coefficients here (intercept, compute, {period.nunique() - 1} period and "
+                                  f"{len(groups) - 1} group dummies); it needs more models than coefficients")
+    if m[cluster].nunique() < 2:
+        raise DataValidationError(f"{data}: every model is in one {cluster} ({m[cluster].iloc[0]!r}); standard errors "
+                                  f"clustered on {cluster} need at least two")
+    if base not in groups:
+        raise DataValidationError(f"{data}: no models of the group {base!r}, the regression's reference group (key "
+                                  f"'ols.base_group' in {source}); groups in the data: {groups}")
+
+
 def build_design(spec: Spec, dataset: Dataset, source: str = "<spec>") -> Design:
     """The regression's design from a spec; fails naming the spec key if the data cannot support it."""
     check_columns(spec, set(dataset.models.columns), source)
@@ -90,9 +113,7 @@ def build_design(spec: Spec, dataset: Dataset, source: str = "<spec>") -> Design
     group = m["developer_group"]
     base_period = sorted(period.unique())[0]
     base_group = spec.ols.base_group
-    if base_group not in set(group):
-        raise SpecError(f"{source}: key 'ols.base_group': group {base_group!r} has no models in this sample "
-                        f"(groups present: {sorted(group.unique())})")
+    check_sample(spec, dataset, period, source)
     x = m[COMPUTE_TERM]
     periods, developers = _dummies(period, base_period), _dummies(group, base_group)
     groups = {"compute": [COMPUTE_TERM], "time": list(periods.columns), "developer": list(developers.columns)}
