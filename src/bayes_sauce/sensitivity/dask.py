@@ -55,11 +55,23 @@ def dask_client(scheduler: str | None, workers: int) -> Iterator[Any]:
     logging.getLogger("distributed").setLevel(logging.WARNING)
     if scheduler:
         with Client(scheduler) as client:
-            yield client
+            yield from _quiet_on_interrupt(client)
         return
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
             Client(cluster) as client:
+        yield from _quiet_on_interrupt(client)
+
+
+def _quiet_on_interrupt(client: Any) -> Iterator[Any]:
+    """Yield the client; on Ctrl-C silence Dask before the cluster shuts down (its complaints about cancelled
+    tasks and workers killed mid-fit are expected), so only the CLI's one line is shown."""
+    import logging
+
+    try:
         yield client
+    except KeyboardInterrupt:
+        logging.getLogger("distributed").setLevel(logging.CRITICAL)
+        raise
 
 
 def run_tasks(tasks: list[Task], marker: str, scheduler: str | None, workers: int | None,
