@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from bayes_sauce.data.read import LINE, file_lines
 from bayes_sauce.fit.fit import Fit
 from bayes_sauce.intervals import interval_frame
 from bayes_sauce.model.new_rows import PredictionError
@@ -22,12 +23,20 @@ INPUT_COLUMNS = ("model", "params_b", "tokens_b", "flops", "developer", "develop
                  "is_closed")
 
 
+def where(index: pd.Index, mask: np.ndarray | pd.Series) -> str:
+    """The rows a message is about: their lines in the user's CSV (as every data message names them), else
+    "the model" for the one given on the command line."""
+    mask = np.asarray(mask, dtype=bool)
+    if index.name == LINE:
+        return f"line(s) {file_lines(index[mask])}"
+    return "the model" if len(index) == 1 else f"row(s) {np.flatnonzero(mask)[:5].tolist()}"
+
+
 def _positive(frame: pd.DataFrame, column: str) -> pd.Series:
     values = pd.to_numeric(frame[column], errors="coerce")
     bad = frame[column].notna() & ~(values > 0)
     if bad.any():
-        rows = np.flatnonzero(bad.to_numpy())[:5].tolist()
-        raise PredictionError(f"row(s) {rows}: {column} must be a positive number, got "
+        raise PredictionError(f"{where(frame.index, bad)}: {column} must be a positive number, got "
                               f"{frame.loc[bad, column].head(3).tolist()}")
     return values
 
@@ -38,8 +47,7 @@ def log10_compute(frame: pd.DataFrame) -> pd.Series:
     params, tokens = _positive(frame, "params_b"), _positive(frame, "tokens_b")
     missing = flops.isna() & (params.isna() | tokens.isna())
     if missing.any():
-        rows = np.flatnonzero(missing.to_numpy())[:5].tolist()
-        raise PredictionError(f"row(s) {rows}: give both params_b and tokens_b (billions), or flops")
+        raise PredictionError(f"{where(frame.index, missing)}: give both params_b and tokens_b (billions), or flops")
     return np.log10(flops.fillna(6.0 * params * 1e9 * tokens * 1e9))
 
 
@@ -47,8 +55,7 @@ def release_months(frame: pd.DataFrame) -> pd.Series:
     """Release dates (YYYY-MM or YYYY-MM-DD) as monthly periods; fails naming unparsable rows."""
     dates = pd.to_datetime(frame["release_month"], errors="coerce", format="ISO8601")
     if dates.isna().any():
-        rows = np.flatnonzero(dates.isna().to_numpy())[:5].tolist()
-        raise PredictionError(f"row(s) {rows}: release_month must be a date YYYY-MM or YYYY-MM-DD, got "
+        raise PredictionError(f"{where(frame.index, dates.isna())}: release_month must be a date YYYY-MM or YYYY-MM-DD, got "
                               f"{frame.loc[dates.isna(), 'release_month'].head(3).tolist()}")
     return dates.dt.to_period("M")
 
@@ -71,12 +78,11 @@ def periods(months: pd.Series, fit: Fit, extend_last_cohort: bool) -> pd.Series:
         labels[later] = fitted[-1]
     outside = (labels.isna() | ~labels.isin(fitted)).to_numpy()
     if outside.any():
-        rows = np.flatnonzero(outside)[:5].tolist()
-        first = int(rows[0])
+        first = int(np.flatnonzero(outside)[0])
         hint = (" Pass --extend-last-cohort to assume the last fitted cohort's effect persists, or predict from a "
                 "fit with a random walk over quarters (models/quarter_rw.toml), which extrapolates up to a year."
                 if later[outside].any() else "")
-        raise PredictionError(f"row(s) {rows}: release month {months.iloc[first]} is in cohort {labels.iloc[first]}, "
+        raise PredictionError(f"{where(months.index, outside)}: release month {months.iloc[first]} is in cohort {labels.iloc[first]}, "
                               f"which the fit never saw (its cohorts: {', '.join(fitted)}); the cohort model "
                               f"cannot extrapolate cohort offsets to a cohort it never saw.{hint}")
     return labels.astype(str)
@@ -86,9 +92,9 @@ def canonical_developers(names: pd.Series, fit: Fit) -> pd.Series:
     """Developer names matched to the fit's spelling, ignoring case; unseen names are kept as given."""
     fitted = {str(d).lower(): str(d) for d in fit.design.coords["developer"]}
     cleaned = names.astype("string").str.strip()
-    if (cleaned.isna() | (cleaned == "")).any():
-        rows = np.flatnonzero((cleaned.isna() | (cleaned == "")).to_numpy())[:5].tolist()
-        raise PredictionError(f"row(s) {rows}: developer is empty")
+    empty = (cleaned.isna() | (cleaned == "")).to_numpy()
+    if empty.any():
+        raise PredictionError(f"{where(names.index, empty)}: developer is empty")
     return cleaned.map(lambda d: fitted.get(d.lower(), d)).astype(str)
 
 
@@ -98,20 +104,20 @@ def new_model_rows(frame: pd.DataFrame, fit: Fit, extend_last_cohort: bool = Fal
 
     ``with_compute=False`` is for the inverse question, where the compute is what is asked for.
     """
-    frame = frame.reset_index(drop=True).reindex(columns=list(INPUT_COLUMNS))
+    frame = frame.reindex(columns=list(INPUT_COLUMNS))  # the index stays: messages name a CSV's lines by it
     months = release_months(frame)
     log10_flops = log10_compute(frame) if with_compute else np.nan
     closed = frame["is_closed"].astype("string").str.strip().str.lower().isin(["true", "1", "yes"]).fillna(False)
     group = frame["developer_group"].astype("string").str.strip().replace("", pd.NA)
     return pd.DataFrame({
-        "model": frame["model"].fillna(pd.Series([f"new-{i}" for i in range(len(frame))])).astype(str),
+        "model": frame["model"].fillna(pd.Series([f"new-{i}" for i in range(len(frame))], index=frame.index)).astype(str),
         "developer": canonical_developers(frame["developer"], fit),
         "developer_group": group.astype(object).where(group.notna(), None),
         "release_month": months.astype(str),
         "period": periods(months, fit, extend_last_cohort),
         "log10_flops": log10_flops,
         "is_closed": closed,
-    })
+    }).reset_index(drop=True)
 
 
 IDENTITY_COLUMNS = ["model", "developer", "developer_group", "release_month", "period"]
