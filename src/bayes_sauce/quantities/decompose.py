@@ -149,7 +149,9 @@ def change_shares(components: xr.Dataset, start: str, end: str) -> xr.DataArray:
     The intercept cancels; the model effect enters as the residual, so the shares sum to one.
     """
     names = [c for c in COMPONENT_ORDER if c in components.data_vars]
-    diff = components[names].sel(model=end) - components[names].sel(model=start)
+    # drop=True: the same shape whether or not start == end (a frontier whose first model leads for some periods;
+    # the scalar 'model' coordinate survived only then, and xr.concat of the frontier's shares refused the mix).
+    diff = components[names].sel(model=end, drop=True) - components[names].sel(model=start, drop=True)
     diff = diff.to_dataarray("component")
     return diff / diff.sum("component")
 
