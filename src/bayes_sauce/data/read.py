@@ -51,7 +51,7 @@ def _decode(path: Path) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
-        line = data[:err.start].count(b"\n") + 1
+        line = len(re.split(rb"\r\n|\r|\n", data[:err.start]))  # lines end as the CSV reader ends them
         raise DataValidationError(f"{path}: line {line} is not UTF-8 text (byte {data[err.start]:#04x}); save the "
                                   "file as UTF-8 CSV") from None
 
