@@ -11,6 +11,7 @@ import xarray as xr
 
 from bayes_sauce.data.dataset import Dataset
 from bayes_sauce.data.paper_numbers import comparable, load_paper_numbers
+from bayes_sauce.data.read import DataValidationError
 from bayes_sauce.fit.fit import Fit
 from bayes_sauce.paths import OLS_SPEC
 from bayes_sauce.predictive.checks import ppc_table
@@ -36,13 +37,14 @@ def paper_reference(spec: Spec, periods: list[str] | None = None) -> pd.DataFram
 
 
 def ols_reference(fit: Fit) -> Replication | None:
-    """The paper's OLS (same outcome and time) on the fitted rows; None where it cannot be fitted (no base group)."""
+    """The paper's OLS (same outcome and time) on the fitted rows; None where they cannot support it (too few rows,
+    one cluster, no model of the base group)."""
     raw = merge(read_spec_dict(OLS_SPEC), {"data": {"outcome": fit.spec.data.outcome, "time": fit.spec.data.time}})
     spec = spec_from_dict(raw, str(OLS_SPEC))
     try:
         return replicate(spec, Dataset(models=fit.rows, source=f"{fit.path}/models.csv"), str(OLS_SPEC),
                          replicates=0, progress=False, level=fit.prob)
-    except SpecError:
+    except (SpecError, DataValidationError):
         return None
 
 
