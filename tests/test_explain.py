@@ -1,6 +1,7 @@
 """`bayes-sauce explain`: one model's score taken apart, on conftest's small real fit (``run_dir``).
 
-The decomposition is checked against the model's own eta (mu + model effect, evaluated through the PyMC model)
+The decomposition is checked against the model's own eta (mu + family + model effect, evaluated through the PyMC
+model; in the family structure that is the observed logit)
 and the median-developer score against the posterior's developer effects, not against this code's own sums.
 """
 
@@ -33,10 +34,13 @@ def _summary(values, prob):
 def test_parts_match_the_models_eta_and_the_median_developer(fit):
     e = explain(fit, MODEL)
     parts = e.parts.set_index("part")
-    assert e.components == ["compute", "time", "developer", "model_effect"]
-    assert list(parts.index[:6]) == ["level", *e.components, "eta"]
+    assert e.components == ["compute", "time", "developer", "family", "model_effect"]
+    assert list(parts.index[:7]) == ["level", *e.components, "eta"]
     post = fit.posterior
-    eta = fit.evaluate(["mu"])["mu"].sel(model=MODEL) + post["model_effect"].sel(model=MODEL)
+    values = fit.evaluate(["mu", "model_effect", "component__family"])
+    eta = (values["mu"] + values["component__family"] + values["model_effect"]).sel(model=MODEL)
+    observed = fit.rows.set_index("model_id").loc[MODEL, fit.design.scale.outcome]
+    np.testing.assert_allclose(eta, fit.design.scale.to_logit(observed), rtol=1e-9)  # model effects integrated out
     np.testing.assert_allclose(parts.loc["eta", ["median", "lo", "hi"]].astype(float), _summary(eta, fit.prob),
                                rtol=1e-9)
     scale = fit.design.scale
