@@ -210,7 +210,7 @@ def ppc_note(table: pd.DataFrame, fit: Fit) -> str:
     text = (f"**Score distribution.** Replicated as {fresh}, the observed ECDF of scores lies outside the {prob:.0%} "
             f"band over {out.mean():.0%} of the observed score range (largest gap {gap.max():.2f} at score "
             f"{worst['score']:.2f}).")
-    if out.mean() > 0.1 and "model_effect" in fit.posterior:
+    if out.mean() > 0.1 and fit.spec.model.structure != "families":
         effects = fit.posterior["model_effect"].mean(SAMPLE_DIMS).values
         text += (" Normal model-specific effects on the logit scale do not reproduce the shape of the score "
                  f"distribution: the posterior-mean model effects have skewness {skew(effects):.2f} and excess "
