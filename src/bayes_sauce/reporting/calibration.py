@@ -32,9 +32,10 @@ def calibration_figure(ranks: pd.DataFrame, coverage: pd.DataFrame, ncols: int =
     rng = np.random.default_rng(SEED)
     for ax, row in zip(axes.flat, coverage.itertuples()):
         pit = ranks.loc[ranks["quantity"] == row.quantity, "pit"].to_numpy(dtype=float)
-        x, ecdf, lower, upper = ecdf_pit(np.sort(pit), PIT_BAND, PIT_SIMULATIONS, rng=rng)
+        x, _, lower, upper = ecdf_pit(np.sort(pit), PIT_BAND, PIT_SIMULATIONS, rng=rng)
         ax.fill_between(x, lower - x, upper - x, step="post", color="0.85", label=f"simultaneous {PIT_BAND:.0%} band")
-        ax.step(x, ecdf - x, where="post", color="C0" if row.calibrated else "C3", lw=1.3)
+        grid = np.linspace(0, 1, 401)
+        ax.plot(grid, (pit[:, None] <= grid).mean(axis=0) - grid, color="C0" if row.calibrated else "C3", lw=1.3)
         ax.axhline(0, color="0.5", lw=0.6, ls=":")
         ax.set_title(f"{row.quantity}\n(p = {row.rank_p_value:.2g}, n = {row.n_datasets})", fontsize=7,
                      color="black" if row.calibrated else "C3")
