@@ -91,6 +91,13 @@ def calibration_markdown(result: CalibrationResult, coverage: pd.DataFrame, spec
     misses = _coverage_misses(coverage)
     lines += [f"Coverage: the {COVERAGE_PROB:.0%} binomial interval of the 50% or 90% intervals' coverage excludes the "
               f"nominal level for {len(misses)} quantities ({_names(misses)}; not adjusted for multiplicity).", ""]
+    short = coverage[coverage["n_datasets"] < n_ok]
+    if len(short):
+        counts = ", ".join(f"`{q}` {n}" for q, n in zip(short["quantity"], short["n_datasets"]))
+        lines += [f"Fewer data sets for {len(short)} quantities ({counts}, of {n_ok}): "
+                  "a data set is left out of a quantity where its truth or a draw is not finite (a beta near zero "
+                  "makes a compute multiplier 10**(x/beta) infinite); this selects on the data, so read those "
+                  "quantities' verdicts with care.", ""]
     if n_ok and gate < n_ok:
         lines += [f"Diagnostics: {n_ok - gate} of {n_ok} fits failed the gate (R-hat, ESS, divergences, E-BFMI); their "
                   "ranks are kept (dropping fits by their data would bias the ranks), so a flag can come from the "
