@@ -13,13 +13,15 @@ from scipy.stats import binomtest
 from bayes_sauce.calibration.coverage import FAMILY_ALPHA, coverage_table, uniformity_p_value
 from bayes_sauce.calibration.ranks import RUNNING_BEST, _headline_id, rank_of
 from bayes_sauce.calibration.runner import _check_settings, run_calibration
-from bayes_sauce.calibration.simulate import observed_values, simulate_prior
+from bayes_sauce.calibration.fitting import truth_fit
+from bayes_sauce.calibration.simulate import BLOCK, observed_values, simulate_posterior, simulate_prior
 from bayes_sauce.cli.main import main
 from bayes_sauce.data.dataset import Dataset
 from bayes_sauce.fit.fit import FitError
 from bayes_sauce.intervals import proportion_interval
 from bayes_sauce.model.design import prepare
 from bayes_sauce.paths import DEFAULT_SPEC, MODELS_DIR
+from bayes_sauce.predictive.prior import sample_prior
 from bayes_sauce.reporting.calibration import write_outputs
 from bayes_sauce.spec.schema import load_spec, spec_from_dict
 
@@ -101,6 +103,21 @@ def test_a_data_set_is_fixed_by_its_index_and_comes_from_the_models_observed_var
     b_design, _ = prepare(binomial, family_dataset())
     counts = observed_values(binomial, b_design, alone)
     np.testing.assert_array_equal(counts, np.round(alone.score * 12_032).astype(int))
+
+
+def test_parameters_from_a_posterior_simulate_and_give_a_truth(tmp_path):
+    spec = small_spec()
+    # A Fit whose posterior is prior draws stands in for a fitted posterior (no sampling in a fast test).
+    fit = sample_prior(spec, family_dataset(), draws=BLOCK, seed=2)
+    sims = simulate_posterior(fit, [0, 1], seed=4)
+    assert [s.index for s in sims] == [0, 1]
+    assert list(sims[0].params["developer_level_c"].dims[:2]) == ["chain", "draw"]
+    design = fit.design
+    truth = truth_fit("posterior-test", spec, design, sims[0], observed_values(spec, design, sims[0]))
+    # Its model effects are what the simulated logits leave: the model was given the simulated data.
+    derived = truth.evaluate(["mu", "component__family"])
+    np.testing.assert_allclose(truth.posterior["model_effect"].values.ravel(), sims[0].logit
+                               - derived["mu"].values.ravel() - derived["component__family"].values.ravel())
 
 
 def test_data_sets_made_with_other_settings_are_refused_or_replaced(tmp_path):

@@ -91,7 +91,8 @@ def simulate_posterior(fit: Fit, indices: list[int], seed: int) -> list[Simulati
         wanted = [i for i in indices if i // BLOCK == block]
         pick = np.random.default_rng([seed, block]).choice(stacked.sizes["sample"], BLOCK, replace=False)
         chosen = stacked.isel(sample=pick[[i % BLOCK for i in wanted]]).drop_vars(["sample", *SAMPLE_DIMS])
-        params = chosen.rename(sample="draw").expand_dims(chain=[0]).assign_coords(draw=np.arange(len(wanted)))
+        params = (chosen.rename(sample="draw").expand_dims(chain=[0]).assign_coords(draw=np.arange(len(wanted)))
+                  .transpose(*SAMPLE_DIMS, ...))
         draws = pm.sample_posterior_predictive(params, model=model, var_names=[name], progressbar=False,
                                                random_seed=np.random.default_rng([seed, block, 1]),
                                                compile_kwargs={"mode": EVALUATION_MODE})
