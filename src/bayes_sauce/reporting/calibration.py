@@ -77,7 +77,10 @@ def calibration_markdown(result: CalibrationResult, coverage: pd.DataFrame, spec
                 f"simulated by another spec (`{s['simulator_spec']['name']}`: the fitted model differs on purpose)")
              + f". Each fit: {sampling['chains']} chains x {sampling['draws']} draws after {sampling['tune']} tuning "
              f"steps ({sampling['sampler']}); seed {s['seed']} (data set i samples with seed + i). Wall time of this "
-             f"run {result.wall_s:.0f} s for {len(result.fitted)} data sets.", ""]
+             f"run {result.wall_s:.0f} s for {len(result.fitted)} data sets"
+             + (f"; the fitted data sets' tasks took {fitted['seconds'].sum():.0f} s in all (median "
+                f"{fitted['seconds'].median():.1f} s, of which sampling {fitted['sample_s'].median():.1f} s)"
+                if n_ok else "") + ".", ""]
     if n_ok < MIN_DATASETS:
         lines += [f"> **Only {n_ok} data sets**: the rank test has little power below {MIN_DATASETS}; run more before "
                   "reading 'calibrated' as evidence.", ""]
