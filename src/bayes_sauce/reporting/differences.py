@@ -50,6 +50,8 @@ class Comparison:
 
     def versus(self, q: str) -> str:
         """'ours vs the paper's' for one quantity, flagged when the paper's value is outside our interval."""
+        if pd.isna(self.rows.loc[q, "paper"]):
+            return f"{self.show(q)} (the paper has no such number)"
         paper = format_value(self.rows.loc[q, "paper"], self.rows.loc[q, "unit"])
         return f"{self.show(q)} vs {paper}" + (" (outside)" if self.outside[q] else "")
 
