@@ -49,14 +49,16 @@ def synthetic_dataset(n: int = 60, seed: int = 0, zero_math: int = 0, filters: F
 
 
 def synthetic_family_models(developers: int = 10, families: int = 4, finetunes: int = 3, seed: int = 0,
-                            beta: float = 0.8, developer_slope: float = 0.0, failures: int = 0) -> pd.DataFrame:
+                            beta: float = 0.8, developer_slope: float = 0.0, failures: int = 0,
+                            orphans: int = 0) -> pd.DataFrame:
     """Input-schema rows with lineage (a ``base_model`` column): ``developers`` labs of ``families`` pretraining
     runs each, every run with ``finetunes`` fine-tunes by hobbyist developers at the base's compute.
 
     Scores follow logit = beta x + developer effect + family effect + fine-tune deviation, the developer effect
     being ``developer_slope`` x (its mean compute - the overall mean) plus noise (a slope that, ignored, biases
     beta); ``failures`` fine-tunes of bases well above chance score at chance whatever their inputs. Columns ``true_failure``
-    and the generating ``beta`` (attrs) are kept for the tests."""
+    and the generating ``beta`` (attrs) are kept for the tests. ``orphans`` more rows have no ``base_model``: a
+    lineage of their own that nothing finds (``family_source = none``)."""
     rng = np.random.default_rng(seed)
     months = pd.period_range("2022-11", "2025-03", freq="M")
     rows = []
@@ -79,6 +81,11 @@ def synthetic_family_models(developers: int = 10, families: int = 4, finetunes: 
                 deviation = rng.normal(0, 0.05) - (rng.uniform(0.5, 1.5) if rng.random() < 0.1 else 0.0)
                 rows.append((f"{tuner}__{name}-base-{f}-ft{j}", f"{tuner}/{name}-base-{f}-ft{j}", tuner, "Other, Small",
                              params, tokens, month, family_logit + deviation, base))
+    for j in range(orphans):
+        params, tokens = 10 ** rng.uniform(0, 1.5), 10 ** rng.uniform(3, 4)
+        logit = -0.5 + beta * (np.log10(6e18 * params * tokens) - 23.5) + rng.normal(0, 0.8)
+        rows.append((f"hobby{j}__merge-{j}", f"hobby{j}/merge-{j}", f"hobby{j}", "Other, Small", params, tokens,
+                     months[rng.integers(0, len(months))], logit, ""))
     frame = pd.DataFrame(rows, columns=["model_id", "hf_id", "developer_raw", "developer_label", "params", "tokens",
                                         "month", "logit", "base_model"])
     # Failures are planted where they can be told from damage: fine-tunes of a base well above chance.
