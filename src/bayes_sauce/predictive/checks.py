@@ -28,7 +28,7 @@ from bayes_sauce.defaults import SEED
 from bayes_sauce.fit.fit import Fit
 from bayes_sauce.intervals import SAMPLE_DIMS
 from bayes_sauce.model.new_rows import dataset_frame
-from bayes_sauce.predictive.family_folds import FOLDS, new_family_pit
+from bayes_sauce.predictive.family_folds import FOLDS, as_new_families, new_family_pit
 from bayes_sauce.predictive.loo import marginal_log_likelihood
 from bayes_sauce.predictive.predict import NEW_DIM, predict
 from bayes_sauce.scale import ScoreScale
@@ -60,13 +60,6 @@ def replicated_scores(predictive: xr.Dataset, scale: ScoreScale) -> xr.DataArray
 
 def _families(fit: Fit) -> bool:
     return fit.spec.model.structure == "families"
-
-
-def new_family_frame(fit: Fit) -> pd.DataFrame:
-    """The fitted rows as members of new families: each family label marked unseen, so its members share a
-    fresh family effect, with the developer of its base and its own compute and period."""
-    rows = dataset_frame(fit.rows, fit.spec.data.time)
-    return rows.assign(family="new:" + rows["family"].astype(str))
 
 
 def pit_summary(pit: np.ndarray, prob: float = PIT_BAND) -> dict[str, Any]:
@@ -131,7 +124,8 @@ def ppc_table(fit: Fit) -> pd.DataFrame:
     model's own effect, or, with families, a new member of its own family)."""
     scale = fit.design.scale
     observed = fit.rows[scale.outcome].to_numpy(dtype=float)
-    frame = new_family_frame(fit) if _families(fit) else dataset_frame(fit.rows, fit.spec.data.time)
+    time = fit.spec.data.time
+    frame = as_new_families(fit.rows, time) if _families(fit) else dataset_frame(fit.rows, time)
     fresh = predict(fit, frame, SEED)["score"]
     own = replicated_scores(fit.tree["posterior_predictive"].to_dataset(), scale)
     fresh = sample_datasets(fresh.rename({NEW_DIM: "model"}), PREDICTIVE_SAMPLES)

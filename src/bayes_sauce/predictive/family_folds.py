@@ -20,6 +20,7 @@ from bayes_sauce.defaults import NEW_FAMILY_FOLDS as FOLDS
 from bayes_sauce.defaults import SEED
 from bayes_sauce.fit.fit import Fit
 from bayes_sauce.fit.reuse import fit_or_reuse
+from bayes_sauce.model.design import base_developers
 from bayes_sauce.model.new_rows import dataset_frame
 from bayes_sauce.periods import PERIOD_COLUMN
 from bayes_sauce.predictive.predict import predict
@@ -40,6 +41,18 @@ def family_folds(rows: pd.DataFrame, folds: int = FOLDS, seed: int = SEED) -> pd
 def first_members(rows: pd.DataFrame) -> pd.DataFrame:
     """One row per family: its root, else its first member in the data."""
     return rows.sort_values("is_root", ascending=False, kind="stable").drop_duplicates("family").sort_index()
+
+
+def as_new_families(rows: pd.DataFrame, time: str, lineage: pd.DataFrame | None = None) -> pd.DataFrame:
+    """``new_rows``' input for rows as members of families the fit never saw: a family's members share one fresh
+    level, drawn around the line of the family's base developer (found in ``lineage``, by default the rows
+    themselves), with that developer's paper group, at each row's own compute and period."""
+    lineage = rows if lineage is None else lineage
+    base = rows["family"].map(base_developers(lineage))
+    group = lineage.drop_duplicates("developer").set_index("developer")["developer_group"]
+    return dataset_frame(rows, time).assign(
+        developer=base.to_numpy(), developer_group=base.map(group).fillna(rows["developer_group"]).to_numpy(),
+        family="new:" + rows["family"].astype(str).to_numpy())
 
 
 def new_family_pit(fit: Fit, folder: Path, folds: int = FOLDS, progress: bool = True) -> pd.DataFrame:
@@ -65,7 +78,7 @@ def new_family_pit(fit: Fit, folder: Path, folds: int = FOLDS, progress: bool = 
         seen = np.zeros(len(test), dtype=bool)
         if predictable.any():
             part = test.loc[predictable]
-            draws = predict(fold_fit, dataset_frame(part, fit.spec.data.time), SEED)
+            draws = predict(fold_fit, as_new_families(part, fit.spec.data.time, rows), SEED)
             score = draws["score"].stack(sample=("chain", "draw")).transpose("new_model", "sample").values
             pit[predictable.to_numpy()] = (score <= part[outcome].to_numpy(dtype=float)[:, None]).mean(axis=1)
             seen[predictable.to_numpy()] = draws["developer_seen"].values
