@@ -11,7 +11,7 @@
 # ---
 
 # %% [markdown]
-# # 01 The data: 809 language models, their compute and their MMLU-Pro scores
+# # 01 The data: language models, their compute and their MMLU-Pro scores
 #
 # The dataset of Mertens, Fischl-Lanzoni and Thompson (2026): every model released between October 2022
 # and March 2025 with an MMLU-Pro score and a training-compute estimate. This notebook shows where the
@@ -30,6 +30,7 @@ DATA = ""  # a CSV in the authors' or the curated schema; empty: the shipped dat
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from IPython.display import display
 
 from bayes_sauce.data.filters import Filters
 from bayes_sauce.data.load import load
@@ -55,11 +56,12 @@ models = dataset.models
 print(describe(dataset))
 
 # %% [markdown]
-# **Sources.** 798 scores come from the Open LLM Leaderboard v2 (5-shot, 12,032 questions, one harness);
-# the 11 others (GPT-4.5, Claude, Gemini, Grok, DeepSeek-V3, Gemma) were self-reported by their developers
-# under other protocols, often chain-of-thought, zero-shot. Compute is `6 N D`; for 554 fine-tunes and merges
-# `D` is the base model's pretraining tokens, so fine-tuning compute is not counted, and 7 closed models'
-# sizes are outside guesses. The table below lists the known defects that matter for the headline numbers.
+# **Sources** (the counts are in the summary above and the table below). Most scores come from the Open LLM
+# Leaderboard v2 (5-shot, 12,032 questions, one harness); the others (GPT-4.5, Claude, Gemini, Grok,
+# DeepSeek-V3, Gemma) were self-reported by their developers under other protocols, often chain-of-thought,
+# zero-shot. Compute is `6 N D`; for fine-tunes and merges `D` is the base model's pretraining tokens, so
+# fine-tuning compute is not counted, and the closed models' sizes are outside guesses. The table below lists
+# the known defects that matter for the headline numbers.
 
 # %%
 defects = pd.DataFrame({
@@ -93,8 +95,8 @@ cheap
 #
 # What to see: score rises with log compute in every period, with a wide vertical spread at any given
 # compute (the model-specific part the paper puts at 47% of the variance). The ten majors (diamonds) sit
-# mostly above the cloud of small developers at the same compute. The last cohort holds 80% of the models
-# (646 of 809) and almost all the Other-Med fine-tunes; the first holds 29.
+# mostly above the cloud of small developers at the same compute. How the models divide between the cohorts is
+# printed under the table of cohorts: the last holds most of them and almost all the Other-Med fine-tunes.
 
 # %%
 fig = plots.score_vs_compute(models)
@@ -117,7 +119,8 @@ counts.sort_values("all", ascending=False)
 by_cohort = models.groupby("cohort").agg(models=("model_id", "size"), median_score=("mmlu_pro", "median"),
                                          median_log10_flops=("log10_flops", "median"),
                                          best_score=("mmlu_pro", "max"))
-by_cohort
+display(by_cohort)
+print("Models per cohort: " + ", ".join(f"{c} {n} ({n / len(models):.0%})" for c, n in by_cohort["models"].items()))
 
 # %% [markdown]
 # ## The frontier over time
@@ -140,14 +143,14 @@ fig = plots.frontier_over_time(models, frontier, "mmlu_pro")
 # ## What the logit transform and the chance floor do
 #
 # MMLU-Pro has ten options, so guessing scores 0.1. The paper's outcome is
-# `logit((score - 0.1) / 0.9)`: it stretches scores near 1 and, above all, near chance. On the shipped data a
-# model at 0.105 gets a logit of -5.2, 4.2 logits below the median model (-0.97), while GPT-4.5, the best,
-# is 2.7 above it (1.70). That value is not well
-# measured: from 12,032 questions a score has a sampling SD of about 0.003, which at 0.105 is more than half
-# a logit. The OLS treats every logit as exact; the Bayesian model's binomial likelihood with the floor
-# (`k ~ Binomial(12032, 0.1 + 0.9 invlogit(eta))`) knows that a score near chance pins `eta` only loosely.
-# What to see: the left panel's steep left end, and in the right panel the noise, flat at about 0.02-0.05
-# logits for most models, rising steeply in the last few points above chance.
+# `logit((score - 0.1) / 0.9)`: it stretches scores near 1 and, above all, near chance (the lines under the
+# figure give the lowest, median and highest logit of the data, and how far apart they are). A logit near
+# chance is not well measured: from MMLU-Pro's 12,032 questions a score has a binomial sampling SD of a few
+# thousandths, which just above 0.1 is a large part of a logit. The OLS treats every logit as exact; the
+# Bayesian model's likelihood puts the noise on the accuracy scale (binomial question sampling plus evaluation
+# noise, notebook 02), so a score near chance pins its model's level only loosely. What to see: the left
+# panel's steep left end, and in the right panel the noise, flat for most models and rising steeply in the
+# last few points above chance.
 
 # %%
 outcome = "mmlu_pro"
@@ -163,16 +166,23 @@ near_floor = models[outcome] < floor + 0.02
 print(f"{near_floor.sum()} of {len(models)} models score within 2 points of chance (< {floor + 0.02:.2f}); "
       f"their logit SD from question sampling is {np.median(noise[near_floor]):.2f} (median), "
       f"vs {np.median(noise[~near_floor]):.3f} for the rest.")
-print(f"Lowest logit: {logit.min():.2f} ({models.loc[np.argmin(logit), 'display_name']}); "
-      f"median {np.median(logit):.2f}; highest {logit.max():.2f} ({models.loc[np.argmax(logit), 'display_name']}).")
+print(f"Lowest logit: {logit.min():.2f} ({models.loc[np.argmin(logit), 'display_name']}, score {score.min():.3f}), "
+      f"{np.median(logit) - logit.min():.1f} below the median ({np.median(logit):.2f}); highest {logit.max():.2f} "
+      f"({models.loc[np.argmax(logit), 'display_name']}), {logit.max() - np.median(logit):.1f} above it.")
+sd = np.sqrt(score * (1 - score) / scale.n_questions)
+print(f"Binomial sampling SD of a score: {sd.min():.4f} to {sd.max():.4f}; as a logit SD, median {np.median(noise):.3f}, "
+      f"{noise.max():.2f} at the lowest score.")
 
 # %% [markdown]
-# Many of the near-chance rows are not weak models but failed evaluations: reasoning-style models
-# (QwQ-32B scores 0.120, its Preview 0.568) are not built for the leaderboard's 5-shot log-likelihood
-# protocol, and small or broken merges answer at random. On the logit scale they become the most extreme
-# observations of all, which is why the choice of likelihood matters (see notebook 02).
+# Many of the near-chance rows are not weak models but failed evaluations: reasoning-style models (QwQ-32B
+# against its Preview, printed below) are not built for the leaderboard's 5-shot log-likelihood protocol, and
+# small or broken merges answer at random. On the logit scale they become the most extreme observations of
+# all, which is why the default model has a failed-evaluation component (notebook 02) and reports each
+# model's probability of being one (notebook 03).
 
 # %%
+qwq = models[models["display_name"].isin(["QwQ-32B", "QwQ-32B-Preview"])]
+print("; ".join(f"{r.display_name}: {getattr(r, outcome):.3f}" for r in qwq.itertuples()))
 near = models.loc[near_floor, ["display_name", "developer", "log10_flops", outcome]].sort_values(outcome)
 near.head(12)
 

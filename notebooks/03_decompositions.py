@@ -17,26 +17,37 @@
 # the OLS replication, and summarised as the posterior median and 90% equal-tailed interval: the variance
 # shares, the frontier decomposition, the within-firm spreads (overall and per developer), the developer
 # multipliers with the probability that each developer is the most compute-efficient, and shared progress.
-# The last section sets the posterior beside the paper's OLS refitted on the same rows and says why they
-# differ. All tables and figures come from `reporting.report.build_report`, the code behind `bayes-sauce report`.
+# In the default (family) model every model's latent logit splits into compute, shared progress, developer,
+# base-model family and model effect (the fine-tune's own); the models more likely failed evaluations than not
+# are left out of the decompositions and reported apart, with what including them would change. The last
+# section sets the posterior beside the paper's OLS refitted on the same rows and says why they differ. All
+# tables and figures come from `reporting.report.build_report`, the code behind `bayes-sauce report`; every
+# number in the text below is printed by a code cell from the fit it reads (the paper's published values are
+# quoted as the claims they are).
 
 # %% tags=["parameters"]
 FIT_SIZE = "full"  # "full": the saved fit (or 4 chains x 1000 draws); "small": 2 chains x 150 draws (tests)
 FIT_DIR = ""  # fit folder; empty: results/hierarchical (full) or results/notebooks/hierarchical-small (small)
 SEED = 20260207  # for a new fit, when there is none to read
+FOLDS = 0  # folds of families for the report's new-family check; 0: the report's own (5) at full size, 2 at small
 
 # %%
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 import xarray as xr
 from IPython.display import Markdown, display
 
+from bayes_sauce.defaults import NEW_FAMILY_FOLDS
 from bayes_sauce.fit.fit import Fit
 from bayes_sauce.notebooks import emit, ensure_fit, fit_dir_for, versions
 from bayes_sauce.quantities import posterior
-from bayes_sauce.quantities.headline import MIN_MODELS_PER_FIRM
+from bayes_sauce.quantities.headline import MIN_MODELS_PER_FIRM, safe_label
+from bayes_sauce.quantities.posterior import FAILURE_THRESHOLD
 from bayes_sauce.reporting import plots
 from bayes_sauce.reporting.paper import compare, comparison_markdown
+from bayes_sauce.reporting.differences import checks_note
+from bayes_sauce.reporting.paper import format_value
 from bayes_sauce.reporting.report import build_report
 from bayes_sauce.reporting.tables import ols_reference, paper_reference
 
@@ -46,7 +57,11 @@ pd.set_option("display.max_rows", 120)
 
 # %%
 fit_dir = ensure_fit(fit_dir_for(FIT_SIZE, FIT_DIR), FIT_SIZE, SEED)
-report = build_report(Fit.load(fit_dir))
+folds = FOLDS or (NEW_FAMILY_FOLDS if FIT_SIZE == "full" else 2)
+# The report's predictive checks include the new-family check, `folds` fits each without a fold of families,
+# saved under the fit's checks/ folder and reused: after `bayes-sauce report` (or notebook 02) they are read,
+# not refitted. One call, so that the notebook shows exactly what `bayes-sauce report` writes.
+report = build_report(Fit.load(fit_dir), folds=folds, progress=False)
 plt.close("all")  # the report's figures are shown one by one below
 fit, tables = report.fit, report.tables
 headline = tables["headline"].set_index("quantity")
@@ -56,6 +71,16 @@ print(f"Fit '{fit.spec.name}' in {fit_dir}: {fit.tree.attrs['chains']} chains x 
 if not d["passed"]:
     display(Markdown("> **This fit FAILED the diagnostics gate: its numbers are not reliable.** "
                      "(Expected for the test suite's small fit.)"))
+display(Markdown("The model's predictive checks (notebook 02 shows them):\n\n" + checks_note(report.checks)))
+
+def show(q: str) -> str:
+    """A headline quantity as 'median [lo, hi]' in its unit."""
+    r = headline.loc[q]
+    return f"{format_value(r['median'], r['unit'])} [{format_value(r['lo'], r['unit'])}, {format_value(r['hi'], r['unit'])}]"
+
+def say(*lines: str) -> None:
+    """Sentences computed from the fit, shown as text."""
+    display(Markdown(" ".join(line for line in lines if line)))
 
 # %% [markdown]
 # ## Every headline number beside the paper's
@@ -75,9 +100,8 @@ print(f"{len(inside)} of the {len(with_paper)} quantities with a published value
 
 # %% [markdown]
 # The posterior of the most quoted numbers, draw by draw, with the paper's value in red. What to see: where
-# the red line sits in the histogram. On the full fit the slope, the shared-progress multiplier, the
-# within-firm spread and the DeepSeek-V3 frontier share have the paper's value inside or near the bulk, while
-# the variance shares do not (the next section says why).
+# the red line sits in each histogram: inside the bulk, in a tail, or outside (the sentence above lists the
+# quantities whose interval misses the paper's value).
 
 # %%
 key_ids = ["compute_slope", "shapley_compute", "shapley_developer", "shapley_model",
@@ -94,38 +118,100 @@ fig = plots.quantity_posteriors(draws, headline["paper"].to_dict(), headline["un
 #
 # The paper's Figure 1 splits the variance of the logit score into compute, shared progress, developer and
 # model-specific parts (exact Shapley-Owen over R2). Ours is the same decomposition per draw of the latent
-# logit. What to see: compute and developer get more, the model-specific part about half the paper's. Two
-# reasons, both in the figure: the black ticks are the paper's own OLS decomposed our way (one regressor per
-# component), which already moves the shares; and our developer component varies over 256 pooled raw
-# developers instead of 13 groups, so differences between developers inside a group move from "model" to
-# "developer".
+# logit, with one more component, the base-model family: part of what the paper calls model-specific is the
+# efficiency of the pretraining run a model descends from, shared by all its fine-tunes. The black ticks are
+# the paper's own OLS decomposed our way (one regressor per component), which already moves the shares; our
+# developer component varies over the base developers' pooled levels instead of 13 fixed groups. What to see:
+# how the model-specific share the paper reports divides between family and model, and where the paper's
+# values (the sentence under the table) fall against our intervals.
 
 # %%
 display(report.figures["shapley"])
-tables["shapley"]
+shares = tables["shapley"]
+display(shares)
+say("Variance shares: " + "; ".join(
+    f"{c} {show('shapley_' + c)}" + (f" (paper {format_value(r.paper, 'share')})" if pd.notna(r.paper) else "")
+    for c, r in zip(shares["component"], shares.itertuples())) + ".")
+
+# %% [markdown]
+# ## Base-model families and failed evaluations
+#
+# `model_effects.csv` (written by the report) has one row per model: its family, its posterior probability of
+# being a failed evaluation (`p_failure`) and the posterior median of each component of its latent logit. A
+# model with `p_failure` above the threshold is reported apart and left out of the decompositions; the
+# quantities with `including_failures` in their id keep them in. What to see: how many models are failures,
+# whether they are the near-chance fine-tunes of notebook 01 whose family's other members score well, and how
+# much the variance shares and the within-firm spread move when they are kept.
+
+# %%
+effects = tables["model_effects"].merge(
+    fit.rows[["model_id", "display_name", "developer", fit.spec.data.outcome]], on="model_id")
+failed = effects[effects["p_failure"] > FAILURE_THRESHOLD].sort_values("p_failure", ascending=False)
+if effects["p_failure"].isna().all():
+    print("This spec has no failure component: no model is reported as a failed evaluation.")
+else:
+    rate = f" The share of fine-tunes whose evaluation failed: {show('failure_share')}." if "failure_share" in headline.index else ""
+    say(f"{len(failed)} of {len(effects)} models have P(failed evaluation) > {FAILURE_THRESHOLD}; "
+        f"{int((effects['p_failure'] > 0.9).sum())} of them above 0.9.{rate}")
+    display(failed[["display_name", "developer", "family", fit.spec.data.outcome, "p_failure"]].head(40))
+
+# %%
+including = [q for q in headline.index if q.endswith("__including_failures")]
+if including:
+    change = pd.DataFrame({"without failures": [show(q.removesuffix("__including_failures")) for q in including],
+                           "including failures": [show(q) for q in including]},
+                          index=[q.removesuffix("__including_failures") for q in including])
+    display(change)
+else:
+    print("No quantities with failures included: no model is more likely a failed evaluation than not.")
+
+# %% [markdown]
+# The families whose base model is furthest from its developer's line (the family component, in logits and as
+# a compute multiplier `10**(family / beta)`), among families of at least three models. What to see: whether
+# the most efficient families are efficient pretraining runs or families whose recorded compute is too low
+# (distilled or pruned roots, inherited token counts: notebook 01's defects).
+
+# %%
+beta = float(headline.loc["compute_slope", "median"])
+if "family_median" in effects:
+    fams = effects.groupby("family").agg(models=("model_id", "size"), family_effect=("family_median", "first"),
+                                         developer=("developer", "first"))
+    fams = fams[fams["models"] >= 3].sort_values("family_effect")
+    fams["multiplier"] = 10 ** (fams["family_effect"] / beta)
+    display(pd.concat([fams.tail(8)[::-1], fams.head(5)]).style.format({"family_effect": "{:+.2f}",
+                                                                        "multiplier": "{:.3g}x"}))
 
 # %% [markdown]
 # ## The frontier decomposition
 #
 # "At the frontier, 80-90% of performance differences are explained by compute": each component's share of
 # the logit gain between two frontier models (the intercept and the origin of compute cancel, so these are
-# identified given the model's split of eta). What to see: compute's share of Llama-2-70B -> DeepSeek-V3 is
-# close to the paper's 80%, and above 100% for Llama-2-70B -> GPT-4.5, where GPT-4.5's own model effect is
-# negative (it scores less than its estimated 3.7e27 FLOPs predict). The model-specific share carries the
-# widest interval: the frontier models are single closed models with self-reported scores and guessed sizes.
+# identified given the model's split of eta). The frontier models are single closed models with self-reported
+# scores and guessed sizes, so the family and model shares carry the widest intervals. What to see: compute's
+# share of each pair against the paper's (the sentence under the table), and whether it exceeds 100% (the later
+# model scores less than its compute predicts).
 
 # %%
 display(report.figures["frontier_pairs"])
-tables["frontier_pairs"]
+pairs = tables["frontier_pairs"]
+display(pairs)
+compute_pairs = pairs[pairs["component"] == "compute"]
+say(*[f"Compute's share of {r.pair}: {100 * r.median:.0f}% [{100 * r.lo:.0f}%, {100 * r.hi:.0f}%]"
+      + (f" (paper {100 * r.paper:.0f}%)." if pd.notna(r.paper) else ".") for r in compute_pairs.itertuples()])
 
 # %% [markdown]
 # Along the running-best frontier by quarter, each component's share of the gain since the first frontier
-# model, GPT-JT-6B-v1. What to see: on the full fit compute's share is above 100% all along (between about 115%
-# and 270%) and the model-specific share negative: GPT-JT-6B-v1 scored far above what its compute predicted, and
-# the later frontier models got more compute than their gains reflect. Shared progress adds 20-40% from 2023q4 on.
+# model. What to see: whether compute's share stays near the paper's 80-90% or above 100% (then another
+# component is negative: the first frontier model scored above what its compute predicted), and when shared
+# progress starts to count (the sentence under the figure gives the ranges).
 
 # %%
 display(report.figures["frontier_running"])
+running = tables["frontier_running"]
+if len(running):
+    ranges = running.groupby("component", sort=False)["median"].agg(["min", "max"])
+    say(f"Since {running['since'].iloc[0]}, the posterior medians of each component's share along the frontier run:",
+        "; ".join(f"{c} {100 * r['min']:.0f}% to {100 * r['max']:.0f}%" for c, r in ranges.iterrows()) + ".")
 
 # %% [markdown]
 # The paper's level shares (compute over the sum of a model's components) for its top models. They depend on
@@ -139,21 +225,23 @@ headline.loc[[q for q in headline.index if q.startswith("level_compute_share__")
 # ## Within-firm spreads
 #
 # "A firm can train two models with more than 40x compute-efficiency difference": the 90th over the 10th
-# percentile of the major developers' model-specific effects, as compute multipliers `10**((q90 - q10) / beta)`,
-# per draw. What to see: the paper's 40.55x (red) inside the posterior; the interquartile version is near 4x.
+# percentile of the major developers' model efficiencies (in the family model: the family and model effects
+# together, the base model's and the model's own), as compute multipliers `10**((q90 - q10) / beta)`, per draw.
+# What to see: where the paper's 40.55x (red) falls in the posterior.
 
 # %%
 display(report.figures["within_firm_spread"])
+spread_paper = format_value(headline.loc["within_firm_spread_p90_p10", "paper"], "x")
+say(f"Within-firm spread q90/q10: {show('within_firm_spread_p90_p10')} (paper {spread_paper})"
+    + (f"; q75/q25: {show('within_firm_spread_p75_p25')}" if "within_firm_spread_p75_p25" in headline.index else "")
+    + ".")
 
 # %% [markdown]
-# The same spread per major developer with at least five models. What to see: the spread is nothing like a
-# constant of "firms". On the full fit Nvidia's is about 1,300x: it runs from the pruned and distilled Minitron
-# models (94B tokens counted, the teacher's compute not; model effects about +0.7 to +1.3 logits) to
-# OpenMath2-Llama3.1-8B, a maths fine-tune that scores 0.155 on MMLU-Pro (about -2.6). Google's (about 500x)
-# runs from the first Gemma 2B models (about -1.5) to the self-reported scores of Gemma and Gemini (about +1.0
-# to +1.3). 01-AI's Yi family is nearly uniform (about 2x). The paper's pooled 40x averages over very different
-# firms, and partly measures evaluation protocols: Gemma-2-9B-it appears twice, 0.388 on the leaderboard and
-# 0.521 self-reported, 0.6 logits apart, worth about 5x compute on its own.
+# The same spread per major developer with at least five models. What to see: whether the spread is anything
+# like a constant of "firms", and which models make a firm's spread large: the sentences under the figure name
+# each firm's most and least efficient model (posterior medians of family + model effect). The paper's pooled
+# 40x averages over very different firms, and partly measures data defects and evaluation protocols (pruned or
+# distilled models whose teacher's compute is not counted; self-reported scores beside leaderboard ones).
 
 # %%
 prefix = "within_firm_spread_p90_p10__"
@@ -166,39 +254,58 @@ fig = plots.interval_forest(per_firm, f"Within-firm spread q90/q10 per major dev
                             "compute-equivalent spread, 10**((q90(e) - q10(e)) / beta) (x, log scale)", fit.prob,
                             reference=headline.loc["within_firm_spread_p90_p10", "paper"],
                             reference_label="paper: all majors pooled (40.55x)")
+efficiency = effects.assign(efficiency=effects.get("family_median", 0.0) + effects["model_effect_median"])
+efficiency = efficiency[efficiency["p_failure"].fillna(0) <= FAILURE_THRESHOLD]
+outcome = fit.spec.data.outcome
+lines = []
+for r in per_firm.itertuples():
+    own = efficiency[efficiency["developer"].map(safe_label) == r.developer]
+    if not len(own):
+        continue
+    low, high = own.loc[own["efficiency"].idxmin()], own.loc[own["efficiency"].idxmax()]
+    lines.append(f"- **{r.developer}**: {format_value(r.median, 'x')} [{format_value(r.lo, 'x')}, "
+                 f"{format_value(r.hi, 'x')}]; most efficient {high['display_name']} ({high['efficiency']:+.2f} logits, "
+                 f"score {high[outcome]:.3f}), least {low['display_name']} ({low['efficiency']:+.2f}, score {low[outcome]:.3f}).")
+display(Markdown("\n".join(lines)))
 
 # %% [markdown]
 # ## Developer multipliers and rank probabilities
 #
 # The paper's 13 groups against Other-Small, posterior beside the paper's OLS on the same rows (log axis).
-# What to see: every posterior median is closer to 1x than the OLS (partial pooling and a steeper slope), and
-# the closed labs' intervals, although far narrower than the OLS's, still span more than a factor of 50.
+# What to see: whether the posterior medians sit closer to 1x than the OLS's (partial pooling), and how wide
+# the closed labs' intervals stay (one or two models each); the sentence under the table counts both.
 
 # %%
 display(report.figures["developer_multipliers"])
-tables["developer_multipliers"]
+groups = tables["developer_multipliers"]
+display(groups)
+valid = groups.dropna(subset=["ols"])
+closer = int((np.abs(np.log10(valid["median"])) < np.abs(np.log10(valid["ols"]))).sum())
+widest = groups.assign(width=groups["hi"] / groups["lo"]).sort_values("width", ascending=False).iloc[0]
+say(f"{closer} of the {len(valid)} groups with an OLS estimate have a posterior median closer to 1x than the OLS's;",
+    f"the widest posterior interval is {widest['group']}'s, a factor of {format_value(widest['width'], 'x')} "
+    f"from {format_value(widest['lo'], 'x')} to {format_value(widest['hi'], 'x')}.")
 
 # %% [markdown]
 # Which major is the most compute-efficient? The share of posterior draws in which each has the largest
-# multiplier. What to see: no major reaches 90%; Microsoft and Nvidia share most of the probability (on the full
-# fit 0.46 and 0.36), Nvidia through its pruned and distilled Minitron models, Microsoft through phi models trained
-# largely on data written by larger models: in both cases the teachers' compute is not counted.
+# multiplier. What to see: whether any major is clearly the most efficient (the sentence names the two most
+# probable), and why: a distilled, pruned or synthetic-data model's teacher's compute is not counted.
 
 # %%
 developers = tables["developers"].set_index("developer")
 p_major = developers["p_most_efficient_major"].dropna()
 fig = plots.probability_bars(p_major, "P(most compute-efficient among the ten majors)",
                              "share of posterior draws with the largest multiplier")
+top = p_major.sort_values(ascending=False)
+say(f"P(most compute-efficient major): {', '.join(f'{k} {v:.2f}' for k, v in top.head(3).items())}; "
+    f"{'one major exceeds' if top.iloc[0] >= 0.9 else 'no major reaches'} 0.9.")
 
 # %% [markdown]
-# Every raw developer with at least five models, against the average developer (the unweighted mean of all 256
-# developers' effects). What to see: on the full fit the top of the whole table is not a major but data defects.
-# hon9kon9ize (one model, CantoneseLLMChat, recorded with 0.4B tokens) leads at about 150x; cpayne1303's 2M- and
-# 31M-parameter models score at chance, which is above what the logit line extrapolated down to 1e16-1e17 FLOPs
-# predicts (a floor effect, not efficiency); Delta-Vector's 8B fine-tunes inherit Minitron's 94B tokens; and
-# speakleash's Bielik-11B (the top developer with five or more models, P(most efficient) about 0.4) counts only
-# its 400B continued-pretraining tokens, not its Mistral base's. A multiplier is only as good as the compute
-# figure under it.
+# Every base developer with at least five models, against the average developer (the unweighted mean of all
+# base developers' levels). In the family model a developer's level is that of the base models it pretrained
+# (a pure fine-tuner has a fine-tuner effect instead, in the model component). What to see: whether the top of
+# the table is majors, or developers whose compute figure is wrong (tokens recorded for a continued
+# pretraining only, distilled models: notebook 01). A multiplier is only as good as the compute figure under it.
 
 # %%
 ranked = developers[developers["n_models"] >= 5].sort_values("vs_population_median", ascending=False).head(20)
@@ -217,12 +324,14 @@ developers.head(10)[["group", "n_models", "vs_population_median", "vs_population
 # ## Shared progress and the scaling curve
 #
 # The expected score against compute for each cohort, for the average developer and a model effect of 0. What
-# to see: the gap between the first cohort and the later two (the progress multiplier, about 7-10x compute), and
-# how little the two later cohorts differ.
+# to see: the gap between the first cohort and the later ones (the progress multiplier, printed under the
+# table), and how much the later cohorts differ.
 
 # %%
 display(report.figures["scaling_curve"])
-headline.loc[[q for q in headline.index if q.startswith("progress_")], ["median", "lo", "hi", "paper", "unit"]]
+progress = headline.loc[[q for q in headline.index if q.startswith("progress_")], ["median", "lo", "hi", "paper", "unit"]]
+display(progress)
+say(*[f"{q}: {show(q)}." for q in progress.index if q.startswith("progress_multiplier")])
 
 # %% [markdown]
 # ## What changes against the OLS replication, and why
@@ -254,6 +363,8 @@ emit({
        for q in ("compute_slope", "shapley_compute", "within_firm_spread_p90_p10",
                  "frontier_compute_share__Llama-2-70B__DeepSeek-V3") if q in headline.index},
     "p_most_efficient_major": {k: round(float(v), 3) for k, v in p_major.sort_values(ascending=False).items()},
+    "n_failures": int(len(failed)),
+    "checks_passed": {name: bool(c["passed"]) for name, c in report.checks.items()},
     "versions": versions(),
 })
 

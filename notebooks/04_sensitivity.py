@@ -13,9 +13,12 @@
 # %% [markdown]
 # # 04 Sensitivity: the headline numbers under other priors and model choices
 #
-# `bayes-sauce sensitivity models/sensitivity/default.toml` refits the default model with each prior's scale
-# halved and doubled, with other model structures (Student-t developer effects, the logit-normal likelihood of
-# the paper's outcome, the paper's fixed groups, no groups, extra noise for closed models), with random walks
+# `bayes-sauce sensitivity models/sensitivity/default.toml` refits the default (family) model with each prior's
+# scale halved and doubled (the compute slope, developers, base-model families, fine-tuners, the failure rate,
+# shared progress), with parts of the model switched off or replaced (no Mundlak term, no failure component,
+# normal fine-tune deviations instead of the damaged mixture, no evaluation noise on the accuracy scale,
+# developers pooled without groups), with the previous default (`developer_pooling`: no lineage, one effect per
+# developer and per model, binomial) and the paper's logit-normal outcome on that structure, with random walks
 # over quarters or months instead of cohorts, on the paper's robustness subsamples and on the MATH outcome, and
 # writes every variant's headline numbers to `results/sensitivity/default/sensitivity.csv`. This notebook reads
 # that table when it exists; otherwise it runs a small sweep (`models/sensitivity/smoke.toml`: the default and
@@ -36,6 +39,7 @@ from bayes_sauce.defaults import INTERVAL_PROB
 from bayes_sauce.notebooks import emit, resolve, versions
 from bayes_sauce.quantities.headline import KEY_QUANTITIES
 from bayes_sauce.reporting import plots
+from bayes_sauce.reporting.paper import format_value
 from bayes_sauce.reporting.psense import psense_markdown
 from bayes_sauce.reporting.sweep import robustness_markdown
 from bayes_sauce.sensitivity.sweep import robustness
@@ -99,29 +103,49 @@ else:
     print("No robustness table: the default variant did not pass the diagnostics gate (expected for the smoke sweep).")
 
 # %% [markdown]
-# The medians side by side, one column per variant. What to see (the full default sweep when this was written):
+# The medians side by side, one column per variant. What each kind of variant asks:
 #
-# * **Priors do not matter.** Halving or doubling any prior's scale moves no headline median outside the default's
-#   interval (the slope stays within 0.832-0.842), as notebook 02's prior-posterior plots and the power-scaling
-#   table below suggest.
-# * **The variance shares are a modelling choice.** With the paper's 13 fixed groups (`fixed_groups`) the shares
-#   go back to the paper's (developer 12.9%, model-specific 46.2% against the paper's 17.9% and 47.4%): the
-#   default's larger developer share comes from giving each of the 256 raw developers its own pooled effect.
-# * **The within-firm spread depends on the likelihood.** With the paper's logit-normal outcome the q90/q10
-#   spread grows to about 130x and compute's share of the Llama-2-70B -> GPT-4.5 gain falls to about 75%: taken as
-#   exact, the near-chance logits of notebook 01 stretch the model-specific effects.
-# * **Shared progress depends on what "first" means.** With a random walk over quarters, the first quarter
-#   (2022q4) holds a single model, GPT-JT-6B-v1, and "last vs first" drops to 0.4x with an interval from 0.02x to
-#   5x: the cohort version's 7-10x rests on the paper's choice of a three-cohort split.
-# * **The MATH outcome tells another story** (steeper slope 0.95, 35x progress, 131x within-firm spread): the
-#   paper's claims are about MMLU-Pro, not about capability in general.
-# * Subsamples move little, except `total_tokens_only` (255 models whose own token count is known).
+# * **Priors**: does halving or doubling a prior's scale move a headline number outside the default's interval?
+#   If not, the data, not the priors, set it (compare notebook 02's prior-posterior plots and the power-scaling
+#   table below).
+# * **Model structure**: which numbers rest on a modelling choice: the Mundlak term (the slope), the failure and
+#   damage components (the variance shares and within-firm spreads, which the near-chance rows stretch), the
+#   lineage (`developer_pooling`, the previous default) and the likelihood (`logit_normal`, the paper's outcome
+#   taken as exact).
+# * **Time**: does "shared progress, last vs first" depend on what "first" means (a random walk over quarters
+#   starts from a quarter holding few models)?
+# * **Subsamples and outcome**: do the paper's claims hold on its robustness subsamples and on MATH?
+#
+# The sentences under the table are computed from the sweep: for every variant that passed the gate, the
+# headline numbers whose median falls outside the default's interval.
 
 # %%
 medians = table.dropna(subset=["quantity"]).pivot_table(index="quantity", columns="variant", values="median",
                                                         aggfunc="first")
 order = [v for v in variants["variant"] if v in medians.columns]
-medians.reindex([q for q in KEY_QUANTITIES if q in medians.index])[order].style.format("{:.3g}")
+display(medians.reindex([q for q in KEY_QUANTITIES if q in medians.index])[order].style.format("{:.3g}"))
+
+key = table[table["quantity"].isin(KEY_QUANTITIES)]
+default = key[key["variant"] == DEFAULT_VARIANT].set_index("quantity")
+lines = []
+if len(default) and bool(default["gate_passed"].astype(bool).all()):
+    for variant in order:
+        sub = key[(key["variant"] == variant) & key["gate_passed"].astype(bool)].set_index("quantity")
+        if variant == DEFAULT_VARIANT or sub.empty:
+            continue
+        ref = default.reindex(sub.index)
+        moved = sub[(sub["median"] < ref["lo"]) | (sub["median"] > ref["hi"])]
+        lines.append(f"- `{variant}`: " + ("; ".join(
+            f"{q} {format_value(r['median'], r['unit'])} (default {format_value(ref.loc[q, 'median'], r['unit'])} "
+            f"[{format_value(ref.loc[q, 'lo'], r['unit'])}, {format_value(ref.loc[q, 'hi'], r['unit'])}])"
+            for q, r in moved.iterrows()) or "no headline median outside the default's interval") + ".")
+    failed_variants = variants.loc[variants["status"] != "passed", "variant"].tolist()
+    if failed_variants:
+        lines.append(f"- Not counted (did not pass the gate or failed): {', '.join(failed_variants)}.")
+    display(Markdown("\n".join(lines) if lines else "The sweep has no variant besides the default."))
+else:
+    print("The default variant did not pass the diagnostics gate: no comparison against its intervals "
+          "(expected for a small sweep).")
 
 # %% [markdown]
 # ## Power-scaling sensitivity of the default fit

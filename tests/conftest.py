@@ -66,5 +66,5 @@ def run_dir(tmp_path_factory):
     data = root / "authors.csv"
     _authors_subsample(data)
     status = main(["run", "--data", str(data), "--out", str(root / "results"), "--draws", "100", "--tune", "150",
-                   "--chains", "2", "--bootstrap", "20", "--no-progress"])
+                   "--chains", "2", "--bootstrap", "20", "--folds", "2", "--no-progress"])
     return root / "results", status

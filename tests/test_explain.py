@@ -1,6 +1,7 @@
 """`bayes-sauce explain`: one model's score taken apart, on conftest's small real fit (``run_dir``).
 
-The decomposition is checked against the model's own eta (mu + model effect, evaluated through the PyMC model)
+The decomposition is checked against the model's own eta (mu + family + model effect, evaluated through the PyMC
+model; in the family structure that is the observed logit)
 and the median-developer score against the posterior's developer effects, not against this code's own sums.
 """
 
@@ -33,17 +34,25 @@ def _summary(values, prob):
 def test_parts_match_the_models_eta_and_the_median_developer(fit):
     e = explain(fit, MODEL)
     parts = e.parts.set_index("part")
-    assert e.components == ["compute", "time", "developer", "model_effect"]
-    assert list(parts.index[:6]) == ["level", *e.components, "eta"]
+    assert e.components == ["compute", "time", "developer", "family", "model_effect"]
+    assert list(parts.index[:7]) == ["level", *e.components, "eta"]
     post = fit.posterior
-    eta = fit.evaluate(["mu"])["mu"].sel(model=MODEL) + post["model_effect"].sel(model=MODEL)
+    values = fit.evaluate(["mu", "model_effect", "component__family"])
+    eta = (values["mu"] + values["component__family"] + values["model_effect"]).sel(model=MODEL)
+    # Model effects are integrated out: eta is the observed logit (of the score as a count of correct answers).
+    observed = fit.design.families.logit[list(fit.rows["model_id"]).index(MODEL)]
+    np.testing.assert_allclose(eta, observed, rtol=1e-9)
+    np.testing.assert_allclose(eta, fit.design.scale.to_logit(fit.rows.set_index("model_id").loc[
+        MODEL, fit.design.scale.outcome]), rtol=1e-3)
     np.testing.assert_allclose(parts.loc["eta", ["median", "lo", "hi"]].astype(float), _summary(eta, fit.prob),
                                rtol=1e-9)
     scale = fit.design.scale
     np.testing.assert_allclose(parts.loc["score", "median"], _summary(scale.accuracy(eta), fit.prob)[0], rtol=1e-9)
     developer = fit.rows.set_index("model_id").loc[MODEL, "developer"]
     effect = post["developer_effect"]
-    swapped = scale.accuracy(eta - effect.sel(developer=developer) + effect.median("developer"))
+    # In the family structure a model's developer component is its base developer's effect.
+    base = post["developer"].values[fit.design.developer_idx[list(fit.rows["model_id"]).index(MODEL)]]
+    swapped = scale.accuracy(eta - effect.sel(developer=base) + effect.median("developer"))
     np.testing.assert_allclose(parts.loc["score_with_median_developer", ["median", "lo", "hi"]].astype(float),
                                _summary(swapped, fit.prob), rtol=1e-9)
     assert parts.loc["developer", "compute_equivalent"] > 0 and np.isnan(parts.loc["compute", "compute_equivalent"])

@@ -1,4 +1,6 @@
-"""The Bayesian model: every spec option builds a valid model, fits are reproducible and saved faithfully."""
+"""The Bayesian model in the developers structure (the previous default, models/developer_pooling.toml): every
+spec option builds a valid model, fits are reproducible and saved faithfully. The family structure (the default)
+is tested in test_families.py."""
 
 from __future__ import annotations
 
@@ -13,13 +15,13 @@ from bayes_sauce.fit.sampling import run_nuts
 from bayes_sauce.model.build import DERIVED, build_model
 from bayes_sauce.model.design import prepare
 from bayes_sauce.model.new_rows import PredictionError, dataset_frame
-from bayes_sauce.paths import DEFAULT_SPEC
+from bayes_sauce.paths import MODELS_DIR
 from bayes_sauce.predictive.predict import predict
 from bayes_sauce.spec.schema import merge, read_spec_dict, spec_from_dict
 
 from .synthetic import synthetic_dataset, synthetic_models
 
-BASE = read_spec_dict(DEFAULT_SPEC)
+BASE = read_spec_dict(MODELS_DIR / "developer_pooling.toml")
 SMALL = {"draws": 150, "tune": 150, "chains": 2, "seed": 11}
 
 

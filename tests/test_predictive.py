@@ -37,6 +37,11 @@ CUTOFF = "2024q3"
 TRUE_ALPHA, TRUE_BETA, TRUE_SIGMA, TRUE_X0 = -1.0, 0.8, 0.5, 23.5
 
 
+# The previous default's structure with the paper's outcome (a logit-normal likelihood needs the developers structure).
+DEVELOPERS_LOGIT_NORMAL = {"structure": "developers", "likelihood": "logit_normal", "mundlak": False,
+                           "finetunes": "normal", "failures": "none"}
+
+
 def _spec(settings=SETTINGS, **overrides):
     return spec_from_dict(merge(read_spec_dict(DEFAULT_SPEC), overrides)).with_sampling(**settings)
 
@@ -54,7 +59,7 @@ def default_fit(split):
 
 @pytest.fixture(scope="module")
 def rw_fit(split):
-    return fit_spec(_spec(model={"likelihood": "logit_normal"}, data={"time": "quarter"}), split[1][0], progress=False)
+    return fit_spec(_spec(model=DEVELOPERS_LOGIT_NORMAL, data={"time": "quarter"}), split[1][0], progress=False)
 
 
 def _user_rows(**columns) -> pd.DataFrame:

@@ -25,7 +25,7 @@ from bayes_sauce.fit.fit import Fit
 from bayes_sauce.intervals import median_interval
 from bayes_sauce.model.build import DERIVED, build_model
 from bayes_sauce.model.design import prepare
-from bayes_sauce.paths import DEFAULT_SPEC
+from bayes_sauce.paths import MODELS_DIR
 from bayes_sauce.periods import months_between, period_midpoint
 from bayes_sauce.quantities import decompose, headline, posterior
 from bayes_sauce.reporting.tables import HEADLINE_COLUMNS
@@ -48,9 +48,10 @@ def models() -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def fit(models) -> Fit:
     """A posterior by hand, as the model's free variables: period effects 0, beta, 2*beta; group effects
-    step * beta (a major's through its developer level, Other-Med's through its pool); random others."""
+    step * beta (a major's through its developer level, Other-Med's through its pool); random others. In the
+    developers structure (the previous default), whose free variables are few enough to write by hand."""
     rng = np.random.default_rng(0)
-    spec = load_spec(DEFAULT_SPEC)
+    spec = load_spec(MODELS_DIR / "developer_pooling.toml")
     design, _ = prepare(spec, Dataset(models))
     shape = (CHAINS, DRAWS)
     beta = rng.uniform(0.5, 1.0, shape)[..., None]
@@ -212,11 +213,24 @@ def test_report_files_contract_and_ids_match_the_replication(run_dir):
         assert png.with_suffix(".csv").exists(), png.name
     assert {p.stem for p in fit_dir.glob("*.png")} >= {"shapley", "developer_multipliers", "within_firm_spread",
                                                        "frontier_pairs", "frontier_running", "scaling_curve", "ppc"}
+    effects = pd.read_csv(fit_dir / "model_effects.csv")
+    rows = pd.read_csv(fit_dir / "models.csv")
+    assert effects["model_id"].tolist() == rows["model_id"].tolist()
+    assert {"family", "p_failure", "compute_median", "developer_median", "family_median",
+            "model_effect_median"} <= set(effects.columns)
+    assert effects["p_failure"].between(0, 1).all()
+    checks = json.loads((fit_dir / "checks.json").read_text())
+    assert set(checks) == {"new_model_in_known_family", "new_family"}
+    for check in checks.values():
+        assert isinstance(check["passed"], bool) and 0 <= check["max_excess"] <= 1 and check["n"] == len(check["pit"])
+    assert checks["new_family"]["folds"] == 2 and (fit_dir / "checks" / "fold2" / "posterior.nc").exists()
+    text = (fit_dir / "report.md").read_text()
+    assert "`new_family` **" in text and "`new_model_in_known_family` **" in text
 
 
 def test_report_command_on_the_fit_folder(run_dir, capsys):
     root, _ = run_dir
-    assert main(["report", str(root / "hierarchical"), "--allow-failed"]) == 0
+    assert main(["report", str(root / "hierarchical"), "--allow-failed", "--folds", "2", "--no-progress"]) == 0
     out = capsys.readouterr().out
     assert "Compute's share of the variance in scores" in out and "paper 32.0%" in out
     assert out.rstrip().splitlines()[-1] == f"Open the report in a browser: {root / 'hierarchical' / 'report.html'}"

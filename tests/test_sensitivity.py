@@ -55,7 +55,7 @@ def test_cli_rejects_an_invalid_sweep_with_exit_2_and_fits_nothing(tmp_path, cap
 def test_variants_merge_scale_priors_and_sampling_in_order(tmp_path):
     path = write_sweep(tmp_path, "[sampling]\ndraws = 50\ntune = 60\n"
                                  "[variants.wide]\nscale_priors = { beta = 2, nu_developer = 2 }\nsampling = { draws = 70 }\n"
-                                 '[variants.t]\nmodel = { developer_dist = "student_t" }\n'
+                                 '[variants.t]\nmodel = { mundlak = false }\n'
                                  "[variants.majors]\ndata = { filters = { majors_only = true } }\n")
     sweep = read_sweep(path, {"seed": 5})
     default, wide, t, majors = sweep.variants
@@ -67,16 +67,16 @@ def test_variants_merge_scale_priors_and_sampling_in_order(tmp_path):
     # base < the sweep's [sampling] < the variant's own < the command line's
     assert (default.spec["sampling"]["draws"], default.spec["sampling"]["tune"]) == (50, 60)
     assert wide.spec["sampling"]["draws"] == 70 and wide.spec["sampling"]["seed"] == 5
-    assert t.spec["model"]["developer_dist"] == "student_t" and majors.spec["data"]["filters"]["majors_only"]
+    assert t.spec["model"]["mundlak"] is False and majors.spec["data"]["filters"]["majors_only"]
 
 
 def test_shipped_sweeps_are_valid_and_cover_the_issue():
     sweep = read_sweep(MODELS_DIR / "sensitivity" / "default.toml")
     names = {v.name for v in sweep.variants}
-    for prior in ("beta", "sigma_developer", "sigma_model", "period"):
+    for prior in ("beta", "sigma_developer", "sigma_family", "sigma_finetuner", "failure_rate", "period"):
         assert {f"{prior}_x0.5", f"{prior}_x2"} <= names
-    assert {"student_t", "logit_normal", "fixed_groups", "pooled", "quarter", "month", "majors_only",
-            "leaderboard_only", "no_size_estimates", "total_tokens_only", "math_l5"} <= names
+    assert {"no_mundlak", "no_failures", "normal_finetunes", "developer_pooling", "logit_normal", "pooled", "quarter",
+            "month", "majors_only", "leaderboard_only", "no_size_estimates", "total_tokens_only", "math_l5"} <= names
     assert len(read_sweep(MODELS_DIR / "sensitivity" / "smoke.toml").variants) == 2
 
 

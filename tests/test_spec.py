@@ -38,7 +38,7 @@ def _write(tmp_path: Path, text: str) -> Path:
         ('name="x"\nkind="bayes"\n[priors]\nsigma_model={dist="Normal", mu=0, sigma=1}\n', "priors", "positive-support"),
         ('name="x"\nkind="bayes"\n[priors]\nbeta={dist="Cauchy", alpha=0, beta=1}\n', "priors.beta.dist", "Normal"),
         ('name="x"\nkind="bayes"\n[data.filters]\nwindow=["2022-10", "March"]\n', "data.filters.window", "YYYY-MM"),
-        ('name="x"\nkind="ols"\n[model]\nlikelihood="binomial"\n', "<root>", "kind = 'ols'"),
+        ('name="x"\nkind="ols"\n[model]\nmundlak=false\n', "<root>", "kind = 'ols'"),
         ('kind="bayes"\n', "name", "Field required"),
     ],
     ids=["unknown-key", "bad-choice", "wrong-type", "negative-scale", "missing-param", "scale-support",
@@ -61,9 +61,9 @@ def test_not_toml_and_missing_file(tmp_path):
 
 def test_bayes_defaults_filled_and_overrides_merge():
     base = read_spec_dict(MODELS_DIR / "hierarchical.toml")
-    spec = spec_from_dict(merge(base, {"model": {"developer_dist": "student_t"}, "priors": {"beta": {"sigma": 1.0}}}))
-    assert spec.model.developer_dist == "student_t"
-    assert spec.model.likelihood == "binomial"  # untouched keys survive the merge
+    spec = spec_from_dict(merge(base, {"model": {"mundlak": False}, "priors": {"beta": {"sigma": 1.0}}}))
+    assert spec.model.mundlak is False
+    assert spec.model.likelihood == "marginal" and spec.model.failures == "mixture"  # untouched keys survive
     assert spec.priors.beta.sigma == 1.0 and spec.priors.beta.mu == 0.5
 
 

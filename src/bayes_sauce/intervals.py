@@ -28,3 +28,15 @@ def interval_frame(values: xr.DataArray, prob: float, prefix: str = "",
     if summary.ndim == 2:
         frame.index = pd.Index(summary[summary.dims[0]].values, name=summary.dims[0])
     return frame[["median", "lo", "hi"]].add_prefix(prefix)
+
+
+def proportion_interval(successes: int, n: int, prob: float) -> tuple[float, float]:
+    """Clopper-Pearson ``prob`` interval of a binomial proportion (e.g. the coverage of n intervals); NaN for n = 0."""
+    from scipy.stats import beta
+
+    if n == 0:
+        return float("nan"), float("nan")
+    tail = (1 - prob) / 2
+    lo = 0.0 if successes == 0 else float(beta.ppf(tail, successes, n - successes + 1))
+    hi = 1.0 if successes == n else float(beta.ppf(1 - tail, successes + 1, n - successes))
+    return lo, hi

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from bayes_sauce.cli import options
+from bayes_sauce.defaults import NEW_FAMILY_FOLDS
 from bayes_sauce.paths import DEFAULT_SPEC, OLS_SPEC, RESULTS_DIR
 
 
@@ -105,7 +106,8 @@ def cmd_fit(args: argparse.Namespace) -> int:
     return 0 if fit.passed or args.allow_failed else 3
 
 
-def report_to(fit_dir: Path, allow_failed: bool, evaluations: list[Path]) -> tuple[int, Path]:
+def report_to(fit_dir: Path, allow_failed: bool, evaluations: list[Path], folds: int = NEW_FAMILY_FOLDS,
+              progress: bool = True) -> tuple[int, Path]:
     """Write a fit folder's report (tables, figures, report.md, report.html), print what it wrote and then the
     claims and key numbers; return the exit status and the page's path."""
     from bayes_sauce.fit.fit import Fit
@@ -114,7 +116,7 @@ def report_to(fit_dir: Path, allow_failed: bool, evaluations: list[Path]) -> tup
     fit = Fit.load(fit_dir)
     print(fit.gate_status())
     print(f"Computing the decompositions of {fit_dir} per draw ...")
-    report = build_report(fit, evaluations)
+    report = build_report(fit, evaluations, folds, progress)
     paths = write_report(report)
     print(options.wrote(paths))
     print()
@@ -136,7 +138,7 @@ def evaluation_folders(args: argparse.Namespace) -> list[Path]:
 def cmd_report(args: argparse.Namespace) -> int:
     """Report on a fit folder: headline.csv (median, 90% interval, paper), report.md, report.html (one page to
     open in a browser) and figures with their CSVs."""
-    status, page = report_to(args.dir, args.allow_failed, evaluation_folders(args))
+    status, page = report_to(args.dir, args.allow_failed, evaluation_folders(args), args.folds, not args.no_progress)
     print(f"Open the report in a browser: {page}")
     return status
 
@@ -154,7 +156,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     args.sampler = args.target_accept = None
     fit = fit_to(args, DEFAULT_SPEC, root / DEFAULT_SPEC.stem)
     print("\n== [4/4] report ==")
-    status, page = report_to(fit.path, args.allow_failed, [f for f in (root / "compare",) if f.exists()])
+    status, page = report_to(fit.path, args.allow_failed, [f for f in (root / "compare",) if f.exists()], args.folds,
+                             not args.no_progress)
     print(f"\nDone in {time.perf_counter() - start:.0f} s. Results in {root}/: data/, ols/, {fit.path.name}/.")
     print(f"Open the report in a browser: {page}")
     return status
@@ -202,6 +205,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="a `bayes-sauce compare` folder to include (default: results/compare, if there)")
     p.add_argument("--backtest", type=Path, nargs="*", default=None,
                    help="`bayes-sauce backtest` folders to include (default: results/backtest/*, if there)")
+    _add_folds(p)
+    p.add_argument("--no-progress", action="store_true", help="no progress lines or bars")
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("run", help="the whole analysis on one dataset: data summary, replication, fit, report",
@@ -213,6 +218,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     options.add_level(p)
     options.add_sampler(p)
     _add_replace(p)
+    _add_folds(p)
     p.set_defaults(func=cmd_run)
 
 
@@ -227,6 +233,12 @@ def _add_bootstrap(p: argparse.ArgumentParser, seed_flag: bool) -> None:
                        help="bootstrap seed (default: %(default)s)")
     else:
         p.set_defaults(bootstrap_seed=SEED)
+
+
+def _add_folds(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--folds", type=options.fold_count, default=NEW_FAMILY_FOLDS, metavar="K",
+                   help="fits without a fold of base-model families each, for the new-family predictive check "
+                        "(family structure only; saved under FIT/checks/ and reused; default %(default)s)")
 
 
 def _add_replace(p: argparse.ArgumentParser) -> None:

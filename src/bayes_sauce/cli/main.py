@@ -11,7 +11,7 @@ import logging
 import sys
 import traceback
 
-from bayes_sauce.cli import analysis, evaluation, explain, sensitivity
+from bayes_sauce.cli import analysis, calibrate, evaluation, explain, sensitivity
 
 # Libraries whose INFO lines (backend discovery, compiler flags) are noise on a terminal; -v shows them.
 NOISY_LOGGERS = ("arviz", "arviz_base", "arviz_stats", "arviz_plots", "pytensor", "pymc", "numba", "distributed",
@@ -31,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     sensitivity.register(sub)
     evaluation.register(sub)
     explain.register(sub)
+    calibrate.register(sub)
     return parser
 
 

@@ -91,6 +91,13 @@ def add_level(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--level", type=float, default=INTERVAL_PROB, help="interval level (default: %(default)s)")
 
 
+def fold_count(text: str) -> int:
+    """A number of cross-validation folds: an integer of at least 2."""
+    if not text.strip().isdigit() or int(text) < 2:
+        raise argparse.ArgumentTypeError(f"needs an integer of at least 2, got {text!r}")
+    return int(text)
+
+
 def progress(args: argparse.Namespace) -> bool:
     """Progress bars only on a terminal, and never with --no-progress."""
     return not getattr(args, "no_progress", False) and sys.stderr.isatty()

@@ -5,6 +5,7 @@ Every row removed is recorded with its reason; nothing is dropped silently.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import asdict, dataclass, fields
 
 import pandas as pd
@@ -74,6 +75,14 @@ def exclude_rows(dataset: Dataset, mask: pd.Series, reason: str) -> Dataset:
     dropped = dataset.models.loc[mask, "model_id"].tolist()
     excluded = pd.concat([dataset.excluded, excluded_frame(dropped, [reason] * len(dropped))], ignore_index=True)
     return dataset.replace(dataset.models.loc[~mask], excluded)
+
+
+def hold_out(dataset: Dataset, mask: pd.Series, reason: str) -> Dataset:
+    """Rows kept for a fit on part of the data (a backtest or a fold): the rest excluded with ``reason``, and a
+    data identity of its own, so that a saved fit of the whole data or of another part is never reused."""
+    kept = exclude_rows(dataset, mask, reason)
+    identity = hashlib.sha256(f"{dataset.sha256}|{reason}|{','.join(sorted(kept.models['model_id']))}".encode())
+    return Dataset(models=kept.models, excluded=kept.excluded, source=kept.source, sha256=identity.hexdigest())
 
 
 def exclude_for_analysis(dataset: Dataset, outcome: str, time: str, logit: bool) -> Dataset:

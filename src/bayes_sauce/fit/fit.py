@@ -251,14 +251,19 @@ def _existing_fingerprint(folder: Path) -> str | None:
         return None
 
 
-def fit_spec(spec: Spec, dataset: Dataset, cores: int | None = None, progress: bool = True) -> Fit:
-    """Build, sample and diagnose: the one path every fit goes through (the spec's [sampling] settings)."""
+def fit_spec(spec: Spec, dataset: Dataset, cores: int | None = None, progress: bool = True,
+             extras: bool = True) -> Fit:
+    """Build, sample and diagnose: the one path every fit goes through (the spec's [sampling] settings).
+
+    ``extras=False`` leaves out the log densities and the replicated datasets, which only the report of a fit
+    reads (a cross-validation fold needs neither)."""
     design, dataset = prepare(spec, dataset)
     model = build_model(spec, design)
     stored = [d.name for d in model.deterministics if d.name not in DERIVED]
     tree, timings = run_nuts(model, spec.sampling, stored, cores=cores, progress=progress)
-    _add_log_densities(tree, model, timings)
-    _add_replicates(tree, spec, design)
+    if extras:
+        _add_log_densities(tree, model, timings)
+        _add_replicates(tree, spec, design)
     diagnostics = diagnose(tree)
     diagnostics["timings"] = timings.as_dict()
     diagnostics["min_ess_bulk_per_s"] = diagnostics["min_ess_bulk"] / max(timings.compile_s + timings.sample_s, 1e-9)

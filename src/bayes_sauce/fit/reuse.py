@@ -20,7 +20,8 @@ def saved_fit(folder: Path, key: str) -> Fit | None:
     return fit if fit.fingerprint == key else None
 
 
-def fit_or_reuse(spec: Spec, dataset: Dataset, folders: list[Path], progress: bool = False) -> Fit:
+def fit_or_reuse(spec: Spec, dataset: Dataset, folders: list[Path], progress: bool = False,
+                 extras: bool = True) -> Fit:
     """The first saved fit with the same fingerprint among ``folders``, else a new fit saved in the last of them.
 
     A new fit that fails the diagnostics gate is saved and returned; its diagnostics say so.
@@ -29,6 +30,6 @@ def fit_or_reuse(spec: Spec, dataset: Dataset, folders: list[Path], progress: bo
     for folder in folders:
         if (fit := saved_fit(folder, key)) is not None:
             return fit
-    fit = fit_spec(spec, dataset, progress=progress)
+    fit = fit_spec(spec, dataset, progress=progress, extras=extras)
     fit.save(folders[-1], replace=True)
     return Fit.load(folders[-1])

@@ -27,12 +27,20 @@ def sampler_available(name: str) -> bool:
     return importlib.util.find_spec(name) is not None
 
 
+def compile_nutpie(model: pm.Model):
+    """nutpie's compiled model of the free variables (its data containers can be swapped with ``with_data``)."""
+    import nutpie
+
+    return nutpie.compile_pymc_model(model, var_names=[v.name for v in model.free_RVs])
+
+
 def run_nuts(model: pm.Model, sampling: SamplingSpec, stored: list[str], cores: int | None = None,
-             progress: bool = True) -> tuple[xr.DataTree, Timings]:
+             progress: bool = True, compiled=None) -> tuple[xr.DataTree, Timings]:
     """Sample with the chosen NUTS implementation; the posterior holds the free variables and ``stored`` deterministics.
 
     nutpie is compiled separately so compile time is known; only the free variables go through its
     compiled function (cheaper to compile) and the stored deterministics are computed afterwards.
+    ``compiled`` (nutpie only) is a model compiled before, from ``compile_nutpie``, with this model's data.
     """
     if sampling.sampler not in SAMPLERS:
         raise ValueError(f"unknown sampler {sampling.sampler!r}; choose one of {SAMPLERS}")
@@ -46,7 +54,7 @@ def run_nuts(model: pm.Model, sampling: SamplingSpec, stored: list[str], cores: 
         from pymc.backends.arviz import patch_nutpie_idata
 
         start = time.perf_counter()
-        compiled = nutpie.compile_pymc_model(model, var_names=free)
+        compiled = compiled if compiled is not None else compile_nutpie(model)
         timings.compile_s = time.perf_counter() - start
         start = time.perf_counter()
         tree = nutpie.sample(compiled, draws=sampling.draws, tune=sampling.tune, chains=sampling.chains, cores=cores,

@@ -123,7 +123,8 @@ def _families(m: pd.DataFrame, c0: float, periods: list[str], time: str, scale: 
                 1 - 0.5 / scale.n_questions)
     accuracy = scale.floor + (1 - scale.floor) * u
     per_accuracy = 1 / ((1 - scale.floor) * u * (1 - u))
-    tuner = pd.Categorical(m["developer"], categories=finetuners).codes.astype(np.int64)
+    tuner = pd.Categorical(m["developer"].where(m["developer"].isin(finetuners)), categories=finetuners).codes
+    tuner = tuner.astype(np.int64)
     return Families(
         family_idx=pd.Categorical(m["family"], categories=families).codes.astype(np.int64),
         finetuner_idx=np.where(finetune, tuner, -1),

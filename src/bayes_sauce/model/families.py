@@ -241,8 +241,10 @@ def new_family_rows(spec: Spec, design: Design, new, beta, level, period, obs: O
                      model["sigma_finetuner"] * pm.Normal("new_finetuner_z", 0.0, 1.0, shape=n))
     mu = pm.Deterministic("new_mu", family_level + model["beta_within"] * (x_c - family_x) + new.finetune * tuner,
                           dims="new_model")
-    # As in the fit, the mixture applies only to a fine-tune in a family with other members.
-    compared = new.finetune & known & (fam.models_per_family[f] >= 2)
+    # As in the fit, the mixture applies only to a fine-tune in a family with other members (a fitted family's
+    # models, or the other rows of the same new family).
+    rows_per_new = np.bincount(new.new_family_idx[~known], minlength=n_new)[new.new_family_idx]
+    compared = new.finetune & np.where(known, fam.models_per_family[f] >= 2, rows_per_new >= 2)
     params = _new_params(spec, design, obs, mu, scale.accuracy(mu, pt.sigmoid), is_closed, compared)
     pm.Deterministic("new_scale", params[1], dims="new_model")
     draw = mixture_draw(*params)

@@ -30,7 +30,7 @@ import pandas as pd
 from scipy.stats import norm
 
 from bayes_sauce.data.dataset import Dataset
-from bayes_sauce.data.filters import exclude_for_analysis, exclude_rows
+from bayes_sauce.data.filters import exclude_for_analysis, hold_out
 from bayes_sauce.fit.fit import Fit
 from bayes_sauce.fit.reuse import fit_or_reuse
 from bayes_sauce.intervals import interval_frame
@@ -64,7 +64,7 @@ def split(dataset: Dataset, cutoff: str) -> tuple[Dataset, pd.DataFrame]:
         raise PredictionError(f"cutoff {cutoff}: {int((~after).sum())} models up to it and {int(after.sum())} after it; "
                          "both sides need models")
     test = dataset.models.loc[after].reset_index(drop=True)
-    return exclude_rows(dataset, after, f"released after the backtest cutoff {cutoff}"), test
+    return hold_out(dataset, after, f"released after the backtest cutoff {cutoff}"), test
 
 
 def _scores(method: str, test: pd.DataFrame, outcome: str, table: pd.DataFrame, lpd: np.ndarray) -> pd.DataFrame:

@@ -4,9 +4,10 @@
   LOO-PIT (ArviZ), each model's observed logit against the draws of a new member of its family by its
   developer, weighted by Pareto-smoothed importance sampling so that the model's own score does not
   inform its prediction.
-- A new family (the family structure only): one PIT per family, its root (or first member) against a
-  new family of the same developer, compute and period; in-sample, since a family informs only the
-  hyper-parameters of a new one.
+  In the family structure, over the models of families with two or more members (PSIS cannot leave out
+  the only model of a family, whose level it alone pins; that model is a new family's).
+- A new family (the family structure only): one PIT per family, its root (or first member) under a new
+  family, cross-validated over folds of families (``family_folds``).
 
 Each check passes when the PIT values' ECDF stays inside ArviZ's simultaneous band (``PIT_BAND``).
 """
@@ -14,6 +15,7 @@ Each check passes when the PIT values' ECDF stays inside ArviZ's simultaneous ba
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -26,6 +28,7 @@ from bayes_sauce.defaults import SEED
 from bayes_sauce.fit.fit import Fit
 from bayes_sauce.intervals import SAMPLE_DIMS
 from bayes_sauce.model.new_rows import dataset_frame
+from bayes_sauce.predictive.family_folds import FOLDS, as_new_families, new_family_pit
 from bayes_sauce.predictive.loo import marginal_log_likelihood
 from bayes_sauce.predictive.predict import NEW_DIM, predict
 from bayes_sauce.scale import ScoreScale
@@ -59,13 +62,6 @@ def _families(fit: Fit) -> bool:
     return fit.spec.model.structure == "families"
 
 
-def new_family_frame(fit: Fit) -> pd.DataFrame:
-    """The fitted rows as members of new families: each family label marked unseen, so its members share a
-    fresh family effect, with the developer of its base and its own compute and period."""
-    rows = dataset_frame(fit.rows, fit.spec.data.time)
-    return rows.assign(family="new:" + rows["family"].astype(str))
-
-
 def pit_summary(pit: np.ndarray, prob: float = PIT_BAND) -> dict[str, Any]:
     """Whether the PIT values' ECDF stays inside the simultaneous band, and by how much it leaves it."""
     points, ecdf, lower, upper = ecdf_pit(np.asarray(pit, dtype=float), prob, PIT_SIMULATIONS,
@@ -94,26 +90,32 @@ def known_family_pit(fit: Fit) -> np.ndarray:
         return np.asarray(loo_pit(tree, var_names=["y"])["y"].values)
 
 
-def new_family_pit(fit: Fit) -> np.ndarray:
-    """One PIT per family: its root's (else its first member's) logit against the same model in a new family."""
-    scale, rows = fit.design.scale, fit.rows
-    first = rows.sort_values("is_root", ascending=False).drop_duplicates("family").sort_index()
-    draws = predict(fit, new_family_frame(fit).loc[first.index], SEED)["eta"].values
-    observed = scale.to_logit(first[scale.outcome].to_numpy(dtype=float))
-    return (draws.reshape(-1, len(first)) <= observed).mean(axis=0)
+def predictive_checks(fit: Fit, folder: Path | None = None, folds: int = FOLDS,
+                      progress: bool = True) -> dict[str, dict[str, Any]]:
+    """checks.json: one entry per predictive check, each with ``passed`` and the numbers behind it.
 
-
-def predictive_checks(fit: Fit) -> dict[str, dict[str, Any]]:
-    """checks.json: one entry per predictive check, each with ``passed`` and the numbers behind it."""
-    checks = {"new_model_in_known_family" if _families(fit) else "new_model_same_inputs":
-              {"what": "LOO-PIT of each model's score under a new model of its family by its developer"
-               if _families(fit) else "LOO-PIT of each model's score under a new model with the same inputs",
-               **pit_summary(known_family_pit(fit))}}
-    if _families(fit):
-        checks["new_family"] = {"what": "PIT of each family's root (or first member) under a new family of the "
-                                        "same developer, compute and period (in-sample: one value per family)",
-                                **pit_summary(new_family_pit(fit))}
-    return checks
+    The family structure's new-family check fits ``folds`` fits without a fold's families (saved, and
+    reused, under ``folder``, by default the fit's ``checks/`` folder)."""
+    pit = known_family_pit(fit)
+    if not _families(fit):
+        return {"new_model_same_inputs": {"what": "LOO-PIT of each model's score under a new model with the same "
+                                                  "inputs", **pit_summary(pit), "model_id": fit.rows["model_id"].tolist()}}
+    compared = fit.rows.groupby("family")["model_id"].transform("size").to_numpy() >= 2
+    held = new_family_pit(fit, folder or fit.path / "checks", folds, progress)
+    usable = held["pit"].notna()
+    return {
+        "new_model_in_known_family": {
+            "what": "LOO-PIT of each model's score under a new member of its family (families with two or more "
+                    "models; a family of one is a new family once its model is left out)",
+            **pit_summary(pit[compared]), "model_id": fit.rows.loc[compared, "model_id"].tolist()},
+        "new_family": {
+            "what": f"PIT of each family's root (or first member) under a new family, from {folds} fits each "
+                    "without a fold of families (by an unseen developer where the developer based no other)",
+            **pit_summary(held.loc[usable, "pit"].to_numpy()), "model_id": held.loc[usable, "model_id"].tolist(),
+            "folds": folds, "fold_gates_passed": bool(held["fold_gate_passed"].all()),
+            "developer_unseen": int((~held.loc[usable, "developer_seen"]).sum()),
+            "not_predictable": held.loc[~usable, "model_id"].tolist()},
+    }
 
 
 def ppc_table(fit: Fit) -> pd.DataFrame:
@@ -122,7 +124,8 @@ def ppc_table(fit: Fit) -> pd.DataFrame:
     model's own effect, or, with families, a new member of its own family)."""
     scale = fit.design.scale
     observed = fit.rows[scale.outcome].to_numpy(dtype=float)
-    frame = new_family_frame(fit) if _families(fit) else dataset_frame(fit.rows, fit.spec.data.time)
+    time = fit.spec.data.time
+    frame = as_new_families(fit.rows, time) if _families(fit) else dataset_frame(fit.rows, time)
     fresh = predict(fit, frame, SEED)["score"]
     own = replicated_scores(fit.tree["posterior_predictive"].to_dataset(), scale)
     fresh = sample_datasets(fresh.rename({NEW_DIM: "model"}), PREDICTIVE_SAMPLES)

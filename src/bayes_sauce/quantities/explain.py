@@ -101,8 +101,9 @@ def explain(fit: Fit, model_id: str, n_relatives: int = RELATIVES) -> Explanatio
     me = dict(model=model_id)
     counterfactual = {}
     if DEVELOPER in names:
-        developer = comps[DEVELOPER].isel(model=_first_model_per_developer(fit.rows))
-        median_developer = developer.median("model")
+        # The median over the model's developers (in the family structure: the base developers, whose effect a
+        # fine-tune's developer component is).
+        median_developer = fit.posterior["developer_effect"].median("developer")
         alternative = fit.design.scale.accuracy(eta_all.sel(me) - comps[DEVELOPER].sel(me) + median_developer)
         counterfactual = {"score_with_median_developer": alternative,
                           "score_change_with_median_developer": alternative - score_all.sel(me)}
@@ -117,8 +118,3 @@ def explain(fit: Fit, model_id: str, n_relatives: int = RELATIVES) -> Explanatio
                            fitted.reset_index(drop=True), medians.reset_index(drop=True)], axis=1)
     row = fit.rows.set_index("model_id").loc[model_id]
     return Explanation(model_id, names, parts, relatives.rename(columns={outcome: "observed"}), relation, row)
-
-
-def _first_model_per_developer(models: pd.DataFrame) -> list[int]:
-    """Positions of one model per developer: the developer component is the same for all of a developer's models."""
-    return np.flatnonzero(~models["developer"].duplicated().to_numpy()).tolist()

@@ -50,6 +50,8 @@ class Comparison:
 
     def versus(self, q: str) -> str:
         """'ours vs the paper's' for one quantity, flagged when the paper's value is outside our interval."""
+        if pd.isna(self.rows.loc[q, "paper"]):
+            return f"{self.show(q)} (the paper has no such number)"
         paper = format_value(self.rows.loc[q, "paper"], self.rows.loc[q, "unit"])
         return f"{self.show(q)} vs {paper}" + (" (outside)" if self.outside[q] else "")
 
@@ -199,20 +201,36 @@ def disagreements(tables: dict[str, pd.DataFrame], fit: Fit, ols: Replication | 
 
 
 def ppc_note(table: pd.DataFrame, fit: Fit) -> str:
-    """How far the observed score distribution lies from replicated datasets with fresh model effects."""
+    """How far the observed score distribution lies from replicated datasets of new models (and new families)."""
     prob = fit.prob
-    effects = fit.posterior["model_effect"].mean(SAMPLE_DIMS).values
     inside = table[(table["observed"] > 0) & (table["observed"] < 1)]  # the observed range
     out = (inside["observed"] < inside["fresh_lo"]) | (inside["observed"] > inside["fresh_hi"])
     gap = (inside["observed"] - inside["fresh_median"]).abs()
     worst = inside.loc[gap.idxmax()]
-    text = (f"**Predictive check.** Replicated with fresh model effects (new models with the same compute, period and "
-            f"developer), the observed ECDF of scores lies outside the {prob:.0%} band over {out.mean():.0%} of the "
-            f"observed score range (largest gap {gap.max():.2f} at score {worst['score']:.2f}).")
-    if out.mean() > 0.1:
+    fresh = ("new models in new families (same developer, compute and period)" if fit.spec.model.structure == "families"
+             else "fresh model effects (new models with the same compute, period and developer)")
+    text = (f"**Score distribution.** Replicated as {fresh}, the observed ECDF of scores lies outside the {prob:.0%} "
+            f"band over {out.mean():.0%} of the observed score range (largest gap {gap.max():.2f} at score "
+            f"{worst['score']:.2f}).")
+    if out.mean() > 0.1 and fit.spec.model.structure != "families":
+        effects = fit.posterior["model_effect"].mean(SAMPLE_DIMS).values
         text += (" Normal model-specific effects on the logit scale do not reproduce the shape of the score "
                  f"distribution: the posterior-mean model effects have skewness {skew(effects):.2f} and excess "
                  f"kurtosis {kurtosis(effects):.1f}. Read quantities that rest on the tails of those effects "
                  "(the within-firm spreads) with care.")
-    return text + (" Replicated with each model's own effect the check passes almost by construction: each effect "
-                   "is pinned by its answers.")
+    return text
+
+
+def checks_note(checks: dict[str, dict]) -> str:
+    """One sentence per predictive check of checks.json: what it compares, passed or not, and by how much."""
+    lines = []
+    for name, c in checks.items():
+        verdict = "**passes**" if c["passed"] else "**FAILS**"
+        where = ("stays inside" if c["passed"] else
+                 f"leaves it over {c['share_of_grid_outside']:.1%} of the grid (by at most {c['max_excess']:.3f})")
+        line = (f"- `{name}` {verdict}: {c['what']}; n = {c['n']}, the PIT ECDF {where} the {c['band']:.0%} "
+                f"simultaneous band (largest deviation from uniform {c['max_abs_ecdf_deviation']:.3f}).")
+        if "folds" in c and not c["fold_gates_passed"]:
+            line += " Some fold fits failed the diagnostics gate (see checks.json)."
+        lines.append(line)
+    return "\n".join(lines)

@@ -11,7 +11,8 @@ from pathlib import Path
 import pandas as pd
 
 LOO_SCALE = ("log probability of the observed count of correct answers for a new model with the same inputs "
-             "(model effect integrated out; also the developer effect for one-model developers)")
+             "(model effect integrated out; also the developer effect for one-model developers; in the family "
+             "structure a new member of the model's family)")
 
 
 # Pairs whose difference answers "does pooling developers predict better than the paper's fixed effects?"
@@ -40,6 +41,13 @@ def loo_markdown(table: pd.DataFrame, pointwise: pd.DataFrame | None = None) -> 
                 + (f"{len(clear)} of {len(rest)} others are worse by more than twice the SE of the difference "
                    f"({', '.join(clear['spec'])})." if len(clear) else "no other is worse by more than twice the SE "
                    "of the difference."))
+    uncertain = view[view["pareto_k_high_left"] > 0]
+    if len(uncertain):
+        sentence += (" Pareto k stays above 0.7 after the refits for " + ", ".join(
+            f"{r.spec} ({int(r.pareto_k_high_left)} models)" for r in uncertain.itertuples())
+            + ": PSIS cannot be trusted for those models (in the family structure mostly families of one, whose "
+              "level only that model pins; leaving it out makes it a new family), so their elpd is likely "
+              "optimistic; the new-family check and the backtest test that prediction directly.")
     failed = view.loc[~view["gate_passed"].astype(bool), "spec"].tolist()
     if failed:
         sentence += f" Fits that FAILED the diagnostics gate (their numbers are not reliable): {', '.join(failed)}."
@@ -47,8 +55,8 @@ def loo_markdown(table: pd.DataFrame, pointwise: pd.DataFrame | None = None) -> 
         f"PSIS-LOO on the {LOO_SCALE}. elpd_diff is against the best; dse its standard error; p the effective "
         "number of parameters; Pareto k above the threshold (0.7) before refits, exact refits done, and k still above "
         "it afterwards.", "", view.to_markdown(index=False, floatfmt=".1f"), "", sentence,
-        *(["", "Pooling developers vs the paper's fixed effects (elpd difference, paired SE):",
-           *pairwise_differences(pointwise)] if pointwise is not None else [])])
+        *(["", "Pooling developers vs the paper's fixed effects (elpd difference, paired SE):", *pairs]
+          if (pairs := pairwise_differences(pointwise) if pointwise is not None else []) else [])])
 
 
 def backtest_markdown(summary: pd.DataFrame, cutoff: str, n_train: int, n_test: int) -> str:

@@ -20,7 +20,7 @@ from markdown_it import MarkdownIt
 
 from bayes_sauce.fit.fit import Fit
 from bayes_sauce.reporting.claims import FAILS, PARTLY, REPRODUCED, SURVIVES, Verdict, overall, position, verdicts
-from bayes_sauce.reporting.differences import ppc_note
+from bayes_sauce.reporting.differences import checks_note, ppc_note
 from bayes_sauce.reporting.evaluation import prediction_section
 from bayes_sauce.reporting.names import readable
 from bayes_sauce.reporting.paper import format_value
@@ -135,10 +135,11 @@ def gate_table(d: dict) -> str:
             f"<tbody>{rows}</tbody></table>")
 
 
-def checks_section(fit: Fit, tables: dict[str, pd.DataFrame], images: dict[str, bytes],
+def checks_section(fit: Fit, tables: dict[str, pd.DataFrame], images: dict[str, bytes], checks: dict[str, dict],
                    evaluations: Sequence[Path]) -> str:
     parts = ['<section id="checks"><h2>Can these numbers be trusted?</h2>',
-             "<h3>Sampling diagnostics (the gate)</h3>", gate_table(fit.diagnostics), "<h3>Posterior predictive check</h3>"]
+             "<h3>Sampling diagnostics (the gate)</h3>", gate_table(fit.diagnostics), "<h3>Posterior predictive checks</h3>",
+             md(checks_note(checks))]
     if "ppc" in tables and len(tables["ppc"]):
         parts.append(md(ppc_note(tables["ppc"], fit)))
     parts += [report_figure(name, images) for name in CHECK_FIGURES if name in images]
@@ -179,13 +180,14 @@ def details_section(fit: Fit, tables: dict[str, pd.DataFrame], images: dict[str,
     others = [name for name in images if name not in shown]
     if others:
         parts += ["<h3>Other figures</h3>", *(report_figure(name, images) for name in others)]
-    links = [f"{name}.csv" for name in tables] + [f"{name}.png" for name in images] + ["report.md", "diagnostics.json"]
+    links = ([f"{name}.csv" for name in tables] + [f"{name}.png" for name in images]
+             + ["report.md", "checks.json", "diagnostics.json"])
     parts += ["<h3>Files beside this page</h3><p>", ", ".join(f'<a href="{esc(f)}">{esc(f)}</a>' for f in links), "</p>"]
     return "".join(parts) + "</section>"
 
 
 def page(fit: Fit, tables: dict[str, pd.DataFrame], notes: list[str], images: dict[str, bytes],
-         evaluations: Sequence[Path] = ()) -> str:
+         checks: dict[str, dict], evaluations: Sequence[Path] = ()) -> str:
     """The whole page: header, the answer, the checks, the claims, where and why we differ, the details."""
     headline = tables["headline"]
     found = verdicts(headline, fit.prob)
@@ -209,7 +211,7 @@ def page(fit: Fit, tables: dict[str, pd.DataFrame], notes: list[str], images: di
         f"Sauce' in LLM Development?\" Fit <code>{esc(fit.name)}</code>: {MARKDOWN.renderInline(fit_sentence(fit))}</p>",
         f"<nav>{nav}</nav>{warning}</header><main>",
         answer_section(found, headline, fit.prob),
-        checks_section(fit, tables, images, evaluations),
+        checks_section(fit, tables, images, checks, evaluations),
         claims_section(found, images, fit.prob),
         f'<section id="differences"><h2>Where and why ours differ from the paper\'s</h2><ul>{notes_html}</ul></section>',
         details_section(fit, tables, images, shown),

@@ -224,8 +224,8 @@ def scaling_curve(curve: pd.DataFrame, models: pd.DataFrame, outcome: str, perio
     return fig
 
 
-PPC_KINDS = {"fresh": "Replicated with new model effects e ~ N(0, sigma_model)",
-             "own": "Replicated with each model's own effect (saved predictive)"}
+PPC_KINDS = {"fresh": "Replicated as new models (in the family structure: in new families)",
+             "own": "Replicated from the saved predictive (a new member of each model's family, or its own effect)"}
 
 
 def ppc_ecdf(table: pd.DataFrame, prob: float, kinds: dict[str, str] | None = None,

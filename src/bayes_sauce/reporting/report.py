@@ -22,7 +22,9 @@ from bayes_sauce.quantities import headline
 from bayes_sauce.quantities.headline import KEY_QUANTITIES
 from bayes_sauce.reporting import data_plots, html, plots
 from bayes_sauce.reporting.claims import overall, verdicts
-from bayes_sauce.reporting.differences import Comparison, disagreements, ppc_note
+from bayes_sauce.predictive.checks import predictive_checks
+from bayes_sauce.predictive.family_folds import FOLDS
+from bayes_sauce.reporting.differences import Comparison, checks_note, disagreements, ppc_note
 from bayes_sauce.reporting.evaluation import prediction_section
 from bayes_sauce.reporting.names import readable
 from bayes_sauce.reporting.paper import compare, comparison_markdown, format_value
@@ -40,6 +42,7 @@ class Report:
     figures: dict[str, Any]
     notes: list[str]
     markdown: str
+    checks: dict[str, dict[str, Any]]
     evaluations: tuple[Path, ...] = ()
 
 
@@ -68,7 +71,7 @@ def _figure_lines(figures: dict[str, Any]) -> list[str]:
 
 
 def markdown(fit: Fit, tables: dict[str, pd.DataFrame], figures: dict[str, Any], notes: list[str],
-             evaluations: list[Path]) -> str:
+             checks: dict[str, dict[str, Any]], evaluations: list[Path]) -> str:
     """report.md: gate status first, then the answer (each claim's verdict), the headline comparison, the
     disagreements, definitions and figures."""
     d, spec = fit.diagnostics, fit.spec
@@ -96,6 +99,10 @@ def markdown(fit: Fit, tables: dict[str, pd.DataFrame], figures: dict[str, Any],
         *[f"- {n}" for n in notes],
         "",
         "## Model checks",
+        "Predictive checks (checks.json): each model's observed score as a probability integral transform (PIT) of "
+        "its predictive distribution; a calibrated model's PITs are uniform.",
+        checks_note(checks),
+        "",
         ppc_note(tables["ppc"], fit),
         "",
         *prediction_section(evaluations),
@@ -116,15 +123,18 @@ def markdown(fit: Fit, tables: dict[str, pd.DataFrame], figures: dict[str, Any],
     return "\n".join(lines) + "\n"
 
 
-def build_report(fit: Fit, evaluations: list[Path] = ()) -> Report:
+def build_report(fit: Fit, evaluations: list[Path] = (), folds: int = FOLDS, progress: bool = True) -> Report:
     """Compute every table, figure and sentence of the report for a fit; ``evaluations`` are the folders of
-    ``bayes-sauce compare`` and ``backtest`` results to include (each read if it exists)."""
+    ``bayes-sauce compare`` and ``backtest`` results to include (each read if it exists); ``folds`` fits
+    without a fold of families each (saved under the fit's ``checks/``) make the new-family check."""
     ols = ols_reference(fit)
     tables = build_tables(fit, ols)
+    checks = predictive_checks(fit, folds=folds, progress=progress)
     figures = draw_figures(tables, fit)
     notes = disagreements(tables, fit, ols)
-    text = markdown(fit, tables, figures, notes, list(evaluations))
-    return Report(fit=fit, tables=tables, figures=figures, notes=notes, markdown=text, evaluations=tuple(evaluations))
+    text = markdown(fit, tables, figures, notes, checks, list(evaluations))
+    return Report(fit=fit, tables=tables, figures=figures, notes=notes, markdown=text, checks=checks,
+                  evaluations=tuple(evaluations))
 
 
 def write_report(report: Report) -> list[Path]:
@@ -142,10 +152,12 @@ def write_report(report: Report) -> list[Path]:
         images[name] = (out / f"{name}.png").read_bytes()
         paths.append(out / f"{name}.png")
     (out / "report.md").write_text(report.markdown)
-    (out / "report.html").write_text(html.page(report.fit, report.tables, report.notes, images, report.evaluations), encoding="utf-8")
+    (out / "checks.json").write_text(json.dumps(report.checks, indent=2) + "\n")
+    (out / "report.html").write_text(html.page(report.fit, report.tables, report.notes, images, report.checks,
+                                               report.evaluations), encoding="utf-8")
     (out / "report.json").write_text(json.dumps({"fingerprint": report.fit.fingerprint,
                                                  "gate_passed": report.fit.passed}, indent=2) + "\n")
-    return [*paths, out / "report.md", out / "report.html"]
+    return [*paths, out / "checks.json", out / "report.md", out / "report.html"]
 
 
 def terminal_summary(report: Report) -> str:

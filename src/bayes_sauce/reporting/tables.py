@@ -13,6 +13,8 @@ from bayes_sauce.data.dataset import Dataset
 from bayes_sauce.data.paper_numbers import comparable, load_paper_numbers
 from bayes_sauce.data.read import DataValidationError
 from bayes_sauce.fit.fit import Fit
+from bayes_sauce.intervals import SAMPLE_DIMS
+from bayes_sauce.model.build import COMPONENTS
 from bayes_sauce.paths import OLS_SPEC
 from bayes_sauce.predictive.checks import ppc_table
 from bayes_sauce.quantities import decompose, headline, posterior
@@ -95,6 +97,18 @@ def frontier_pairs_table(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["pair", "component", "median", "lo", "hi", "paper"])
 
 
+def model_effects_table(fit: Fit, comps: xr.Dataset) -> pd.DataFrame:
+    """model_effects.csv: per model its family, posterior failure probability (empty where the spec has no
+    failure component) and the posterior median of each component of its latent score."""
+    rows = fit.rows
+    out = pd.DataFrame({"model_id": rows["model_id"].to_numpy(),
+                        "family": rows["family"].to_numpy() if "family" in rows else "",
+                        "p_failure": posterior.failure_probability(fit).values if fit.has("p_failure") else np.nan})
+    for name in (c for c in COMPONENTS if c in comps):
+        out[f"{name}_median"] = comps[name].median(SAMPLE_DIMS).values
+    return out
+
+
 def build_tables(fit: Fit, ols: Replication | None) -> dict[str, pd.DataFrame]:
     """Every table of the report, by the stem of its CSV."""
     comps = posterior.components(fit)
@@ -115,6 +129,7 @@ def build_tables(fit: Fit, ols: Replication | None) -> dict[str, pd.DataFrame]:
         "threshold_fall": headline.threshold_path(fit.rows, f"{outcome}_norm"),
         "scaling_curve": posterior.scaling_curve(fit, comps, np.linspace(x.min() - 0.25, x.max() + 0.25, 100)),
         "ppc": ppc_table(fit),
+        "model_effects": model_effects_table(fit, comps),
         "psense": psense_table(fit, list(quantities.values())),
     }
 
