@@ -1,182 +1,145 @@
-"""Pipeline benchmark: where the time of `bayes-sauce run` goes, stage by stage, and how the costs
-grow with draws and with models. Medians over repeats; every number measured in this run.
+"""Pipeline benchmark: where the time of `bayes-sauce run` goes, stage by stage, and the wall time of the
+commands a user waits on (``--help``, an argument error, ``predict`` of one model from a saved fit).
+Medians over repeats; every number measured in this run.
 
-Usage: .venv/bin/python benchmarks/pipeline.py [--repeats 3] [--out benchmarks/results]
-       [--draw-factors 1,2,5,10] [--model-factors 1,2,5,10] [--fit-factors 0.25,0.5,1,2]
+Usage: .venv/bin/python benchmarks/pipeline.py [--repeats 3] [--folds 5] [--out benchmarks/results]
+The stages are the ``run`` command's own functions (``bayes_sauce.cli.analysis``), called in one process
+in the order ``run`` calls them, each repeat into a fresh folder (nothing reused); imports are timed in a
+fresh interpreter. The fit is split by its own timings (compile, sampling, deterministics and log
+densities) and the gate is timed again on the fitted posterior; the report is split into its predictive
+checks (with the ``--folds`` fits without a fold of families) and the rest. The first repeat pays the
+process's first numba/PyTensor compile; the medians say which repeats dominate.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
+import os
 import platform
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import warnings
-from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
-import pymc as pm
-import xarray as xr
 
-from bayes_sauce import posterior, report
-from bayes_sauce.data import N_QUESTIONS, Dataset, load
-from bayes_sauce.model import build_model, prepare
-from bayes_sauce.replication import replicate
-from bayes_sauce.sampling import SamplerSettings, diagnose, fit_spec, run_nuts, save_fit
-from bayes_sauce.spec import DEFAULT_SPEC, OLS_SPEC, load_spec
+import bayes_sauce.reporting.report as report_module
+from bayes_sauce.cli import analysis
+from bayes_sauce.cli.main import build_parser
+from bayes_sauce.fit.diagnostics import diagnose
+from bayes_sauce.paths import DEFAULT_SPEC, OLS_SPEC
 
 warnings.filterwarnings("ignore")
-SPEC = load_spec(DEFAULT_SPEC)
-SETTINGS = SamplerSettings(draws=1000, tune=1000, chains=4, seed=20260207, progress=False)
-# Hyper-parameters for simulated data at other sizes (plausible values, not estimates).
-SIM_TRUTH = {"alpha": -1.2, "beta": 0.8, "sigma_developer": 0.8, "sigma_model": 0.7,
-             "period_offset": np.array([-0.8, -0.1]), "pool_offset": np.array([-0.4, 0.3, 0.3])}
+CLI = [str(Path(sys.executable).with_name("bayes-sauce"))]
+# What `bayes-sauce run` imports on its way (the command's lazy imports included).
+RUN_IMPORTS = ("bayes_sauce.cli.main, bayes_sauce.data.load, bayes_sauce.data.summary, bayes_sauce.reporting.data_plots, "
+               "bayes_sauce.replication.ols, bayes_sauce.reporting.replication, bayes_sauce.fit.workflow, "
+               "bayes_sauce.fit.diagnostics, bayes_sauce.reporting.report, nutpie")
+PREDICT = ["--params", "70", "--tokens", "15000", "--developer", "Meta", "--date", "2025-02", "--allow-failed"]
 
 
-def timed(fn: Callable[[], object]) -> tuple[float, object]:
+def wall(command: list[str], expect: int | None = 0) -> float:
+    """Seconds a fresh process takes to run ``command`` (its exit status checked when ``expect`` is given)."""
     start = time.perf_counter()
-    result = fn()
-    return time.perf_counter() - start, result
+    done = subprocess.run(command, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    if expect is not None and done.returncode != expect:
+        raise RuntimeError(f"{' '.join(command)} exited {done.returncode}: {done.stderr[-2000:]}")
+    return seconds
 
 
-def import_seconds() -> float:
-    """A fresh interpreter importing what `bayes-sauce run` needs."""
-    code = "import bayes_sauce.cli, bayes_sauce.report, pymc, nutpie, arviz"
+class Timed:
+    """Wraps a function and records the seconds of its last call."""
+
+    def __init__(self, fn):
+        self.fn, self.seconds = fn, 0.0
+
+    def __call__(self, *args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return self.fn(*args, **kwargs)
+        finally:
+            self.seconds = time.perf_counter() - start
+
+
+def stage_times(root: Path, folds: int) -> dict[str, float]:
+    """One `bayes-sauce run` into ``root``, stage by stage (the steps of ``cmd_run``), then ``predict`` on its fit."""
+    t = {"imports (fresh interpreter)": wall([sys.executable, "-c", f"import {RUN_IMPORTS}"])}
+    args = build_parser().parse_args(["run", "--out", str(root), "--folds", str(folds), "--no-progress"])
+    checks = Timed(report_module.predictive_checks)
+    report_module.predictive_checks = checks  # build_report calls it through the module: timed, not changed
+    sink = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+            args.out = root / "data"
+            start = time.perf_counter()
+            analysis.cmd_data(args)
+            t["data (summary, figures)"] = time.perf_counter() - start
+            start = time.perf_counter()
+            analysis.replicate_to(args, OLS_SPEC, root / "ols", brief=True)
+            t["replicate (OLS, bootstrap)"] = time.perf_counter() - start
+            args.sampler = args.target_accept = None
+            start = time.perf_counter()
+            fit = analysis.fit_to(args, DEFAULT_SPEC, root / DEFAULT_SPEC.stem)
+            fit_s = time.perf_counter() - start
+            start = time.perf_counter()
+            analysis.report_to(fit.path, True, [], folds, False)
+            report_s = time.perf_counter() - start
+    finally:
+        report_module.predictive_checks = checks.fn
+    timings = fit.timings
+    t["fit: compile"], t["fit: sample"] = timings.compile_s, timings.sample_s
+    t["fit: deterministics, log densities"] = timings.extras_s
+    t["fit: build, replicates, gate, save"] = fit_s - timings.compile_s - timings.sample_s - timings.extras_s
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
-    return time.perf_counter() - start
-
-
-def stage_times(out: Path) -> dict[str, float]:
-    """One pass of the main job's stages on the shipped data, each timed on its own."""
-    t = {"import": import_seconds()}
-    t["load"], dataset = timed(lambda: load(filters=SPEC.data.filters.to_filters()))
-    ols = load_spec(OLS_SPEC)
-    t["replicate"], _ = timed(lambda: replicate(ols, load(filters=ols.data.filters.to_filters()), replicates=200))
-    total, result = timed(lambda: fit_spec(SPEC, dataset, SETTINGS, DEFAULT_SPEC.read_text()))
-    t["compile"], t["sample"] = result.timings.compile_s, result.timings.sample_s
-    t["loglik_prior_predictive"] = result.timings.extras_s
-    t["build_diagnose_loo"] = total - result.timings.total_s
-    tree, data = result.tree, result.model_data
-    t["save"], _ = timed(lambda: save_fit(tree, out, result.diagnostics))
-    data.models.to_csv(out / "models.csv", index=False)
-    t["decompose"], _ = timed(lambda: posterior.summarise(posterior.quantities(tree, data.models),
-                                                          report.paper_reference(SPEC), 0.9))
-    t["report"], _ = timed(lambda: report.write_report(report.build_report(out)))
+    gate = diagnose(fit.tree)
+    t["(in fit) diagnostics gate alone"] = time.perf_counter() - start
+    t[f"report: predictive checks ({folds} fold fits)"] = checks.seconds
+    t["report: the rest"] = report_s - checks.seconds
+    t["run total (stages above, without the gate's re-timing)"] = sum(
+        v for k, v in t.items() if not k.startswith("(in fit)"))
+    t["predict one model (fresh process)"] = wall([*CLI, "predict", str(fit.path), *PREDICT])
+    t["gate passed"] = float(fit.passed)
+    t["gate quantities"] = float(gate["n_quantities"])
     return t
-
-
-def _build(dataset: Dataset):
-    data, _ = prepare(SPEC, dataset)
-    return data, build_model(SPEC, data)
-
-
-def tile_draws(tree: xr.DataTree, factor: int) -> xr.DataTree:
-    """A posterior with `factor` times the draws (copies), for timing only."""
-    post = tree.posterior.to_dataset()
-    big = xr.concat([post] * factor, dim="draw").assign_coords(draw=np.arange(post.sizes["draw"] * factor))
-    out = tree.copy()
-    out["posterior"] = xr.DataTree(big)
-    return out
-
-
-def tile_models(tree: xr.DataTree, models: pd.DataFrame, factor: int) -> tuple[xr.DataTree, pd.DataFrame]:
-    """`factor` copies of every model (new ids, same covariates and effects), for timing only."""
-    ids = [m if k == 0 else f"{m}__copy{k}" for k in range(factor) for m in models["model_id"]]
-    big_models = pd.concat([models] * factor, ignore_index=True).assign(model_id=ids)
-    out = tree.copy()
-    for group in ("posterior", "constant_data"):
-        ds = out[group].to_dataset()
-        per_model = [v for v in ds.data_vars if "model" in ds[v].dims]
-        tiled = xr.concat([ds[per_model]] * factor, dim="model").assign_coords(model=ids)
-        out[group] = xr.DataTree(xr.merge([ds.drop_vars(per_model).drop_dims("model"), tiled]))
-    return out, big_models
-
-
-def simulated_dataset(dataset: Dataset, factor: float, seed: int) -> Dataset:
-    """`factor` times the real covariates (subsampled or repeated) with scores simulated from the model."""
-    rng = np.random.default_rng(seed)
-    n = int(round(len(dataset.models) * factor))
-    rows = dataset.models.iloc[np.sort(rng.choice(len(dataset.models), n, replace=factor > 1))].reset_index(drop=True)
-    rows["model_id"] = [f"sim{i}" for i in range(n)]
-    data, _ = prepare(SPEC, Dataset(models=rows))
-    model = build_model(SPEC, data)
-    sizes = {v.name: int(np.prod(v.shape.eval())) for v in model.free_RVs}
-    truth = {k: np.resize(v, sizes[k]) if np.ndim(v) else v for k, v in SIM_TRUTH.items()}
-    k = pm.draw(pm.do(model, truth)["k"], random_seed=seed)
-    return Dataset(models=rows.assign(mmlu_pro=k / N_QUESTIONS["mmlu_pro"]), source="<simulated>", sha256="sim")
-
-
-def median_table(rows: list[dict], key: str) -> pd.DataFrame:
-    return pd.DataFrame(rows).groupby(key).median(numeric_only=True).reset_index()
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--draw-factors", default="1,2,5,10")
-    parser.add_argument("--model-factors", default="1,2,5,10")
-    parser.add_argument("--fit-factors", default="0.25,0.5,1,2")
+    parser.add_argument("--folds", type=int, default=5, help="folds of the report's new-family check (run's default 5)")
+    parser.add_argument("--startup-repeats", type=int, default=5, help="repeats of --help and of an argument error")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
-    sections = []
 
-    with tempfile.TemporaryDirectory() as tmp:
-        stages = []
-        for r in range(args.repeats):
-            stages.append(stage_times(Path(tmp)))
-            print(f"stages repeat {r + 1}/{args.repeats}: " + ", ".join(f"{k} {v:.1f}s" for k, v in stages[-1].items()),
-                  flush=True)
-        stage = pd.DataFrame(stages).median().rename("median_s").to_frame()
-        stage.loc["total"] = stage["median_s"].sum()
-        sections.append(("`bayes-sauce run` by stage (seconds, median)", stage))
+    stages = []
+    for r in range(args.repeats):
+        with tempfile.TemporaryDirectory() as tmp:
+            stages.append(stage_times(Path(tmp), args.folds))
+        print(f"stages repeat {r + 1}/{args.repeats}: " + ", ".join(f"{k} {v:.1f}" for k, v in stages[-1].items()),
+              flush=True)
+    stage = pd.DataFrame(stages).T
+    stage.columns = [f"repeat {i + 1}" for i in range(args.repeats)]
+    stage.insert(0, "median_s", stage.median(axis=1))
 
-        fit = report.read_fit(Path(tmp))
-        rows = []
-        for f in map(int, args.draw_factors.split(",")):
-            big = tile_draws(fit.tree, f)
-            for _ in range(args.repeats):
-                seconds, _ = timed(lambda: posterior.quantities(big, fit.models))
-                rows.append({"draws": 4000 * f, "decompose_s": seconds})
-        draws = median_table(rows, "draws")
-        draws["s_per_1k_draws"] = draws["decompose_s"] / (draws["draws"] / 1000)
-        sections.append(("Decomposition cost vs draws (809 models)", draws))
+    startup = {
+        "bayes-sauce --help": [wall([*CLI, "--help"]) for _ in range(args.startup_repeats)],
+        "bayes-sauce fit --draws abc (argument error, exit 2)":
+            [wall([*CLI, "fit", "--draws", "abc"], expect=2) for _ in range(args.startup_repeats)],
+    }
+    commands = pd.DataFrame({k: {"median_s": statistics.median(v), "max_s": max(v)} for k, v in startup.items()}).T
 
-        rows = []
-        for f in map(int, args.model_factors.split(",")):
-            big, big_models = tile_models(fit.tree, fit.models, f)
-            for _ in range(args.repeats):
-                seconds, _ = timed(lambda: posterior.quantities(big, big_models))
-                rows.append({"models": len(big_models), "decompose_s": seconds})
-        models = median_table(rows, "models")
-        models["s_per_1k_models"] = models["decompose_s"] / (models["models"] / 1000)
-        sections.append(("Decomposition cost vs models (4,000 draws)", models))
-
-    real = load(filters=SPEC.data.filters.to_filters())
-    rows = []
-    for f in map(float, args.fit_factors.split(",")):
-        dataset = simulated_dataset(real, f, seed=1)
-        for _ in range(args.repeats):
-            data, model = _build(dataset)
-            tree, timings = run_nuts(model, SETTINGS)
-            diag = diagnose(tree)
-            rows.append({"models": len(dataset.models), "compile_s": timings.compile_s, "sample_s": timings.sample_s,
-                         "min_ess_bulk": diag["min_ess_bulk"], "divergences": diag["divergences"]})
-            print(f"fit {len(dataset.models)} models: compile {timings.compile_s:.1f}s sample {timings.sample_s:.1f}s",
-                  flush=True)
-    fits = median_table(rows, "models")
-    fits["sample_s_per_100_models"] = fits["sample_s"] / (fits["models"] / 100)
-    sections.append(("Fit time vs number of models (simulated scores on real covariates)", fits))
-
-    machine = f"{platform.machine()}, {len(__import__('os').sched_getaffinity(0))} cores, Python {platform.python_version()}"
-    text = f"Pipeline benchmark, medians of {args.repeats} repeats; machine: {machine}\n"
-    for title, table in sections:
-        text += f"\n### {title}\n\n{table.to_markdown(floatfmt='.3g')}\n"
+    machine = f"{platform.machine()}, {len(os.sched_getaffinity(0))} cores, Python {platform.python_version()}"
+    text = (f"Pipeline benchmark, medians of {args.repeats} repeats (report with --folds {args.folds}); "
+            f"machine: {machine}; load average at the end {os.getloadavg()[0]:.2f}\n"
+            f"\n### `bayes-sauce run` by stage (seconds)\n\n{stage.to_markdown(floatfmt='.3g')}\n"
+            f"\n### Start-up (fresh process, {args.startup_repeats} repeats)\n\n{commands.to_markdown(floatfmt='.3g')}\n")
     (args.out / "pipeline.md").write_text(text)
     print("\n" + text)
     return 0
