@@ -129,9 +129,11 @@ def report_to(fit_dir: Path, allow_failed: bool, evaluations: list[Path], folds:
 
 
 def evaluation_folders(args: argparse.Namespace) -> list[Path]:
-    """The compare and backtest result folders a report includes (the defaults, where they exist)."""
-    folders = [args.compare or RESULTS_DIR / "compare"]
-    folders += args.backtest or sorted((RESULTS_DIR / "backtest").glob("*/"))
+    """The compare and backtest result folders a report includes: those given, else the ones beside the fit
+    folder (``results/compare``, ``results/backtest/*`` for ``results/hierarchical``), where they exist."""
+    root = Path(args.dir).resolve().parent
+    folders = [args.compare or root / "compare"]
+    folders += args.backtest or sorted((root / "backtest").glob("*/"))
     return [f for f in folders if f.exists()]
 
 
@@ -202,9 +204,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("dir", type=Path, help="fit folder written by `bayes-sauce fit` (e.g. results/hierarchical)")
     options.add_allow_failed(p)
     p.add_argument("--compare", type=Path, default=None,
-                   help="a `bayes-sauce compare` folder to include (default: results/compare, if there)")
+                   help="a `bayes-sauce compare` folder to include (default: compare/ beside the fit folder, if there)")
     p.add_argument("--backtest", type=Path, nargs="*", default=None,
-                   help="`bayes-sauce backtest` folders to include (default: results/backtest/*, if there)")
+                   help="`bayes-sauce backtest` folders to include (default: backtest/*/ beside the fit folder, if there)")
     _add_folds(p)
     p.add_argument("--no-progress", action="store_true", help="no progress lines or bars")
     p.set_defaults(func=cmd_report)

@@ -221,6 +221,16 @@ def ppc_note(table: pd.DataFrame, fit: Fit) -> str:
     return text
 
 
+def failed_checks_warning(checks: dict[str, dict]) -> str:
+    """One sentence naming the predictive checks that fail ('' when all pass): said at the top of the report."""
+    failed = [f"{name} (outside the band over {c['share_of_grid_outside']:.1%} of the grid, by at most "
+              f"{c['max_excess']:.3f})" for name, c in checks.items() if not c["passed"]]
+    if not failed:
+        return ""
+    return ("WARNING: this model FAILS a predictive check: " + "; ".join(failed) + ". Its predictions of that kind "
+            "are miscalibrated by that much; see the model checks.")
+
+
 def checks_note(checks: dict[str, dict]) -> str:
     """One sentence per predictive check of checks.json: what it compares, passed or not, and by how much."""
     lines = []

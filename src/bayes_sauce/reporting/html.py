@@ -20,7 +20,7 @@ from markdown_it import MarkdownIt
 
 from bayes_sauce.fit.fit import Fit
 from bayes_sauce.reporting.claims import FAILS, PARTLY, REPRODUCED, SURVIVES, Verdict, overall, position, verdicts
-from bayes_sauce.reporting.differences import checks_note, ppc_note
+from bayes_sauce.reporting.differences import checks_note, failed_checks_warning, ppc_note
 from bayes_sauce.reporting.evaluation import prediction_section
 from bayes_sauce.reporting.names import readable
 from bayes_sauce.reporting.paper import format_value
@@ -195,6 +195,9 @@ def page(fit: Fit, tables: dict[str, pd.DataFrame], notes: list[str], images: di
     warning = ("" if fit.passed else f'<div class="warning"><strong>This fit FAILED the diagnostics gate</strong> '
                f"({esc('; '.join(fit.diagnostics['failures']))}). Its numbers are not reliable; refit with more draws "
                "or tuning before using them.</div>")
+    if check_warning := failed_checks_warning(checks):
+        warning += f'<div class="warning">{esc(check_warning)}</div>'
+
     nav = "".join(f'<a href="#{key}">{label}</a>' for key, label in (
         ("answer", "The answer"), ("checks", "Can these numbers be trusted?"), ("claims", "The claims one by one"),
         ("differences", "Where and why ours differ"), ("details", "Details")))

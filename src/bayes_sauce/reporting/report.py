@@ -24,7 +24,8 @@ from bayes_sauce.reporting import data_plots, html, plots
 from bayes_sauce.reporting.claims import overall, verdicts
 from bayes_sauce.predictive.checks import predictive_checks
 from bayes_sauce.predictive.family_folds import FOLDS
-from bayes_sauce.reporting.differences import Comparison, checks_note, disagreements, ppc_note
+from bayes_sauce.reporting.differences import (Comparison, checks_note, disagreements, failed_checks_warning,
+                                               ppc_note)
 from bayes_sauce.reporting.evaluation import prediction_section
 from bayes_sauce.reporting.names import readable
 from bayes_sauce.reporting.paper import compare, comparison_markdown, format_value
@@ -80,6 +81,8 @@ def markdown(fit: Fit, tables: dict[str, pd.DataFrame], figures: dict[str, Any],
     if not d["passed"]:
         lines += [f"> **WARNING: this fit FAILED the diagnostics gate** ({'; '.join(d['failures'])}). "
                   "Its numbers are not reliable; refit with more draws or tuning before using them.", ""]
+    if warning := failed_checks_warning(checks):
+        lines += [f"> **{warning}**", ""]
     lines += [
         fit_sentence(fit) + " The same report, easier to read (figures in the page): `report.html`.",
         "",
@@ -176,4 +179,6 @@ def terminal_summary(report: Report) -> str:
     d = report.fit.diagnostics
     lines.append("Diagnostics gate: PASSED" if d["passed"] else
                  f"!! Diagnostics gate FAILED: {'; '.join(d['failures'])}. These numbers are not reliable.")
+    if warning := failed_checks_warning(report.checks):
+        lines.append(f"!! {warning}")
     return "\n".join(lines)
