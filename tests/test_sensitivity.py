@@ -111,7 +111,7 @@ def swept(tmp_path_factory):
     a default long enough to pass the gate and a prior variant too short to pass it (a variant whose filters
     leave no rows is refused before anything is fitted: tests/test_bad_inputs.py).
 
-    The base has the paper's fixed groups: the synthetic data have no developer effects, so a developer scale
+    The base is the developer structure with the paper's fixed groups: the synthetic data have no developer effects, so a developer scale
     would sit in its funnel and no short fit would pass the gate.
     """
     from distributed import LocalCluster
@@ -120,7 +120,8 @@ def swept(tmp_path_factory):
     data = folder / "data.csv"
     synthetic_models(60, seed=0).to_csv(data, index=False)
     base = folder / "base.toml"
-    base.write_text(DEFAULT_SPEC.read_text().replace('developers = "pooled_groups"', 'developers = "fixed_groups"'))
+    base.write_text((MODELS_DIR / "developer_pooling.toml").read_text().replace('developers = "pooled_groups"',
+                                                                                 'developers = "fixed_groups"'))
     path = write_sweep(folder, "[sampling]\ndraws = 1000\ntune = 1000\nchains = 4\n"
                                "[variants.beta_x2]\nscale_priors = { beta = 2 }\nsampling = { draws = 20, tune = 20 }\n", base)
     sweep = read_sweep(path)

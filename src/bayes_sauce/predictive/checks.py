@@ -63,7 +63,11 @@ def _families(fit: Fit) -> bool:
 
 
 def pit_summary(pit: np.ndarray, prob: float = PIT_BAND) -> dict[str, Any]:
-    """Whether the PIT values' ECDF stays inside the simultaneous band, and by how much it leaves it."""
+    """Whether the PIT values' ECDF stays inside the simultaneous band, and by how much it leaves it; with no
+    values (no model the check applies to) it cannot pass and says so."""
+    if len(pit) == 0:
+        return {"passed": False, "n": 0, "band": prob, "share_of_grid_outside": None, "max_excess": None,
+                "max_abs_ecdf_deviation": None, "pit": [], "note": "no model to check (none predictable)"}
     points, ecdf, lower, upper = ecdf_pit(np.asarray(pit, dtype=float), prob, PIT_SIMULATIONS,
                                           rng=np.random.default_rng(SEED))
     excess = np.maximum(lower - ecdf, ecdf - upper)

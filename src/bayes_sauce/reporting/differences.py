@@ -222,19 +222,27 @@ def ppc_note(table: pd.DataFrame, fit: Fit) -> str:
 
 
 def failed_checks_warning(checks: dict[str, dict]) -> str:
-    """One sentence naming the predictive checks that fail ('' when all pass): said at the top of the report."""
+    """A sentence naming the predictive checks that fail or could not be computed ('' when all pass): said at
+    the top of the report."""
     failed = [f"{name} (outside the band over {c['share_of_grid_outside']:.1%} of the grid, by at most "
-              f"{c['max_excess']:.3f})" for name, c in checks.items() if not c["passed"]]
-    if not failed:
-        return ""
-    return ("WARNING: this model FAILS a predictive check: " + "; ".join(failed) + ". Its predictions of that kind "
-            "are miscalibrated by that much; see the model checks.")
+              f"{c['max_excess']:.3f})" for name, c in checks.items() if not c["passed"] and c["n"]]
+    missing = [name for name, c in checks.items() if not c["n"]]
+    parts = []
+    if failed:
+        parts.append("WARNING: this model FAILS a predictive check: " + "; ".join(failed) + ". Its predictions of "
+                     "that kind are miscalibrated by that much; see the model checks.")
+    if missing:
+        parts.append("Not checked (no model the check applies to): " + ", ".join(missing) + ".")
+    return " ".join(parts)
 
 
 def checks_note(checks: dict[str, dict]) -> str:
     """One sentence per predictive check of checks.json: what it compares, passed or not, and by how much."""
     lines = []
     for name, c in checks.items():
+        if c["n"] == 0:
+            lines.append(f"- `{name}` **could not be computed**: {c['what']}; {c['note']}.")
+            continue
         verdict = "**passes**" if c["passed"] else "**FAILS**"
         where = ("stays inside" if c["passed"] else
                  f"leaves it over {c['share_of_grid_outside']:.1%} of the grid (by at most {c['max_excess']:.3f})")
