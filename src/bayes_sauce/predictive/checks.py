@@ -104,7 +104,8 @@ def predictive_checks(fit: Fit, folder: Path | None = None, folds: int = FOLDS,
     if not _families(fit):
         return {"new_model_same_inputs": {"what": "LOO-PIT of each model's score under a new model with the same "
                                                   "inputs", **pit_summary(pit), "model_id": fit.rows["model_id"].tolist()}}
-    compared = fit.rows.groupby("family")["model_id"].transform("size").to_numpy() >= 2
+    fam = fit.design.families
+    compared = fam.models_per_family[fam.family_idx] >= 2
     held = new_family_pit(fit, folder or fit.path / "checks", folds, progress)
     usable = held["pit"].notna()
     return {

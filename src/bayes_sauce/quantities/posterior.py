@@ -41,16 +41,17 @@ def components(fit: Fit) -> xr.Dataset:
 
     The model's own decomposition (``model.build.COMPONENTS``, those its structure has): compute = beta *
     (log10 FLOPs - 18), time, developer, family, model_effect; ``level`` = eta minus the components, the
-    same for every model. The ``failure`` coordinate marks models more likely failed evaluations than not.
+    same for every model. Coordinates: ``p_failure``, each model's posterior probability of a failed evaluation,
+    and ``failure``, the models more likely failed evaluations than not.
     """
     present = [c for c in COMPONENTS if fit.has(COMPONENT_PREFIX + c)]
     names = [COMPONENT_PREFIX + c for c in present]
     values = fit.evaluate([*names, "mu"])
     comps = values[names].rename({COMPONENT_PREFIX + c: c for c in present})
     level = (values["mu"] - comps["compute"] - comps["time"] - comps["developer"]).isel(model=0, drop=True)
-    failed = failure_probability(fit) > FAILURE_THRESHOLD
+    p_failure = failure_probability(fit).values
     return comps.assign(beta=fit.posterior["beta"], level=level).assign_coords(
-        failure=("model", failed.values)).transpose(*SAMPLE_DIMS, ...)
+        p_failure=("model", p_failure), failure=("model", p_failure > FAILURE_THRESHOLD)).transpose(*SAMPLE_DIMS, ...)
 
 
 def without_failures(comps: xr.Dataset, rows: pd.DataFrame) -> tuple[xr.Dataset, pd.DataFrame]:

@@ -221,11 +221,14 @@ def ppc_note(table: pd.DataFrame, fit: Fit) -> str:
     return text
 
 
+def _outside(check: dict) -> str:
+    return f"over {check['share_of_grid_outside']:.1%} of the grid, by at most {check['max_excess']:.3f}"
+
+
 def failed_checks_warning(checks: dict[str, dict]) -> str:
     """A sentence naming the predictive checks that fail or could not be computed ('' when all pass): said at
     the top of the report."""
-    failed = [f"{name} (outside the band over {c['share_of_grid_outside']:.1%} of the grid, by at most "
-              f"{c['max_excess']:.3f})" for name, c in checks.items() if not c["passed"] and c["n"]]
+    failed = [f"{name} (outside the band {_outside(c)})" for name, c in checks.items() if not c["passed"] and c["n"]]
     missing = [name for name, c in checks.items() if not c["n"]]
     parts = []
     if failed:
@@ -244,8 +247,7 @@ def checks_note(checks: dict[str, dict]) -> str:
             lines.append(f"- `{name}` **could not be computed**: {c['what']}; {c['note']}.")
             continue
         verdict = "**passes**" if c["passed"] else "**FAILS**"
-        where = ("stays inside" if c["passed"] else
-                 f"leaves it over {c['share_of_grid_outside']:.1%} of the grid (by at most {c['max_excess']:.3f})")
+        where = "stays inside" if c["passed"] else f"leaves it {_outside(c)}"
         line = (f"- `{name}` {verdict}: {c['what']}; n = {c['n']}, the PIT ECDF {where} the {c['band']:.0%} "
                 f"simultaneous band (largest deviation from uniform {c['max_abs_ecdf_deviation']:.3f}).")
         if "folds" in c and not c["fold_gates_passed"]:

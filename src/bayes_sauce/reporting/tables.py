@@ -103,7 +103,7 @@ def model_effects_table(fit: Fit, comps: xr.Dataset) -> pd.DataFrame:
     rows = fit.rows
     out = pd.DataFrame({"model_id": rows["model_id"].to_numpy(),
                         "family": rows["family"].to_numpy() if "family" in rows else "",
-                        "p_failure": posterior.failure_probability(fit).values if fit.has("p_failure") else np.nan})
+                        "p_failure": comps["p_failure"].values if fit.has("p_failure") else np.nan})
     for name in (c for c in COMPONENTS if c in comps):
         out[f"{name}_median"] = comps[name].median(SAMPLE_DIMS).values
     return out
