@@ -6,17 +6,19 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pymc as pm
+import pytensor.tensor as pt
 import pytest
 from pytensor.compile.mode import Mode
 from scipy.special import expit, logit, logsumexp
-from scipy.stats import norm
+from scipy.stats import norm, skewnorm
 
 from bayes_sauce.data.filters import hold_out
 from bayes_sauce.fit.fit import fit_spec
 from bayes_sauce.intervals import median_interval
 from bayes_sauce.model.build import build_model
 from bayes_sauce.model.design import prepare
-from bayes_sauce.model.families import mixture_logp
+from bayes_sauce.model.families import FamilySpread, mixture_logp
 from bayes_sauce.paths import DEFAULT_SPEC, MODELS_DIR
 from bayes_sauce.predictive.family_folds import family_folds, first_members
 from bayes_sauce.quantities.posterior import failure_probability
@@ -34,9 +36,10 @@ def family_spec(sampling: dict | None = None, **overrides):
 
 
 OPTIONS = {
-    "default": ({}, {"sigma_family", "sigma_finetuner", "mundlak", "beta_within", "failure_rate", "damaged_share",
+    "default": ({}, {"sigma_family", "family_skew", "sigma_finetuner", "mundlak", "beta_within", "failure_rate", "damaged_share",
                      "accuracy_noise", "p_failure", "family_effect"}),
     "no_mundlak": ({"model": {"mundlak": False}}, {"sigma_family"}),
+    "normal_families": ({"model": {"family_dist": "normal"}}, {"sigma_family"}),
     "no_failures": ({"model": {"failures": "none"}}, {"damaged_share"}),
     "normal_finetunes": ({"model": {"finetunes": "normal"}}, {"failure_rate"}),
     "no_accuracy_noise": ({"model": {"accuracy_noise": False}}, {"sigma_family"}),
@@ -59,11 +62,30 @@ def test_every_family_option_builds_a_model_with_finite_density(name):
         assert "failure_rate" not in names
     if name == "normal_finetunes":
         assert "damaged_share" not in names
+    if name == "normal_families":
+        assert "family_skew" not in names
     point = model.initial_point()
     assert np.isfinite(model.compile_logp(mode=FAST)(point))
     assert np.all(np.isfinite(model.compile_dlogp(mode=FAST)(point)))
     assert model.coords["model"] == tuple(kept.models["model_id"])
     assert len(model.coords["family"]) == kept.models["family"].nunique()
+
+
+def test_skew_normal_families_have_the_stated_density_and_mean_zero_around_their_line():
+    """Skew-normal family levels: scipy's skewnorm with scale sigma_family and shape family_skew, located so that
+    their mean is the developer's line; the SD the combined levels use is that distribution's."""
+    centre, scale, skew = np.array([0.3, -1.0]), 0.8, -3.0
+    with pm.Model():
+        spread = FamilySpread(pt.as_tensor(scale), pt.as_tensor(skew))
+        levels = spread.draw("levels", centre, 2)
+        value = np.array([0.1, -2.5])
+        got = pm.logp(levels, value).eval()
+    delta = skew / np.sqrt(1 + skew**2)
+    dist = skewnorm(skew, loc=centre - scale * delta * np.sqrt(2 / np.pi), scale=scale)
+    np.testing.assert_allclose(got, dist.logpdf(value), rtol=1e-6)  # erfc approximations differ
+    np.testing.assert_allclose(dist.mean(), centre, atol=1e-12)
+    np.testing.assert_allclose(spread.sd.eval(), dist.std()[0], rtol=1e-6)
+    assert FamilySpread(pt.as_tensor(scale)).sd.eval() == scale
 
 
 def test_mixture_log_density_is_the_stated_formula():

@@ -39,7 +39,7 @@ TRUE_ALPHA, TRUE_BETA, TRUE_SIGMA, TRUE_X0 = -1.0, 0.8, 0.5, 23.5
 
 # The previous default's structure with the paper's outcome (a logit-normal likelihood needs the developers structure).
 DEVELOPERS_LOGIT_NORMAL = {"structure": "developers", "likelihood": "logit_normal", "mundlak": False,
-                           "finetunes": "normal", "failures": "none"}
+                           "finetunes": "normal", "failures": "none", "family_dist": "normal"}
 
 
 def _spec(settings=SETTINGS, **overrides):
@@ -146,7 +146,7 @@ def test_inverse_question_inverts_the_prediction(default_fit):
     rows = new_model_rows(_user_rows(developer=fit.rows["developer"].iloc[0]), fit, with_compute=False)
     needed = compute_needed(fit, rows, target=0.45, seed=2)
     # Half the draws need less than the median compute, so at it the median expected score is the target.
-    at_needed = predict(fit, rows.assign(log10_flops=float(needed["median_model"].median())), seed=2)["mean"]
+    at_needed = predict(fit, rows.assign(log10_flops=float(needed["median_model"].median())), seed=2)["line"]
     reached = 0.1 + 0.9 * expit(at_needed.median())
     assert float(reached) == pytest.approx(0.45, abs=0.005)
     width = lambda d: float(d.quantile(0.95) - d.quantile(0.05))  # noqa: E731

@@ -23,8 +23,10 @@ import pytensor.tensor as pt
 from bayes_sauce.data.schema import BASE_GROUP
 from bayes_sauce.model.design import Design
 from bayes_sauce.model.families import (
+    FamilySpread,
     failure_probability,
     family_observation,
+    family_spread,
     new_family_rows,
     observe,
 )
@@ -60,6 +62,7 @@ class Developers:
     sigma: pt.TensorVariable | None
     nu: pt.TensorVariable | None
     reported: pt.TensorVariable | None = None  # the developer's own part of ``level`` (see _combined_levels)
+    families: FamilySpread | None = None  # the family structure's spread of families around the developer's line
 
     @property
     def own(self) -> pt.TensorVariable:
@@ -68,27 +71,27 @@ class Developers:
 
 def _combined_levels(spec: Spec, design: Design, sigma: pt.TensorVariable, centred: np.ndarray, beta, period_raw):
     """The family structure: a developer that based one family only cannot be told apart from that family, so
-    one combined level (developer plus family, spread sqrt(sigma_developer^2 + sigma_family^2)) is sampled for
-    it, pinned by the family's models, and split for reporting by the two variances' shares (its posterior
+    one combined level (developer plus family, normal with spread sqrt(sigma_developer^2 + SD_family^2)) is
+    sampled for it, pinned by the family's models, and split for reporting by the two variances' shares (its posterior
     expectation given the combined level). It is sampled at its family's compute and period (the shift), as
     every family's level is, so that it and beta are nearly uncorrelated. Returns the per-developer spread,
-    the centring, the shift and the split."""
+    the centring, the shift, the split and the families' spread."""
     if design.families is None:
-        return sigma, centred, 0.0, None
+        return sigma, centred, 0.0, None, None
     fam = design.families
     single = design.units_per_developer == 1
     family_of = np.zeros(len(single), dtype=np.int64)
     family_of[fam.base_of_family] = np.arange(len(fam.base_of_family))  # the (only) family of a single developer
     shift = pt.where(single, beta * fam.x_c[family_of] + period_raw[fam.period_idx[family_of]], 0.0)
-    sigma_family = prior_rv("sigma_family", spec.priors.sigma_family)
-    combined = pt.sqrt(sigma**2 + sigma_family**2)
+    families = family_spread(spec)
+    combined = pt.sqrt(sigma**2 + families.sd**2)
     spread = pt.where(single, combined, sigma)
     share = sigma**2 / combined**2
 
     def split(level, centre):
         return pt.where(single, centre + share * (level - centre), level)
 
-    return spread, centred | single, shift, split
+    return spread, centred | single, shift, split, families
 
 
 def _developers(spec: Spec, design: Design, alpha: pt.TensorVariable, beta=None, period_raw=None) -> Developers:
@@ -110,14 +113,14 @@ def _developers(spec: Spec, design: Design, alpha: pt.TensorVariable, beta=None,
     # Mundlak: a developer's mean log compute (centred over developers) predicts its level, so beta is the
     # gain from compute within a developer even when developers' levels correlate with their compute.
     within = prior_rv("mundlak", priors.mundlak) * design.mean_log_compute if spec.model.mundlak else 0.0
-    spread, centred, shift, split = _combined_levels(spec, design, sigma, centred, beta, period_raw)
+    spread, centred, shift, split, families = _combined_levels(spec, design, sigma, centred, beta, period_raw)
     if structure == "pooled":
         # alpha is the population mean of developer levels; developer_effect is relative to it.
         centre = pt.repeat(alpha, n_dev) + within
         level = pooled("developer_level", centre + shift, spread, centred, nu) - shift
         reported = level if split is None else split(level, centre)
         pm.Deterministic("developer_effect", reported - alpha, dims="developer")
-        return Developers(level, centre, alpha, None, sigma, nu, reported)
+        return Developers(level, centre, alpha, None, sigma, nu, reported, families)
 
     # pooled_groups: developers are pooled around the mean of their pool. A major is the only
     # developer of its paper group, so its group mean and its own deviation cannot be told apart;
@@ -139,7 +142,7 @@ def _developers(spec: Spec, design: Design, alpha: pt.TensorVariable, beta=None,
                  for i in range(len(groups))]
     pm.Deterministic("group_effect", pt.where(group_pool >= 0, pool_effect[np.maximum(group_pool, 0)],
                                               developer[group_dev]), dims="group")
-    return Developers(level, centre, alpha + base, raw, sigma, nu, reported)
+    return Developers(level, centre, alpha + base, raw, sigma, nu, reported, families)
 
 
 @dataclass(frozen=True)
@@ -219,7 +222,7 @@ def build_model(spec: Spec, design: Design, new: NewRows | None = None) -> pm.Mo
         pm.Deterministic("intercept", developers.base + periods.raw[0])
         mu = pm.Deterministic("mu", developers.own[developer_idx] + beta * x_c + periods.raw[period_idx], dims="model")
         if spec.model.structure == "families":
-            observation = family_observation(spec, design, beta, developers, periods.raw)
+            observation = family_observation(spec, design, beta, developers, periods.raw, developers.families)
             observe(observation, design.families.logit)
             logit = model["y_observed"]
             family = model["family_effect"][design.families.family_idx]
@@ -230,7 +233,8 @@ def build_model(spec: Spec, design: Design, new: NewRows | None = None) -> pm.Mo
                 level = developers.own
                 if new.unseen_developers:
                     level = pt.concatenate([level, _unseen_levels(spec, design, new, alpha, developers)])
-                new_family_rows(spec, design, new, beta, level, _extended_periods(new, periods), observation)
+                new_family_rows(spec, design, new, beta, level, _extended_periods(new, periods), observation,
+                                developers.families)
             return model
         scales = EffectScale(prior_rv("sigma_model", priors.sigma_model),
                              prior_rv("sigma_closed", priors.sigma_closed)
@@ -321,8 +325,8 @@ def _unseen_levels(spec: Spec, design: Design, new: NewRows, alpha, developers: 
 
 def _new_rows(spec: Spec, design: Design, new: NewRows, alpha, beta, periods: Periods, developers: Developers,
               eta, scales: EffectScale, nu_model) -> None:
-    """Predictive variables of new rows: new_mu (systematic logit), new_scale and new_effect (the scale of
-    their model effects and a fresh draw), new_eta, new_accuracy and new_score (a draw of the observed score)."""
+    """Predictive variables of new rows: new_mu (systematic logit; new_line the same), new_scale and new_effect
+    (the scale of their model effects and a fresh draw), new_eta, new_accuracy and new_score (a draw of the observed score)."""
     model = pm.modelcontext(None)
     model.add_coord("new_model", new.names)
     scale = design.scale
@@ -333,6 +337,7 @@ def _new_rows(spec: Spec, design: Design, new: NewRows, alpha, beta, periods: Pe
         level = pt.concatenate([level, _unseen_levels(spec, design, new, alpha, developers)])
     mu = pm.Deterministic("new_mu", level[new.developer_idx] + beta * x_c
                           + _extended_periods(new, periods)[new.period_idx], dims="new_model")
+    pm.Deterministic("new_line", mu, dims="new_model")
     effect_scale = pm.Deterministic("new_scale", scales.of(is_closed), dims="new_model")
     effect = pm.Deterministic("new_effect", _effect_dist("new_effect_draw", pt.zeros_like(effect_scale), effect_scale,
                                                          nu_model, None), dims="new_model")

@@ -84,7 +84,11 @@ class Design:
         return np.bincount(of_developer[self.developer_idx], minlength=len(self.coords[level]))
 
     def reference(self, level: str) -> int:
-        """Index of the label with most models: pinned at 0 so the level is nearly uncorrelated with the offsets."""
+        """The label pinned at 0, so that the level is nearly uncorrelated with the offsets: the best-measured one.
+        A group's fixed effect is pinned by its models, a pool's mean by its developers (ten majors with many
+        models each pin their pool's mean less than a hundred small developers pin theirs)."""
+        if level == "pool":
+            return int(np.argmax(np.bincount(self.pool_of_developer, minlength=len(self.coords["pool"]))))
         return int(np.argmax(self.models_per(level)))
 
 

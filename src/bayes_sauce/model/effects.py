@@ -44,9 +44,9 @@ def pooled(name: str, mu: pt.TensorVariable, sigma: pt.TensorVariable, centred: 
 
 
 def offsets_vs_reference(name: str, prior: Prior, n_labels: int, reference: int) -> pt.TensorVariable:
-    """Free effects for every label but ``reference`` (the one with most models), which is pinned at 0.
+    """Free effects for every label but ``reference`` (the best-measured, ``Design.reference``), pinned at 0.
 
-    Pinning the best-measured label (not the paper's base, Other-Small) keeps the level alpha
+    Pinning the best-measured label (not, as such, the paper's base, Other-Small) keeps the level alpha
     nearly uncorrelated with the offsets; effects against the base are derived afterwards.
     """
     free = prior_rv(name, prior, shape=n_labels - 1)

@@ -4,7 +4,8 @@ fine-tunes that may be damaged, failed evaluations, and model effects integrated
 For model i of family F (base developer B(F), compute x_F, period t_F), fine-tuned by developer d(i):
 
     y_i  = logit of the normalised score; s_i its binomial sampling SD; a_i = d y / d accuracy at the score
-    g_F  ~ Normal(level[B(F)] + beta x_F + tau[t_F], sigma_family)           the family's level
+    g_F  ~ Normal(level[B(F)] + beta x_F + tau[t_F], sigma_family)           the family's level (or skew-normal
+                                                with that mean, scale sigma_family, shape family_skew)
     mu_i = g_F + beta_within (x_i - x_F) + [i is a fine-tune] v[d(i)]        v ~ Normal(0, sigma_finetuner)
     core: the normalised accuracy ~ Normal(invlogit(mu_i), sqrt(p(1-p)/n + tau^2) / (1 - floor))
           (binomial question sampling and evaluation noise on the accuracy scale; as a density of y_i)
@@ -42,6 +43,40 @@ from bayes_sauce.spec.schema import Spec
 # Fine-tuners with at least this many fine-tunes have their effect sampled centred.
 CENTRED_MIN_FINETUNES = 5
 LOG_2PI = float(np.log(2 * np.pi))
+SQRT_2_OVER_PI = float(np.sqrt(2 / np.pi))
+
+
+@dataclass(frozen=True)
+class FamilySpread:
+    """How families' levels spread around their developer's line: normal with SD ``scale``, or (``skew`` given:
+    the skew-normal shape) skew-normal with scale ``scale`` and mean zero, so that the developer's line stays the
+    families' average and a long tail of weak pretraining runs need not widen the spread above the line."""
+
+    scale: pt.TensorVariable
+    skew: pt.TensorVariable | None = None
+
+    @property
+    def _mean_shift(self) -> pt.TensorVariable:
+        return self.skew / pt.sqrt(1 + self.skew**2) * SQRT_2_OVER_PI  # E[standard skew-normal]
+
+    @property
+    def sd(self) -> pt.TensorVariable:
+        """The family effects' standard deviation."""
+        return self.scale if self.skew is None else self.scale * pt.sqrt(1 - self._mean_shift**2)
+
+    def draw(self, name: str, centre, shape: int, scale=None) -> pt.TensorVariable:
+        """Levels around ``centre`` (mean ``centre``); ``scale`` overrides the spread's (1 for standard draws)."""
+        scale = self.scale if scale is None else scale
+        if self.skew is None:
+            return pm.Normal(name, centre, scale, shape=shape)
+        return pm.SkewNormal(name, mu=centre - scale * self._mean_shift, sigma=scale, alpha=self.skew, shape=shape)
+
+
+def family_spread(spec: Spec) -> FamilySpread:
+    """The spread's random variables, from the spec's priors (``sigma_family``, ``family_skew``)."""
+    scale = prior_rv("sigma_family", spec.priors.sigma_family)
+    skew = prior_rv("family_skew", spec.priors.family_skew) if spec.model.family_dist == "skew_normal" else None
+    return FamilySpread(scale, skew)
 
 
 @dataclass(frozen=True)
@@ -132,7 +167,7 @@ def _fine_tuners(spec: Spec, design: Design) -> pt.TensorVariable:
     return effect
 
 
-def family_observation(spec: Spec, design: Design, beta, developers, period_raw) -> Observation:
+def family_observation(spec: Spec, design: Design, beta, developers, period_raw, spread: FamilySpread) -> Observation:
     """The family levels, fine-tuner effects and mixture parts; records family_effect and finetuner_effect.
 
     A family whose developer based no other takes its level from that developer's combined level
@@ -146,8 +181,8 @@ def family_observation(spec: Spec, design: Design, beta, developers, period_raw)
     family_level = expected
     shared = np.flatnonzero(~alone)
     if len(shared):  # centred: a family's level is pinned by its models' scores
-        family_level = pt.set_subtensor(family_level[shared], pooled(
-            "family_level", expected[shared], pm.modelcontext(None)["sigma_family"], np.ones(len(shared), bool)))
+        family_level = pt.set_subtensor(family_level[shared], spread.draw("family_level_c", expected[shared],
+                                                                          len(shared)))
     own_part = (level - developers.own)[fam.base_of_family]
     pm.Deterministic("family_effect", pt.where(alone, own_part, family_level - expected), dims="family")
     tuner = _fine_tuners(spec, design)
@@ -219,9 +254,10 @@ def _new_params(spec: Spec, design: Design, obs: Observation, mu, accuracy, is_c
             spec.model.failure_logit_sd**2 + sampling, compared.astype(np.int64))
 
 
-def new_family_rows(spec: Spec, design: Design, new, beta, level, period, obs: Observation) -> None:
+def new_family_rows(spec: Spec, design: Design, new, beta, level, period, obs: Observation,
+                    spread: FamilySpread) -> None:
     """Predictive variables of new rows in the family structure (names as ``build._new_rows``'): a fitted
-    family keeps its level, a new family draws one around its developer's line (rows naming the same unseen
+    family keeps its level, a new family draws one around its developer's line (``new_line``: without that draw) (rows naming the same unseen
     family share it); a fine-tune adds its fine-tuner's effect (a fresh one for a fine-tuner without a
     sampled effect) and a draw of the fine-tune mixture; new_logp is the log density of held-out rows'
     observed logits (their noise at the observed score, as in the fit)."""
@@ -233,14 +269,14 @@ def new_family_rows(spec: Spec, design: Design, new, beta, level, period, obs: O
     f = np.maximum(new.family_idx, 0)
     fitted_level = obs.family_level[f]
     n_new = int(new.new_family_idx.max()) + 1 if n else 1
-    fresh_level = (level[new.developer_idx] + beta * x_c + period[new.period_idx]
-                   + model["sigma_family"] * pm.Normal("new_family_z", 0.0, 1.0, shape=n_new)[new.new_family_idx])
-    family_level = pt.where(known, fitted_level, fresh_level)
+    fresh = spread.scale * spread.draw("new_family_z", 0.0, n_new, scale=1.0)[new.new_family_idx]
+    family_level = pt.where(known, fitted_level, level[new.developer_idx] + beta * x_c + period[new.period_idx] + fresh)
     family_x = np.where(known, fam.x_c[f], new.x_c)
     tuner = pt.where(new.finetuner_idx >= 0, model["finetuner_effect"][np.maximum(new.finetuner_idx, 0)],
                      model["sigma_finetuner"] * pm.Normal("new_finetuner_z", 0.0, 1.0, shape=n))
     mu = pm.Deterministic("new_mu", family_level + model["beta_within"] * (x_c - family_x) + new.finetune * tuner,
                           dims="new_model")
+    pm.Deterministic("new_line", mu - pt.where(known, 0.0, fresh), dims="new_model")  # a new family at its line
     # As in the fit, the mixture applies only to a fine-tune in a family with other members (a fitted family's
     # models, or the other rows of the same new family).
     rows_per_new = np.bincount(new.new_family_idx[~known], minlength=n_new)[new.new_family_idx]

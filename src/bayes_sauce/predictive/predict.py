@@ -16,13 +16,13 @@ from bayes_sauce.fit.fit import Fit
 from bayes_sauce.model.new_rows import PredictionError, new_rows
 
 NEW_DIM = "new_model"
-OUTPUTS = {"new_mu": "mean", "new_scale": "scale", "new_effect": "effect", "new_eta": "eta",
+OUTPUTS = {"new_mu": "mean", "new_line": "line", "new_scale": "scale", "new_effect": "effect", "new_eta": "eta",
            "new_accuracy": "accuracy", "new_score": "score"}
 
 
 def predict(fit: Fit, rows: pd.DataFrame, seed: int = 0, own: bool = False) -> xr.Dataset:
-    """Predictive draws per new row: mean (eta without the model effect), scale, effect (a fresh model
-    effect), eta, accuracy (expected score given eta) and score (a draw of the observed score).
+    """Predictive draws per new row: mean (eta without the model effect), line (mean without a new family's
+    own draw), scale, effect (a fresh model effect), eta, accuracy (expected score given eta) and score (a draw of the observed score).
 
     ``own``: rows naming a fitted model (column ``model``) keep that model's own effect. In the family
     structure, rows with an ``observed`` score also get ``logp``, the log density of its logit.
@@ -36,8 +36,10 @@ def predict(fit: Fit, rows: pd.DataFrame, seed: int = 0, own: bool = False) -> x
 def compute_needed(fit: Fit, rows: pd.DataFrame, target: float, seed: int = 0) -> xr.Dataset:
     """log10 FLOPs at which a developer's model reaches ``target`` expected score in a period, per draw.
 
-    ``median_model``: the model effect at 0 (the developer's typical recipe); ``new_model``: a fresh
-    model effect, so its spread is that of the next model the developer trains. ``rows`` need no compute.
+    ``median_model``: on the developer's line (the model effect at 0; in the family structure a new family at
+    its developer's average, its own family kept where the row names a fitted one); ``new_model``: a fresh
+    family level and model effect, so its spread is that of the next model the developer trains.
+    ``rows`` need no compute.
     """
     scale = fit.design.scale
     if not scale.floor < target < 1:
@@ -48,6 +50,7 @@ def compute_needed(fit: Fit, rows: pd.DataFrame, target: float, seed: int = 0) -
                               "compute slope: no compute reaches the target in those draws")
     c0 = fit.design.c0
     draws = predict(fit, rows.assign(log10_flops=c0), seed).drop_vars(NEW_DIM)  # frees the name "new_model"
-    gap = float(np.asarray(scale.to_logit(target))) - draws["mean"]
-    return xr.Dataset({"median_model": c0 + gap / beta, "new_model": c0 + (gap - draws["effect"]) / beta,
+    target_logit = float(np.asarray(scale.to_logit(target)))
+    return xr.Dataset({"median_model": c0 + (target_logit - draws["line"]) / beta,
+                       "new_model": c0 + (target_logit - draws["mean"] - draws["effect"]) / beta,
                        "developer_seen": draws["developer_seen"]})

@@ -86,6 +86,7 @@ class Priors(Strict):
     mundlak: Prior = Prior(dist="Normal", mu=0.0, sigma=0.5)
     beta_within: Prior = Prior(dist="Normal", mu=0.0, sigma=0.5)
     sigma_family: Prior = Prior(dist="HalfNormal", sigma=1.0)
+    family_skew: Prior = Prior(dist="Normal", mu=0.0, sigma=2.0)
     sigma_finetuner: Prior = Prior(dist="HalfNormal", sigma=0.5)
     accuracy_noise: Prior = Prior(dist="HalfNormal", sigma=0.02)
     failure_rate: Prior = Prior(dist="Normal", mu=-3.0, sigma=1.5)

@@ -94,6 +94,9 @@ class ModelSpec(Strict):
     # shifted, wider component); a share are failed evaluations scoring near chance whatever their inputs.
     finetunes: Literal["mixture", "normal"] = "mixture"
     failures: Literal["mixture", "none"] = "mixture"
+    # Families only: families' levels around their developer's line, normal or skew-normal (mean zero, a learnt
+    # shape ``family_skew``: a long tail of weak pretraining runs on one side, a short one on the other).
+    family_dist: Literal["normal", "skew_normal"] = "normal"
     # Evaluation noise on the accuracy scale (marginal likelihood only).
     accuracy_noise: bool = True
     # A failed evaluation's score, as the logit of its normalised score: normal with this mean and SD
@@ -112,6 +115,8 @@ class ModelSpec(Strict):
         if self.mundlak and self.developers == "fixed_groups":
             raise ValueError("mundlak = true needs developer levels (developers = 'pooled_groups' or 'pooled'); "
                              "the paper's fixed groups have none")
+        if not families and self.family_dist != "normal":
+            raise ValueError("family_dist = 'skew_normal' needs structure = 'families'; set family_dist = 'normal'")
         if not families and (self.finetunes != "normal" or self.failures != "none"):
             raise ValueError("finetunes = 'mixture' and failures = 'mixture' need structure = 'families'; set "
                              "finetunes = 'normal' and failures = 'none'")
