@@ -244,7 +244,12 @@ def test_ctrl_c_ends_with_one_line_and_exit_130(monkeypatch, capsys):
         signal.raise_signal(signal.SIGINT)  # as Ctrl-C on a terminal: Python raises KeyboardInterrupt
 
     monkeypatch.setattr(analysis, "cmd_data", interrupted)
-    assert main(["data"]) == 130
+    # A shell that starts a job in the background ignores SIGINT in it; a terminal's Ctrl-C gets the default.
+    inherited = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        assert main(["data"]) == 130
+    finally:
+        signal.signal(signal.SIGINT, inherited)
     assert capsys.readouterr().err.strip() == "bayes-sauce: interrupted; completed fits are kept, a partly written one is not"
 
 
