@@ -19,7 +19,7 @@ COMMON = {"alpha": -1.2, "beta": 0.7, "sigma_developer": 0.6, "period_offset": n
           "pool_offset": np.array([-0.4, 0.5, 0.4])}
 FAMILY_TRUTH = {**COMMON, "sigma_family": 0.5, "sigma_finetuner": 0.1, "mundlak": 0.0, "beta_within": 0.1,
                 "accuracy_noise": 0.015, "damaged_share": 0.12, "damaged_shift": 0.6, "sigma_damaged": 0.4,
-                "failure_rate": -3.0}
+                "failure_rate": -3.0, "family_skew": -2.0}
 DEVELOPER_TRUTH = {**COMMON, "sigma_model": 0.5}
 
 
