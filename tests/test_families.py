@@ -36,8 +36,8 @@ def family_spec(sampling: dict | None = None, **overrides):
 
 
 OPTIONS = {
-    "default": ({}, {"sigma_family", "family_skew", "sigma_finetuner", "mundlak", "beta_within", "failure_rate", "damaged_share",
-                     "accuracy_noise", "p_failure", "family_effect"}),
+    "default": ({}, {"sigma_family", "family_skew", "sigma_finetuner", "mundlak", "beta_within", "failure_rate",
+                     "damaged_share", "accuracy_noise", "p_failure", "family_effect"}),
     "no_mundlak": ({"model": {"mundlak": False}}, {"sigma_family"}),
     "normal_families": ({"model": {"family_dist": "normal"}}, {"sigma_family"}),
     "no_failures": ({"model": {"failures": "none"}}, {"damaged_share"}),

@@ -222,7 +222,7 @@ def build_model(spec: Spec, design: Design, new: NewRows | None = None) -> pm.Mo
         pm.Deterministic("intercept", developers.base + periods.raw[0])
         mu = pm.Deterministic("mu", developers.own[developer_idx] + beta * x_c + periods.raw[period_idx], dims="model")
         if spec.model.structure == "families":
-            observation = family_observation(spec, design, beta, developers, periods.raw, developers.families)
+            observation = family_observation(spec, design, beta, developers, periods.raw)
             observe(observation, design.families.logit)
             logit = model["y_observed"]
             family = model["family_effect"][design.families.family_idx]
@@ -326,7 +326,8 @@ def _unseen_levels(spec: Spec, design: Design, new: NewRows, alpha, developers: 
 def _new_rows(spec: Spec, design: Design, new: NewRows, alpha, beta, periods: Periods, developers: Developers,
               eta, scales: EffectScale, nu_model) -> None:
     """Predictive variables of new rows: new_mu (systematic logit; new_line the same), new_scale and new_effect
-    (the scale of their model effects and a fresh draw), new_eta, new_accuracy and new_score (a draw of the observed score)."""
+    (the scale of their model effects and a fresh draw), new_eta, new_accuracy and new_score (a draw of the
+    observed score)."""
     model = pm.modelcontext(None)
     model.add_coord("new_model", new.names)
     scale = design.scale

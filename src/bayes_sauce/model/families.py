@@ -167,7 +167,7 @@ def _fine_tuners(spec: Spec, design: Design) -> pt.TensorVariable:
     return effect
 
 
-def family_observation(spec: Spec, design: Design, beta, developers, period_raw, spread: FamilySpread) -> Observation:
+def family_observation(spec: Spec, design: Design, beta, developers, period_raw) -> Observation:
     """The family levels, fine-tuner effects and mixture parts; records family_effect and finetuner_effect.
 
     A family whose developer based no other takes its level from that developer's combined level
@@ -181,8 +181,8 @@ def family_observation(spec: Spec, design: Design, beta, developers, period_raw,
     family_level = expected
     shared = np.flatnonzero(~alone)
     if len(shared):  # centred: a family's level is pinned by its models' scores
-        family_level = pt.set_subtensor(family_level[shared], spread.draw("family_level_c", expected[shared],
-                                                                          len(shared)))
+        family_level = pt.set_subtensor(family_level[shared], developers.families.draw(
+            "family_level_c", expected[shared], len(shared)))
     own_part = (level - developers.own)[fam.base_of_family]
     pm.Deterministic("family_effect", pt.where(alone, own_part, family_level - expected), dims="family")
     tuner = _fine_tuners(spec, design)
@@ -257,8 +257,8 @@ def _new_params(spec: Spec, design: Design, obs: Observation, mu, accuracy, is_c
 def new_family_rows(spec: Spec, design: Design, new, beta, level, period, obs: Observation,
                     spread: FamilySpread) -> None:
     """Predictive variables of new rows in the family structure (names as ``build._new_rows``'): a fitted
-    family keeps its level, a new family draws one around its developer's line (``new_line``: without that draw) (rows naming the same unseen
-    family share it); a fine-tune adds its fine-tuner's effect (a fresh one for a fine-tuner without a
+    family keeps its level, a new family draws one around its developer's line (``new_line``: without that draw;
+    rows naming the same unseen family share it); a fine-tune adds its fine-tuner's effect (a fresh one for a fine-tuner without a
     sampled effect) and a draw of the fine-tune mixture; new_logp is the log density of held-out rows'
     observed logits (their noise at the observed score, as in the fit)."""
     model, fam, scale = pm.modelcontext(None), design.families, design.scale

@@ -22,7 +22,8 @@ OUTPUTS = {"new_mu": "mean", "new_line": "line", "new_scale": "scale", "new_effe
 
 def predict(fit: Fit, rows: pd.DataFrame, seed: int = 0, own: bool = False) -> xr.Dataset:
     """Predictive draws per new row: mean (eta without the model effect), line (mean without a new family's
-    own draw), scale, effect (a fresh model effect), eta, accuracy (expected score given eta) and score (a draw of the observed score).
+    own draw), scale, effect (a fresh model effect), eta, accuracy (expected score given eta) and score (a draw
+    of the observed score).
 
     ``own``: rows naming a fitted model (column ``model``) keep that model's own effect. In the family
     structure, rows with an ``observed`` score also get ``logp``, the log density of its logit.

@@ -152,7 +152,8 @@ SCALARS = (
     ("sigma_developer", "logit", "spread of developers' levels around their pool's mean"),
     ("sigma_model", "logit", "spread of model-specific effects"),
     ("sigma_family", "logit", "spread of base models (families) around their developer's line"),
-    ("family_skew", "shape", "skew-normal shape of families' levels (0: normal; negative: a long tail of weak families)"),
+    ("family_skew", "shape", "skew-normal shape of families' levels (0: normal; negative: a long tail of weak "
+     "families)"),
     ("sigma_finetuner", "logit", "spread of fine-tuners' effects on their fine-tunes"),
     ("mundlak", "logit per log10 FLOP", "Mundlak term: a developer's level per decade of its mean compute, beyond beta"),
     ("beta_within", "logit per log10 FLOP", "slope of a model's compute apart from its family's"),
