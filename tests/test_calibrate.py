@@ -67,6 +67,19 @@ def test_coverage_table_flags_only_skewed_ranks_after_bonferroni():
     assert (table["coverage_90_lo"] <= table["coverage_90"]).all() and (table["coverage_90"] <= table["coverage_90_hi"]).all()
 
 
+def test_infinite_values_are_ranked_and_undefined_ones_counted_not_ranked():
+    rng = np.random.default_rng(4)
+    assert rank_of(np.inf, np.array([1.0, np.inf, np.inf, 3.0]), rng)[0] in (2, 3, 4)  # tied with the infinite draws
+    assert rank_of(-np.inf, np.array([1.0, 2.0]), rng)[0] == 0
+    n = 40
+    ranks = pd.DataFrame({"quantity": "q", "kind": "headline", "pit": np.r_[rng.uniform(size=n), [np.nan] * 3],
+                          "covered_50": [True, False] * (n // 2) + [np.nan] * 3,
+                          "covered_90": [True] * n + [np.nan] * 3})
+    row = coverage_table(ranks).iloc[0]
+    assert row["n_datasets"] == n and row["n_undefined"] == 3
+    assert row["coverage_50"] == 0.5 and row["coverage_90"] == 1.0
+
+
 def test_proportion_interval_is_clopper_pearson():
     expected = binomtest(7, 20).proportion_ci(0.95, method="exact")
     assert proportion_interval(7, 20, 0.95) == pytest.approx((expected.low, expected.high))

@@ -18,7 +18,7 @@ from bayes_sauce.fit.fit import fit_spec
 from bayes_sauce.intervals import median_interval
 from bayes_sauce.model.build import build_model
 from bayes_sauce.model.design import prepare
-from bayes_sauce.model.families import FamilySpread, mixture_logp
+from bayes_sauce.model.families import FamilySpread, mixture_draw, mixture_logp
 from bayes_sauce.paths import DEFAULT_SPEC, MODELS_DIR
 from bayes_sauce.predictive.family_folds import family_folds, first_members
 from bayes_sauce.quantities.posterior import failure_probability
@@ -95,7 +95,7 @@ def test_mixture_log_density_is_the_stated_formula():
     mu, core_sd = np.array([0.4, 0.2, 0.1, 0.8]), np.array([0.01, 0.012, 0.02, 0.015])
     shift, var_d, w, pi, m_f, var_f = 0.9, np.array([0.3, 0.25, 0.4, 0.2]), 0.12, 0.05, -4.5, 0.6
     compared = np.array([1, 1, 1, 0])
-    got = mixture_logp(y, mu, core_sd, shift, var_d, w, pi * compared, m_f, var_f, compared).eval()
+    got = mixture_logp(y, mu, core_sd, shift, var_d, w, pi * compared, m_f, var_f, compared, EDGE).eval()
     u = expit(y)
     core = norm.logpdf(u, expit(mu), core_sd) + np.log(u * (1 - u))
     damaged = norm.logpdf(y, mu - shift, np.sqrt(var_d))
@@ -104,6 +104,40 @@ def test_mixture_log_density_is_the_stated_formula():
                          axis=0)
     np.testing.assert_allclose(got[:3], expected[:3], rtol=1e-10)
     np.testing.assert_allclose(got[3], core[3], rtol=1e-10)  # a root or a family of one: the core alone
+
+
+EDGE = 0.5 / 12_032  # half a question of MMLU-Pro on the normalised scale
+
+
+@pytest.mark.parametrize("centre", [-6.0, 0.3, 7.0])  # near chance, mid-range, near a perfect score
+def test_mixture_density_and_its_edge_masses_sum_to_one(centre):
+    """Scores are kept half a question inside (0, 1): the density inside and the masses at the two edges
+    (a score at or below chance, or a perfect one) add up to one, for the core alone and the mixture."""
+    low = np.log(EDGE) - np.log1p(-EDGE)
+    inside = np.linspace(low, -low, 400_001)[1:-1]
+    n = len(inside)
+    for compared in (0, 1):
+        def logp(y):
+            ones = np.ones_like(y)
+            return mixture_logp(y, centre * ones, 0.02 * ones, 1.0, 0.5 * ones, 0.2, 0.1 * compared * ones, -4.5,
+                                0.6 * ones, compared * ones.astype(np.int64), EDGE).eval()
+        density = np.exp(logp(inside))
+        total = np.sum((density[1:] + density[:-1]) / 2 * np.diff(inside)) + np.exp(logp(np.array([low, -low]))).sum()
+        assert total == pytest.approx(1.0, abs=2e-3), (compared, n)
+
+
+def test_simulated_scores_at_the_edge_have_the_censored_mass():
+    """The generative graph piles the core's mass beyond an edge at that edge, as the likelihood says."""
+    centre = np.full(20_000, logit(0.99))
+    ones = np.ones_like(centre)
+    draws = pm.draw(mixture_draw(centre, 0.01 * ones, 1.0, 0.5 * ones, 0.2, 0 * ones, -4.5, 0.6 * ones,
+                                 np.zeros(len(centre), dtype=np.int64), EDGE), random_seed=1)
+    low = np.log(EDGE) - np.log1p(-EDGE)
+    assert draws.min() > low and draws.max() == pytest.approx(-low)
+    expected = np.exp(mixture_logp(np.array([-low]), centre[:1], 0.01 * ones[:1], 1.0, 0.5 * ones[:1], 0.2, ones[:1] * 0,
+                                   -4.5, 0.6 * ones[:1], np.zeros(1, dtype=np.int64), EDGE).eval())[0]
+    assert expected == pytest.approx(norm.sf(1 - EDGE, 0.99, 0.01))
+    assert np.mean(draws >= -low - 1e-6) == pytest.approx(expected, abs=0.01)
 
 
 def test_folds_hold_out_whole_families_balanced_and_seeded():

@@ -41,6 +41,20 @@ class ScoreScale:
         """Expected accuracy floor + (1 - floor) invlogit(eta) of a latent logit."""
         return self.floor + (1 - self.floor) * sigmoid(eta)
 
+    @property
+    def edge(self) -> float:
+        """Half a question on the normalised scale: observed scores are kept this far inside (0, 1), so a score at
+        or below chance (or a perfect one) sits at the edge; the likelihood treats such a score as censored."""
+        return 0.5 / self.n_questions
+
+    def inside(self, normalised: Any) -> np.ndarray:
+        """Normalised scores kept ``edge`` inside (0, 1)."""
+        return np.clip(np.asarray(normalised, dtype=float), self.edge, 1 - self.edge)
+
+    def observed_normalised(self, successes: Any) -> np.ndarray:
+        """The normalised score of counts of correct answers, kept ``edge`` inside (0, 1)."""
+        return self.inside(self.normalised(np.asarray(successes, dtype=float) / self.n_questions))
+
     def successes(self, score: Any) -> np.ndarray:
         """Observed score as a count of correct answers."""
         return np.round(np.asarray(score, dtype=float) * self.n_questions).astype(np.int64)

@@ -30,12 +30,17 @@ def uniformity_p_value(pit: np.ndarray) -> float:
 def coverage_table(ranks: pd.DataFrame) -> pd.DataFrame:
     """One row per quantity: the data sets, each level's coverage and its binomial interval, the rank test's
     p-value, whether the PIT-ECDF stays inside ArviZ's simultaneous 95% band, and ``calibrated``: the rank
-    test does not reject uniformity at ``FAMILY_ALPHA`` over all the quantities (Bonferroni)."""
+    test does not reject uniformity at ``FAMILY_ALPHA`` over all the quantities (Bonferroni). Data sets where
+    the quantity is undefined (NaN) are counted in ``n_undefined``, not ranked."""
     groups = list(ranks.groupby(["kind", "quantity"], sort=False))
     threshold = FAMILY_ALPHA / max(len(groups), 1)
     rows = []
-    for (kind, quantity), sub in groups:
-        row = {"quantity": quantity, "kind": kind, "n_datasets": len(sub)}
+    for (kind, quantity), both in groups:
+        sub = both[both["pit"].notna()]
+        row = {"quantity": quantity, "kind": kind, "n_datasets": len(sub), "n_undefined": len(both) - len(sub)}
+        if sub.empty:
+            rows.append({**row, "calibrated": False})
+            continue
         for prob in COVERAGE_LEVELS:
             tag = round(prob * 100)
             covered = int(sub[f"covered_{tag}"].astype(bool).sum())

@@ -69,7 +69,8 @@ def rank_of(truth: float, draws: np.ndarray, rng: np.random.Generator) -> tuple[
 
 def rank_table(truth: Fit, fitted: Fit, seed: int) -> pd.DataFrame:
     """One row per quantity both fits have: the truth, its rank and PIT among the draws, the median and the
-    50% and 90% intervals (``intervals.median_interval``) and whether each covers the truth."""
+    50% and 90% intervals (``intervals.median_interval``) and whether each covers the truth; a quantity that is
+    NaN in the truth or a draw (undefined for this data set) has its row with no rank."""
     comps = posterior.components(fitted)
     true_comps = posterior.components(truth).assign_coords(failure=("model", comps["failure"].values))
     true_values = calibration_quantities(truth, true_comps)
@@ -80,9 +81,10 @@ def rank_table(truth: Fit, fitted: Fit, seed: int) -> pd.DataFrame:
         kind, values = draws[qid]
         t = float(true_values[qid][1].values.reshape(-1)[0])
         flat = values.values.reshape(-1)
-        if not np.isfinite(t) or not np.isfinite(flat).all():
+        if np.isnan(t) or np.isnan(flat).any():  # undefined here (kept as a row: the coverage table counts it)
+            rows.append({"quantity": qid, "kind": kind, "truth": t, "n_draws": len(flat)})
             continue
-        rank, pit = rank_of(t, flat, rng)
+        rank, pit = rank_of(t, flat, rng)  # +-inf ranks like any other value (a multiplier that overflows)
         row = {"quantity": qid, "kind": kind, "truth": t, "rank": rank, "n_draws": len(flat), "pit": pit}
         for prob in COVERAGE_LEVELS:
             s = median_interval(values, prob)

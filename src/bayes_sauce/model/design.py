@@ -123,8 +123,7 @@ def _families(m: pd.DataFrame, c0: float, periods: list[str], time: str, scale: 
     finetune = ~m["is_root"].astype(bool).to_numpy()
     finetuners = sorted(m.loc[finetune, "developer"].unique())
     k = scale.successes(m[scale.outcome].to_numpy(dtype=float))
-    u = np.clip((k / scale.n_questions - scale.floor) / (1 - scale.floor), 0.5 / scale.n_questions,
-                1 - 0.5 / scale.n_questions)
+    u = scale.observed_normalised(k)
     accuracy = scale.floor + (1 - scale.floor) * u
     per_accuracy = 1 / ((1 - scale.floor) * u * (1 - u))
     tuner = pd.Categorical(m["developer"].where(m["developer"].isin(finetuners)), categories=finetuners).codes

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
+from pymc.distributions.dist_math import normal_lcdf
 
 from bayes_sauce.model.design import Design
 from bayes_sauce.model.effects import pooled, prior_rv
@@ -44,6 +45,7 @@ from bayes_sauce.spec.schema import Spec
 CENTRED_MIN_FINETUNES = 5
 LOG_2PI = float(np.log(2 * np.pi))
 SQRT_2_OVER_PI = float(np.sqrt(2 / np.pi))
+EDGE_TOLERANCE = 1e-6  # a logit this close to an edge's is at it (rounding between numpy and the compiled graph)
 
 
 @dataclass(frozen=True)
@@ -95,54 +97,76 @@ class Observation:
     failure_mean: float
     failure_var: pt.TensorVariable
     compared: np.ndarray  # fine-tunes in a family with other members: the ones the mixture applies to
+    edge: float  # observed normalised scores are kept this far inside (0, 1): censored there
 
     def params(self) -> tuple:
         """The mixture's parameters in ``mixture_logp``'s order."""
         return (self.mu, self.core_sd, self.shift, self.var_damaged, self.damaged_share, self.failure_share,
-                self.failure_mean, self.failure_var, self.compared.astype(np.int64))
+                self.failure_mean, self.failure_var, self.compared.astype(np.int64), self.edge)
 
 
 def _normal_logp(y, mean, var):
     return -0.5 * (LOG_2PI + pt.log(var) + (y - mean) ** 2 / var)
 
 
-def _core_logp(y, mu, core_sd):
-    """Density of the logit y when the normalised accuracy is normal around invlogit(mu) (Jacobian included)."""
-    u = pt.sigmoid(y)
-    return _normal_logp(u, pt.sigmoid(mu), core_sd**2) + pt.log(u) + pt.log1p(-u)
+def _censored(y, edge, logp, mean, sd, upper_mean=None):
+    """``logp`` inside the edges; at an edge (the logit -L or L of a normalised score ``edge`` inside (0, 1)) the
+    log mass beyond it of Normal(mean, sd): on the logit scale, or with ``upper_mean`` (1 - mean) on the
+    normalised scale, the core's."""
+    low = pt.log(edge) - pt.log1p(-edge)
+    below, above = (edge, edge) if upper_mean is not None else (low, low)
+    upper_mean = -mean if upper_mean is None else upper_mean
+    at_low, at_high = y <= low + EDGE_TOLERANCE, y >= -low - EDGE_TOLERANCE
+    return pt.where(at_low, normal_lcdf(mean, sd, below), pt.where(at_high, normal_lcdf(upper_mean, sd, above), logp))
 
 
-def component_logps(y, mu, core_sd, shift, var_damaged, damaged_share, failure_share, failure_mean, failure_var):
+def _core_logp(y, mu, core_sd, edge):
+    """Density of the logit y when the normalised accuracy is normal around invlogit(mu) (Jacobian included),
+    censored at the edges."""
+    u, centre = pt.sigmoid(y), pt.sigmoid(mu)
+    inside = _normal_logp(u, centre, core_sd**2) + pt.log(u) + pt.log1p(-u)
+    return _censored(y, edge, inside, centre, core_sd, upper_mean=1 - centre)
+
+
+def _logit_normal_logp(y, mean, var, edge):
+    """Normal density of the logit y, censored at the edges."""
+    return _censored(y, edge, _normal_logp(y, mean, var), mean, pt.sqrt(var))
+
+
+def component_logps(y, mu, core_sd, shift, var_damaged, damaged_share, failure_share, failure_mean, failure_var,
+                    edge):
     """log (weight x density) of the core, damaged and failure components, stacked on the first axis."""
     keep = pt.log1p(-failure_share)
     return pt.stack([
-        keep + pt.log1p(-damaged_share) + _core_logp(y, mu, core_sd),
-        keep + pt.log(damaged_share) + _normal_logp(y, mu - shift, var_damaged),
-        pt.log(failure_share) + _normal_logp(y, failure_mean, failure_var),
+        keep + pt.log1p(-damaged_share) + _core_logp(y, mu, core_sd, edge),
+        keep + pt.log(damaged_share) + _logit_normal_logp(y, mu - shift, var_damaged, edge),
+        pt.log(failure_share) + _logit_normal_logp(y, failure_mean, failure_var, edge),
     ])
 
 
 def mixture_logp(y, mu, core_sd, shift, var_damaged, damaged_share, failure_share, failure_mean, failure_var,
-                 compared):
+                 compared, edge):
     """Pointwise log density: the three-component mixture for a compared fine-tune, else the core component."""
     parts = component_logps(y, mu, core_sd, shift, var_damaged, damaged_share, pt.maximum(failure_share, 1e-300),
-                            failure_mean, failure_var)
-    return pt.where(pt.eq(compared, 1), pm.math.logsumexp(parts, axis=0), _core_logp(y, mu, core_sd))
+                            failure_mean, failure_var, edge)
+    return pt.where(pt.eq(compared, 1), pm.math.logsumexp(parts, axis=0), _core_logp(y, mu, core_sd, edge))
 
 
 def mixture_draw(mu, core_sd, shift, var_damaged, damaged_share, failure_share, failure_mean, failure_var, compared,
-                 edge: float = 1e-5):
+                 edge):
     """The same mixture as a generative graph: a component per model (core, damaged, failure), then a draw
-    from it (the core's on the accuracy scale, kept inside (0, 1) by ``edge``). Plain random variables, so
-    draws vectorise over posterior draws (``evaluate``)."""
+    from it (the core's on the accuracy scale), censored at the edges as observed scores are. Plain random
+    variables, so draws vectorise over posterior draws (``evaluate``)."""
     weights = pt.stack([(1 - failure_share) * (1 - damaged_share * compared), (1 - failure_share) * damaged_share
                         * compared, failure_share * pt.ones_like(mu)], axis=-1)
     component = pm.Categorical.dist(p=weights)
-    core_u = pt.clip(pm.Normal.dist(pt.sigmoid(mu), core_sd), edge, 1 - edge)
+    core_u = pt.clip(pm.Normal.dist(pt.sigmoid(mu), core_sd), edge / 2, 1 - edge / 2)
     damaged = pm.Normal.dist(mu - shift, pt.sqrt(var_damaged))
     failure = pm.Normal.dist(failure_mean, pt.sqrt(failure_var))
-    return pt.switch(pt.eq(component, 0), pt.log(core_u) - pt.log1p(-core_u), pt.switch(pt.eq(component, 1),
-                                                                                         damaged, failure))
+    draw = pt.switch(pt.eq(component, 0), pt.log(core_u) - pt.log1p(-core_u), pt.switch(pt.eq(component, 1),
+                                                                                        damaged, failure))
+    low = pt.log(edge) - pt.log1p(-edge)
+    return pt.clip(draw, low, -low)
 
 
 def mixture_dist(*params_and_size):
@@ -208,7 +232,8 @@ def family_observation(spec: Spec, design: Design, beta, developers, period_raw)
     return Observation(mu=mu, family_level=family_level, core_sd=core_sd, var=var, shift=shift,
                        var_damaged=var_damaged, damaged_share=share, failure_rate=failure,
                        failure_share=failure * compared, failure_mean=opts.failure_logit_mean,
-                       failure_var=opts.failure_logit_sd**2 + fam.logit_sd**2, compared=compared)
+                       failure_var=opts.failure_logit_sd**2 + fam.logit_sd**2, compared=compared,
+                       edge=design.scale.edge)
 
 
 def observe(obs: Observation, y: np.ndarray) -> pt.TensorVariable:
@@ -223,7 +248,7 @@ def observe(obs: Observation, y: np.ndarray) -> pt.TensorVariable:
 def failure_probability(obs: Observation, y: np.ndarray) -> pt.TensorVariable:
     """P(failed evaluation | score, parameters) per model: the failure component's share of the density."""
     parts = component_logps(y, obs.mu, obs.core_sd, obs.shift, obs.var_damaged, obs.damaged_share,
-                            pt.maximum(obs.failure_share, 1e-300), obs.failure_mean, obs.failure_var)
+                            pt.maximum(obs.failure_share, 1e-300), obs.failure_mean, obs.failure_var, obs.edge)
     return pt.where(obs.failure_share > 0, pt.exp(parts[2] - pm.math.logsumexp(parts, axis=0)), 0.0)
 
 
@@ -251,7 +276,7 @@ def _new_params(spec: Spec, design: Design, obs: Observation, mu, accuracy, is_c
     u = (accuracy - scale.floor) / (1 - scale.floor)
     sampling = accuracy * (1 - accuracy) / scale.n_questions / ((1 - scale.floor) * u * (1 - u)) ** 2
     return (mu, core_sd, obs.shift, damaged, obs.damaged_share, obs.failure_rate * compared, obs.failure_mean,
-            spec.model.failure_logit_sd**2 + sampling, compared.astype(np.int64))
+            spec.model.failure_logit_sd**2 + sampling, compared.astype(np.int64), obs.edge)
 
 
 def new_family_rows(spec: Spec, design: Design, new, beta, level, period, obs: Observation,
@@ -291,7 +316,6 @@ def new_family_rows(spec: Spec, design: Design, new, beta, level, period, obs: O
     pm.Deterministic("new_score", scale.accuracy(logit, pt.sigmoid), dims="new_model")
     if new.observed_score is not None:
         k = scale.successes(new.observed_score)
-        u = np.clip((k / scale.n_questions - scale.floor) / (1 - scale.floor), 0.5 / scale.n_questions,
-                    1 - 0.5 / scale.n_questions)
+        u = scale.observed_normalised(k)
         observed = _new_params(spec, design, obs, mu, scale.floor + (1 - scale.floor) * u, is_closed, compared)
         pm.Deterministic("new_logp", mixture_logp(np.log(u) - np.log1p(-u), *observed), dims="new_model")

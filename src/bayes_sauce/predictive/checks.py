@@ -81,8 +81,8 @@ def known_family_pit(fit: Fit) -> np.ndarray:
     same inputs where there are no families), PSIS-weighted by the integrated log-likelihood."""
     scale = fit.design.scale
     draws = predict(fit, dataset_frame(fit.rows, fit.spec.data.time), SEED)["eta"].rename({NEW_DIM: "model"})
-    observed = scale.to_logit(np.clip(fit.rows[scale.outcome].to_numpy(dtype=float),
-                                      scale.floor + 0.5 / scale.n_questions / (1 - scale.floor), 1))
+    u = scale.inside(scale.normalised(fit.rows[scale.outcome].to_numpy(dtype=float)))
+    observed = np.log(u) - np.log1p(-u)
     tree = xr.DataTree.from_dict({
         "posterior": fit.posterior[["beta"]],
         "posterior_predictive": xr.Dataset({"y": draws.drop_vars("model")}),

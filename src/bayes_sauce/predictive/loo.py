@@ -45,7 +45,7 @@ def count_scale(log_density_of_logit: xr.DataArray, fit: Fit, scores: np.ndarray
     """A density of the logit of the normalised score moved to the count scale: + log(d logit / d accuracy)
     - log n (the Jacobian and the width of one count), as for the logit-normal likelihood."""
     scale = fit.design.scale
-    u = np.clip(scale.normalised(np.asarray(scores, dtype=float)), 0.5 / scale.n_questions, 1 - 0.5 / scale.n_questions)
+    u = scale.inside(scale.normalised(np.asarray(scores, dtype=float)))
     jacobian = -np.log((1 - scale.floor) * u * (1 - u)) - np.log(scale.n_questions)
     return log_density_of_logit + xr.DataArray(jacobian, dims=log_density_of_logit.dims[-1])
 

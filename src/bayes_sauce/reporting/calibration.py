@@ -31,7 +31,10 @@ def calibration_figure(ranks: pd.DataFrame, coverage: pd.DataFrame, ncols: int =
     fig, axes = plt.subplots(nrows, ncols, figsize=(3.0 * ncols, 2.3 * nrows), sharex=True, squeeze=False)
     rng = np.random.default_rng(SEED)
     for ax, row in zip(axes.flat, coverage.itertuples()):
-        pit = ranks.loc[ranks["quantity"] == row.quantity, "pit"].to_numpy(dtype=float)
+        pit = ranks.loc[ranks["quantity"] == row.quantity, "pit"].dropna().to_numpy(dtype=float)
+        if not len(pit):
+            ax.set_title(f"{row.quantity}\n(undefined in every data set)", fontsize=7, color="C3")
+            continue
         x, _, lower, upper = ecdf_pit(np.sort(pit), PIT_BAND, PIT_SIMULATIONS, rng=rng)
         ax.fill_between(x, lower - x, upper - x, step="post", color="0.85", label=f"simultaneous {PIT_BAND:.0%} band")
         grid = np.linspace(0, 1, 401)
@@ -94,13 +97,13 @@ def calibration_markdown(result: CalibrationResult, coverage: pd.DataFrame, spec
     misses = _coverage_misses(coverage)
     lines += [f"Coverage: the {COVERAGE_PROB:.0%} binomial interval of the 50% or 90% intervals' coverage excludes the "
               f"nominal level for {len(misses)} quantities ({_names(misses)}; not adjusted for multiplicity).", ""]
-    short = coverage[coverage["n_datasets"] < n_ok]
+    short = coverage[coverage["n_undefined"] > 0]
     if len(short):
-        counts = ", ".join(f"`{q}` {n}" for q, n in zip(short["quantity"], short["n_datasets"]))
-        lines += [f"Fewer data sets for {len(short)} quantities ({counts}, of {n_ok}): "
-                  "a data set is left out of a quantity where its truth or a draw is not finite (a beta near zero "
-                  "makes a compute multiplier 10**(x/beta) infinite); this selects on the data, so read those "
-                  "quantities' verdicts with care.", ""]
+        counts = ", ".join(f"`{q}` {n}" for q, n in zip(short["quantity"], short["n_undefined"]))
+        lines += [f"Undefined in some data sets, {len(short)} quantities ({counts}, of {n_ok}): the truth or a draw "
+                  "is NaN there, so the data set is not ranked for that quantity; this selects on the data, so read "
+                  "those quantities' verdicts with care. (Infinite values, such as a compute multiplier "
+                  "10**(x/beta) at a beta near zero, are ranked like any other.)", ""]
     if n_ok and gate < n_ok:
         lines += [f"Diagnostics: {n_ok - gate} of {n_ok} fits failed the gate (R-hat, ESS, divergences, E-BFMI); their "
                   "ranks are kept (dropping fits by their data would bias the ranks), so a flag can come from the "
