@@ -111,8 +111,9 @@ EDGE = 0.5 / 12_032  # half a question of MMLU-Pro on the normalised scale
 
 @pytest.mark.parametrize("centre", [-6.0, 0.3, 7.0])  # near chance, mid-range, near a perfect score
 def test_mixture_density_and_its_edge_masses_sum_to_one(centre):
-    """Scores are kept half a question inside (0, 1): the density inside and the masses at the two edges
-    (a score at or below chance, or a perfect one) add up to one, for the core alone and the mixture."""
+    """Scores are kept half a question inside (0, 1): the density inside and the core's masses at the two edges
+    (a score at or below chance, or a perfect one) add up to one, for the core alone and the mixture (whose
+    damaged and failure components are normal on the logit scale, with next to no mass beyond the edges here)."""
     low = np.log(EDGE) - np.log1p(-EDGE)
     inside = np.linspace(low, -low, 400_001)[1:-1]
     n = len(inside)
