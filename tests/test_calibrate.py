@@ -12,7 +12,7 @@ from scipy.stats import binomtest
 
 from bayes_sauce.calibration.coverage import FAMILY_ALPHA, coverage_table, uniformity_p_value
 from bayes_sauce.calibration.ranks import RUNNING_BEST, _headline_id, rank_of
-from bayes_sauce.calibration.runner import _check_settings, run_calibration
+from bayes_sauce.calibration.runner import CalibrationResult, _check_settings, run_calibration
 from bayes_sauce.calibration.fitting import truth_fit
 from bayes_sauce.calibration.simulate import BLOCK, observed_values, simulate_posterior, simulate_prior
 from bayes_sauce.cli.main import main
@@ -78,6 +78,27 @@ def test_infinite_values_are_ranked_and_undefined_ones_counted_not_ranked():
     row = coverage_table(ranks).iloc[0]
     assert row["n_datasets"] == n and row["n_undefined"] == 3
     assert row["coverage_50"] == 0.5 and row["coverage_90"] == 1.0
+
+
+def test_report_compares_fits_that_passed_and_failed_the_gate(tmp_path):
+    rng = np.random.default_rng(5)
+    n = 30
+    passed = np.arange(n) < 10
+    ranks = pd.DataFrame({"dataset": np.arange(n), "quantity": "beta", "kind": "parameter",
+                          "pit": np.where(passed, rng.uniform(size=n), rng.uniform(size=n) ** 6),
+                          "covered_50": True, "covered_90": True, "gate_passed": passed})
+    datasets = pd.DataFrame({"dataset": np.arange(n), "status": "fitted", "gate_passed": passed, "seconds": 1.0,
+                             "sample_s": 0.5, "divergences": 0})
+    d = load_spec(DEFAULT_SPEC).to_dict()
+    result = CalibrationResult(out=tmp_path, ranks=ranks, datasets=datasets, wall_s=1.0, fitted=list(range(n)),
+                               settings={"fitted_spec": d, "simulator_spec": d, "seed": 1, "parameters_from": "prior"})
+    write_outputs(result, "x")
+    text = (tmp_path / "calibration.md").read_text()
+    section = text.split("## By the diagnostics gate")[1]
+    assert "within the 10 data sets whose fit passed" in section
+    row = next(line for line in section.splitlines() if line.startswith("| beta"))
+    p_passed, p_failed = (float(cell) for cell in row.strip("|").split("|")[2::2])
+    assert p_passed > 0.01 > p_failed  # the skewed ranks are the failed fits'
 
 
 def test_proportion_interval_is_clopper_pearson():

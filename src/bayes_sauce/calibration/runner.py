@@ -86,6 +86,7 @@ def calibrate_dataset(job: Job) -> dict[str, Any]:
     summary = {"dataset": job.index, "gate_passed": fitted.passed, "failures": fitted.diagnostics["failures"],
                "divergences": int(fitted.diagnostics.get("divergences", 0)),
                "min_ess_bulk": fitted.diagnostics.get("min_ess_bulk"), "max_rhat": fitted.diagnostics.get("max_rhat"),
+               "slowest_parameter": fitted.diagnostics.get("slowest_parameter"),
                **fitted.timings.as_dict(), "seconds": time.perf_counter() - start}
     (folder / "fit.json").write_text(json.dumps(summary, indent=2, default=float) + "\n")
     table.to_csv(folder / f"{MARKER}.partial", index=False)
