@@ -22,6 +22,7 @@ from bayes_sauce.model.families import FamilySpread, mixture_draw, mixture_logp
 from bayes_sauce.paths import DEFAULT_SPEC, MODELS_DIR
 from bayes_sauce.predictive.family_folds import family_folds, first_members
 from bayes_sauce.quantities.posterior import failure_probability
+from bayes_sauce.scale import scale_of
 from bayes_sauce.spec.schema import merge, read_spec_dict, spec_from_dict
 
 from .synthetic import family_dataset, synthetic_family_models
@@ -106,7 +107,7 @@ def test_mixture_log_density_is_the_stated_formula():
     np.testing.assert_allclose(got[3], core[3], rtol=1e-10)  # a root or a family of one: the core alone
 
 
-EDGE = 0.5 / 12_032  # half a question of MMLU-Pro on the normalised scale
+EDGE = scale_of("mmlu_pro").edge  # half a question of MMLU-Pro on the normalised scale
 
 
 @pytest.mark.parametrize("centre", [-6.0, 0.3, 7.0])  # near chance, mid-range, near a perfect score
@@ -114,7 +115,7 @@ def test_mixture_density_and_its_edge_masses_sum_to_one(centre):
     """Scores are kept half a question inside (0, 1): the density inside and the core's masses at the two edges
     (a score at or below chance, or a perfect one) add up to one, for the core alone and the mixture (whose
     damaged and failure components are normal on the logit scale, with next to no mass beyond the edges here)."""
-    low = np.log(EDGE) - np.log1p(-EDGE)
+    low = logit(EDGE)
     inside = np.linspace(low, -low, 400_001)[1:-1]
     n = len(inside)
     for compared in (0, 1):
@@ -133,7 +134,7 @@ def test_simulated_scores_at_the_edge_have_the_censored_mass():
     ones = np.ones_like(centre)
     draws = pm.draw(mixture_draw(centre, 0.01 * ones, 1.0, 0.5 * ones, 0.2, 0 * ones, -4.5, 0.6 * ones,
                                  np.zeros(len(centre), dtype=np.int64), EDGE), random_seed=1)
-    low = np.log(EDGE) - np.log1p(-EDGE)
+    low = logit(EDGE)
     assert draws.min() > low and draws.max() == pytest.approx(-low)
     expected = np.exp(mixture_logp(np.array([-low]), centre[:1], 0.01 * ones[:1], 1.0, 0.5 * ones[:1], 0.2, ones[:1] * 0,
                                    -4.5, 0.6 * ones[:1], np.zeros(1, dtype=np.int64), EDGE).eval())[0]

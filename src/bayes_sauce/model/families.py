@@ -45,7 +45,7 @@ from bayes_sauce.spec.schema import Spec
 CENTRED_MIN_FINETUNES = 5
 LOG_2PI = float(np.log(2 * np.pi))
 SQRT_2_OVER_PI = float(np.sqrt(2 / np.pi))
-CDF_CLIP = 35.0
+CDF_CLIP = 35.0  # |z| beyond which log Phi(z) is clipped (erfc still a normal float there)
 EDGE_TOLERANCE = 1e-6  # a logit this close to an edge's is at it (rounding between numpy and the compiled graph)
 
 
@@ -116,10 +116,15 @@ def _log_normal_cdf(z):
     return pt.log(0.5 * pt.erfc(-pt.clip(z, -CDF_CLIP, CDF_CLIP) / np.sqrt(2.0)))
 
 
+def _lower_edge(edge):
+    """The logit of a normalised score ``edge`` inside 0 (the upper edge is its negative)."""
+    return pt.log(edge) - pt.log1p(-edge)
+
+
 def _censored(y, edge, logp, mean, sd):
     """``logp`` inside the edges; at an edge (the logit -L or L of a normalised score ``edge`` inside (0, 1)) the
     log mass beyond it of the normalised score's Normal(mean, sd) (one erfc per model, by symmetry)."""
-    low = pt.log(edge) - pt.log1p(-edge)
+    low = _lower_edge(edge)
     at_low, at_high = y <= low + EDGE_TOLERANCE, y >= -low - EDGE_TOLERANCE
     beyond = _log_normal_cdf((edge - pt.where(at_low, mean, 1 - mean)) / sd)
     return pt.where(at_low | at_high, beyond, logp)
@@ -161,9 +166,8 @@ def mixture_draw(mu, core_sd, shift, var_damaged, damaged_share, failure_share, 
     weights = pt.stack([(1 - failure_share) * (1 - damaged_share * compared), (1 - failure_share) * damaged_share
                         * compared, failure_share * pt.ones_like(mu)], axis=-1)
     component = pm.Categorical.dist(p=weights)
-    core_u = pt.clip(pm.Normal.dist(pt.sigmoid(mu), core_sd), edge / 2, 1 - edge / 2)
-    low = pt.log(edge) - pt.log1p(-edge)
-    core = pt.clip(pt.log(core_u) - pt.log1p(-core_u), low, -low)
+    core_u = pt.clip(pm.Normal.dist(pt.sigmoid(mu), core_sd), edge, 1 - edge)
+    core = pt.log(core_u) - pt.log1p(-core_u)
     damaged = pm.Normal.dist(mu - shift, pt.sqrt(var_damaged))
     failure = pm.Normal.dist(failure_mean, pt.sqrt(failure_var))
     return pt.switch(pt.eq(component, 0), core, pt.switch(pt.eq(component, 1), damaged, failure))
