@@ -160,6 +160,18 @@ def test_bad_data_file_is_refused_naming_the_line(tmp_path, run_cli, make, messa
 
 
 @pytest.mark.parametrize(("args", "message"), [
+    (["calibrate", "--datasets", "0"], "argument --datasets: needs an integer of at least 1, got '0'"),
+    (["calibrate", "--workers", "-1"], "argument --workers: needs an integer of at least 1, got '-1'"),
+    (["run", "--folds", "1"], "argument --folds: needs an integer of at least 2, got '1'"),
+])
+def test_a_count_below_its_minimum_is_a_usage_error(tmp_path, capsys, args, message):
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit) as stop:
+        main([*args, "--out", str(out)])
+    assert stop.value.code == 2 and message in capsys.readouterr().err and not out.exists()
+
+
+@pytest.mark.parametrize(("args", "message"), [
     (["data", "--data", "{tmp}"], "is a folder, not a CSV file"),
     (["data", "--data", "{tmp}/nothing.csv"], "nothing.csv: file not found"),
     (["data", "--window", "2030-01", "2030-12"], r"no rows left after the filters \(window 2030-01..2030-12\): \d+ "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from bayes_sauce.defaults import INTERVAL_PROB, PAPER_WINDOW
@@ -91,11 +92,16 @@ def add_level(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--level", type=float, default=INTERVAL_PROB, help="interval level (default: %(default)s)")
 
 
-def fold_count(text: str) -> int:
-    """A number of cross-validation folds: an integer of at least 2."""
-    if not text.strip().isdigit() or int(text) < 2:
-        raise argparse.ArgumentTypeError(f"needs an integer of at least 2, got {text!r}")
-    return int(text)
+def at_least(minimum: int) -> Callable[[str], int]:
+    """An argparse type: an integer of at least ``minimum`` (refused with one line otherwise)."""
+    def parse(text: str) -> int:
+        if not text.strip().isdigit() or int(text) < minimum:
+            raise argparse.ArgumentTypeError(f"needs an integer of at least {minimum}, got {text!r}")
+        return int(text)
+    return parse
+
+
+fold_count = at_least(2)  # a number of cross-validation folds
 
 
 def progress(args: argparse.Namespace) -> bool:
