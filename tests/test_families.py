@@ -142,6 +142,20 @@ def test_simulated_scores_at_the_edge_have_the_censored_mass():
     assert np.mean(draws >= -low - 1e-6) == pytest.approx(expected, abs=0.01)
 
 
+def test_simulated_components_have_the_stated_shares():
+    """Core, damaged and failure draws in the shares the mixture's weights give (damaged only where compared)."""
+    n = 40_000
+    compared = np.tile([1, 0], n // 2).astype(np.int64)
+    ones = np.ones(n)
+    draws = pm.draw(mixture_draw(0 * ones, 0.001 * ones, 3.0, 1e-4 * ones, 0.2, 0.1 * ones, -6.0, 1e-4 * ones,
+                                 compared, EDGE), random_seed=2)
+    core, damaged, failure = np.abs(draws) < 0.1, np.abs(draws + 3) < 0.1, np.abs(draws + 6) < 0.1
+    assert (core | damaged | failure).all()
+    for shares, rows in (((0.72, 0.18, 0.1), compared == 1), ((0.9, 0.0, 0.1), compared == 0)):
+        for share, component in zip(shares, (core, damaged, failure)):
+            assert component[rows].mean() == pytest.approx(share, abs=0.01)
+
+
 def test_folds_hold_out_whole_families_balanced_and_seeded():
     rows = family_dataset(synthetic_family_models(developers=8, families=3, seed=4)).models
     fold = family_folds(rows, 4, seed=1)

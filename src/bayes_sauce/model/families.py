@@ -163,9 +163,11 @@ def mixture_draw(mu, core_sd, shift, var_damaged, damaged_share, failure_share, 
     from it. The core's is drawn on the normalised scale and censored at the edges, as observed scores are
     (the others are normal on the logit scale, as in the likelihood). Plain random variables, so draws
     vectorise over posterior draws (``evaluate``)."""
-    weights = pt.stack([(1 - failure_share) * (1 - damaged_share * compared), (1 - failure_share) * damaged_share
-                        * compared, failure_share * pt.ones_like(mu)], axis=-1)
-    component = pm.Categorical.dist(p=weights)
+    # The component from one uniform against the cumulative weights: PyMC's Categorical draws through a
+    # per-element Python loop (20 s for 6,000 draws x 809 models); this is the same distribution.
+    u = pm.Uniform.dist(pt.zeros_like(mu), 1)
+    core_weight = (1 - failure_share) * (1 - damaged_share * compared)
+    component = (u >= core_weight) + (u >= 1 - failure_share)
     core_u = pt.clip(pm.Normal.dist(pt.sigmoid(mu), core_sd), edge, 1 - edge)
     core = pt.log(core_u) - pt.log1p(-core_u)
     damaged = pm.Normal.dist(mu - shift, pt.sqrt(var_damaged))
