@@ -18,6 +18,7 @@ from bayes_sauce.fit.fit import fit_spec
 from bayes_sauce.intervals import median_interval
 from bayes_sauce.model.build import build_model
 from bayes_sauce.model.design import prepare
+from bayes_sauce.model.evaluate import EVALUATION_MODE
 from bayes_sauce.model.families import FamilySpread, mixture_draw, mixture_logp
 from bayes_sauce.paths import DEFAULT_SPEC, MODELS_DIR
 from bayes_sauce.predictive.family_folds import family_folds, first_members
@@ -142,13 +143,15 @@ def test_simulated_scores_at_the_edge_have_the_censored_mass():
     assert np.mean(draws >= -low - 1e-6) == pytest.approx(expected, abs=0.01)
 
 
-def test_simulated_components_have_the_stated_shares():
-    """Core, damaged and failure draws in the shares the mixture's weights give (damaged only where compared)."""
+@pytest.mark.parametrize("mode", [None, EVALUATION_MODE])
+def test_simulated_components_have_the_stated_shares(mode):
+    """Core, damaged and failure draws in the shares the mixture's weights give (damaged only where compared),
+    compiled as the simulator and as ``evaluate`` compile it (a sum of booleans differed between the two)."""
     n = 40_000
     compared = np.tile([1, 0], n // 2).astype(np.int64)
     ones = np.ones(n)
     draws = pm.draw(mixture_draw(0 * ones, 0.001 * ones, 3.0, 1e-4 * ones, 0.2, 0.1 * ones, -6.0, 1e-4 * ones,
-                                 compared, EDGE), random_seed=2)
+                                 compared, EDGE), random_seed=2, mode=mode)
     core, damaged, failure = np.abs(draws) < 0.1, np.abs(draws + 3) < 0.1, np.abs(draws + 6) < 0.1
     assert (core | damaged | failure).all()
     for shares, rows in (((0.72, 0.18, 0.1), compared == 1), ((0.9, 0.0, 0.1), compared == 0)):

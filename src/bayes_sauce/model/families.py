@@ -166,13 +166,12 @@ def mixture_draw(mu, core_sd, shift, var_damaged, damaged_share, failure_share, 
     # The component from one uniform against the cumulative weights: PyMC's Categorical draws through a
     # per-element Python loop (20 s for 6,000 draws x 809 models); this is the same distribution.
     u = pm.Uniform.dist(pt.zeros_like(mu), 1)
-    core_weight = (1 - failure_share) * (1 - damaged_share * compared)
-    component = (u >= core_weight) + (u >= 1 - failure_share)
     core_u = pt.clip(pm.Normal.dist(pt.sigmoid(mu), core_sd), edge, 1 - edge)
     core = pt.log(core_u) - pt.log1p(-core_u)
     damaged = pm.Normal.dist(mu - shift, pt.sqrt(var_damaged))
     failure = pm.Normal.dist(failure_mean, pt.sqrt(failure_var))
-    return pt.switch(pt.eq(component, 0), core, pt.switch(pt.eq(component, 1), damaged, failure))
+    core_weight = (1 - failure_share) * (1 - damaged_share * compared)
+    return pt.switch(u < core_weight, core, pt.switch(u < 1 - failure_share, damaged, failure))
 
 
 def mixture_dist(*params_and_size):
