@@ -110,10 +110,16 @@ def _normal_logp(y, mean, var):
     return -0.5 * (LOG_2PI + pt.log(var) + (y - mean) ** 2 / var)
 
 
+def _between(x, low, high):
+    """``pt.clip`` through maximum and minimum, which NumPy runs whole-array; the Python-linked mode ``evaluate``
+    compiles in runs clip (and ``zeros_like``) one element at a time."""
+    return pt.minimum(pt.maximum(x, low), high)
+
+
 def _log_normal_cdf(z):
     """log Phi(z) through erfc, which compiles to native code (PyMC's ``normal_lcdf`` uses erfcx, which the numba
     backend runs in object mode: twice as slow a logp); z is clipped at 35, where erfc is still a normal float."""
-    return pt.log(0.5 * pt.erfc(-pt.clip(z, -CDF_CLIP, CDF_CLIP) / np.sqrt(2.0)))
+    return pt.log(0.5 * pt.erfc(-_between(z, -CDF_CLIP, CDF_CLIP) / np.sqrt(2.0)))
 
 
 def _lower_edge(edge):
@@ -165,8 +171,8 @@ def mixture_draw(mu, core_sd, shift, var_damaged, damaged_share, failure_share, 
     vectorise over posterior draws (``evaluate``)."""
     # The component from one uniform against the cumulative weights: PyMC's Categorical draws through a
     # per-element Python loop (20 s for 6,000 draws x 809 models); this is the same distribution.
-    u = pm.Uniform.dist(pt.zeros_like(mu), 1)
-    core_u = pt.clip(pm.Normal.dist(pt.sigmoid(mu), core_sd), edge, 1 - edge)
+    u = pm.Uniform.dist(pt.zeros(mu.shape), 1)
+    core_u = _between(pm.Normal.dist(pt.sigmoid(mu), core_sd), edge, 1 - edge)
     core = pt.log(core_u) - pt.log1p(-core_u)
     damaged = pm.Normal.dist(mu - shift, pt.sqrt(var_damaged))
     failure = pm.Normal.dist(failure_mean, pt.sqrt(failure_var))
