@@ -1,6 +1,9 @@
 # Front door. `make run` sets up and runs the analysis; `make test` sets up and runs the tests.
 SHELL := /bin/bash
 export UV_PYTHON_DOWNLOADS := never
+# Bytecode written at install: a command then imports in ~4 s less where .pyc files are not written at import
+# (PYTHONDONTWRITEBYTECODE, read-only installs) and on every first run.
+export UV_COMPILE_BYTECODE := 1
 # pyenv selects 3.12 through .python-version; the explicit name guards against a bare python3.11.
 PYTHON ?= $(shell command -v python3.12 2>/dev/null || command -v python3)
 UV := $(PYTHON) -m uv

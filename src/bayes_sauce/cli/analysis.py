@@ -79,22 +79,31 @@ def cmd_replicate(args: argparse.Namespace) -> int:
     return 0
 
 
-def fit_to(args: argparse.Namespace, spec_path: Path, out: Path | None):
-    """Fit a Bayesian spec with the command's filters and sampler options, save it, print the gate; return the fit."""
+def fit_to(args: argparse.Namespace, spec_path: Path, out: Path | None, reuse: bool = False):
+    """Fit a Bayesian spec with the command's filters and sampler options, save it, print the gate; return the fit.
+
+    ``reuse``: keep the fit already in ``out`` where a new one would repeat it (same spec, settings, data, code)."""
     from bayes_sauce.fit.diagnostics import gate_table
-    from bayes_sauce.fit.workflow import bayes_spec, fit_and_save
+    from bayes_sauce.fit.workflow import bayes_spec, fit_and_save, reusable_fit
 
     spec = options.with_filter_flags(args, bayes_spec(spec_path, **options.sampler_settings(args)))
     s = spec.sampling
-    print(f"Fitting spec '{spec.name}' ({spec_path}) with {s.sampler}: {s.chains} chains x {s.draws} draws after "
-          f"{s.tune} tuning steps, seed {s.seed}; rows: {spec.data.filters.to_filters().describe()}")
-    fit = fit_and_save(spec, args.data, out, replace=args.replace, progress=options.progress(args))
-    t = fit.timings
-    print(f"Models fitted: {len(fit.rows)}; excluded: {len(fit.excluded)} (see excluded.csv)")
-    print(f"Time: compile {t.compile_s:.1f} s, sampling {t.sample_s:.1f} s, deterministics and log densities "
-          f"{t.extras_s:.1f} s")
+    reused = reusable_fit(spec, args.data, out) if reuse else None
+    if reused is not None:
+        fit, t = reused, reused.diagnostics.get("timings", {})
+        print(f"Reusing the fit in {fit.path}/ (same spec, sampler settings, data and code; fitted in "
+              f"{t.get('compile_s', 0) + t.get('sample_s', 0):.0f} s of compile and sampling); --refit fits it again")
+    else:
+        print(f"Fitting spec '{spec.name}' ({spec_path}) with {s.sampler}: {s.chains} chains x {s.draws} draws after "
+              f"{s.tune} tuning steps, seed {s.seed}; rows: {spec.data.filters.to_filters().describe()}")
+        fit = fit_and_save(spec, args.data, out, replace=args.replace, progress=options.progress(args))
+        t = fit.timings
+        print(f"Models fitted: {len(fit.rows)}; excluded: {len(fit.excluded)} (see excluded.csv)")
+        print(f"Time: compile {t.compile_s:.1f} s, sampling {t.sample_s:.1f} s, deterministics and log densities "
+              f"{t.extras_s:.1f} s")
     print(gate_table(fit.diagnostics))
-    print(options.wrote([fit.path / n for n in ("posterior.nc", "diagnostics.json", "models.csv", "excluded.csv")]))
+    if reused is None:
+        print(options.wrote([fit.path / n for n in ("posterior.nc", "diagnostics.json", "models.csv", "excluded.csv")]))
     if not fit.passed:
         print("WARNING: the fit FAILED the diagnostics gate; its numbers are not reliable.", file=sys.stderr)
     return fit
@@ -156,7 +165,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     replicate_to(args, OLS_SPEC, root / "ols", brief=True)
     print(f"\n== [3/4] Bayesian fit ({DEFAULT_SPEC.name}) ==")
     args.sampler = args.target_accept = None
-    fit = fit_to(args, DEFAULT_SPEC, root / DEFAULT_SPEC.stem)
+    fit = fit_to(args, DEFAULT_SPEC, root / DEFAULT_SPEC.stem, reuse=not args.refit)
     print("\n== [4/4] report ==")
     status, page = report_to(fit.path, args.allow_failed, [f for f in (root / "compare",) if f.exists()], args.folds,
                              not args.no_progress)
@@ -220,6 +229,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     options.add_level(p)
     options.add_sampler(p)
     _add_replace(p)
+    p.add_argument("--refit", action="store_true",
+                   help="fit again even where the output folder holds the same fit (same spec, settings, data and "
+                        "code: reused by default, with its report's fold fits)")
     _add_folds(p)
     p.set_defaults(func=cmd_run)
 

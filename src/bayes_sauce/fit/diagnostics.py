@@ -11,7 +11,6 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
-from arviz_stats import bfmi
 
 from bayes_sauce.fit.convergence import convergence
 
@@ -38,6 +37,8 @@ def _stacked(values: xr.Dataset) -> tuple[np.ndarray, list[str]]:
 
 def diagnose(tree: xr.DataTree) -> dict[str, Any]:
     """The gate's numbers and verdict for a posterior with sample_stats (constants are left out)."""
+    from arviz_stats import bfmi  # here, not at the top: commands that only read a fit skip its 1.7 s import
+
     draws, labels = _stacked(tree.posterior.to_dataset())
     varying = draws.reshape(len(draws), -1).std(axis=1) > 0  # constants: a reference level fixed at 0
     draws, labels = draws[varying], [label for label, v in zip(labels, varying) if v]

@@ -54,6 +54,16 @@ def fingerprint(spec: Spec, data_sha256: str) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
+def code_digest() -> str:
+    """16 hex digits identifying this package's source (every module): a saved fit is reused only by the code
+    that wrote it, since the model and its derived quantities are defined there, not in the spec."""
+    package = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def git_commit() -> str:
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=5)
@@ -282,6 +292,7 @@ def fit_spec(spec: Spec, dataset: Dataset, cores: int | None = None, progress: b
         "target_accept": s.target_accept,
         "package_versions": json.dumps(package_versions()),
         "git_commit": git_commit(),
+        "code_digest": code_digest(),
         "diagnostics_passed": int(diagnostics["passed"]),
         "interval_prob": INTERVAL_PROB,
     })

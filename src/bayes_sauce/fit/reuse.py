@@ -1,23 +1,24 @@
-"""Reuse a saved fit when it has the same fingerprint (spec, settings, data); otherwise fit and save one."""
+"""Reuse a saved fit when it has the same fingerprint (spec, settings, data) and was written by the same code;
+otherwise fit and save one. The sampler is seeded, so a reused fit holds the draws a refit would give."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from bayes_sauce.data.dataset import Dataset
-from bayes_sauce.fit.fit import Fit, FitError, fingerprint, fit_spec
+from bayes_sauce.fit.fit import Fit, FitError, code_digest, fingerprint, fit_spec
 from bayes_sauce.spec.schema import Spec
 
 
 def saved_fit(folder: Path, key: str) -> Fit | None:
-    """The fit in ``folder`` if it is complete, readable and has fingerprint ``key``."""
+    """The fit in ``folder`` if it is complete, readable, has fingerprint ``key`` and this package's code digest."""
     if not (folder / "posterior.nc").exists():
         return None
     try:
         fit = Fit.load(folder)
     except FitError:
         return None
-    return fit if fit.fingerprint == key else None
+    return fit if fit.fingerprint == key and fit.tree.attrs.get("code_digest") == code_digest() else None
 
 
 def fit_or_reuse(spec: Spec, dataset: Dataset, folders: list[Path], progress: bool = False,

@@ -8,6 +8,7 @@ from typing import Any
 from bayes_sauce.data.filters import Filters
 from bayes_sauce.data.load import load
 from bayes_sauce.fit.fit import Fit, check_target, fingerprint, fit_spec
+from bayes_sauce.fit.reuse import saved_fit
 from bayes_sauce.paths import RESULTS_DIR
 from bayes_sauce.spec.schema import Spec, load_spec
 
@@ -15,6 +16,12 @@ from bayes_sauce.spec.schema import Spec, load_spec
 def bayes_spec(path: Path | str, filters: Filters | None = None, command: str = "fit", **sampling: Any) -> Spec:
     """A Bayesian spec file with command-line filters and sampler settings applied (None keeps the spec's)."""
     return load_spec(path).require_bayes(str(path), command).with_filters(filters).with_sampling(**sampling)
+
+
+def reusable_fit(spec: Spec, data: Path | None, out: Path | None = None) -> Fit | None:
+    """The fit already in the output folder if a new one would repeat it (same fingerprint and code), else None."""
+    dataset = load(data, spec.data.filters.to_filters())
+    return saved_fit(out or RESULTS_DIR / spec.name, fingerprint(spec, dataset.sha256))
 
 
 def fit_and_save(spec: Spec, data: Path | None, out: Path | None = None, replace: bool = False,
