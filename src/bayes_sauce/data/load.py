@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
@@ -26,9 +27,16 @@ def load(path: Path | str | None = None, filters: Filters = Filters()) -> Datase
 def load_with_rows(path: Path | str | None = None, filters: Filters = Filters()) -> tuple[Dataset, pd.DataFrame]:
     """``load``'s dataset and every derived row of the file before the filters (what `bayes-sauce data` summarises)."""
     source = Path(path) if path is not None else CURATED_PATH
-    rows = derive_file(source)
+    sha256 = file_sha256(source) if source.is_file() else ""  # no file: derive_file says so, naming it
+    rows = _derived(str(source), sha256).copy()
     kept, excluded = filtered(rows, filters, source)
-    return Dataset(models=kept, excluded=excluded, source=str(source), sha256=file_sha256(source)), rows
+    return Dataset(models=kept, excluded=excluded, source=str(source), sha256=sha256), rows
+
+
+@lru_cache(maxsize=4)
+def _derived(path: str, sha256: str) -> pd.DataFrame:
+    """``derive_file`` once per file content in a process (``run`` loads the same file at every stage)."""
+    return derive_file(path)
 
 
 def filtered(rows: pd.DataFrame, filters: Filters, source: Path | str) -> tuple[pd.DataFrame, pd.DataFrame]:

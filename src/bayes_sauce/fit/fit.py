@@ -98,6 +98,7 @@ class Fit:
     diagnostics: dict[str, Any]
     path: Path | None = None
     timings: Timings = field(default_factory=Timings)
+    _evaluated: dict[str, xr.DataArray] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def posterior(self) -> xr.Dataset:
@@ -141,8 +142,14 @@ class Fit:
         return name in self.fitted_model.named_vars
 
     def evaluate(self, names: list[str], new: NewRows | None = None, seed: int | None = None) -> xr.Dataset:
-        """Model expressions (derived deterministics, new rows' predictive variables) over every draw."""
-        return evaluate(self.model(new), self.posterior, names, seed)
+        """Model expressions (derived deterministics, new rows' predictive variables) over every draw. The fitted
+        model's deterministics (no new rows, no seed) are computed once per fit and kept: the report asks again."""
+        if new is not None or seed is not None:
+            return evaluate(self.model(new), self.posterior, names, seed)
+        missing = [name for name in names if name not in self._evaluated]
+        if missing:
+            self._evaluated.update(evaluate(self.fitted_model, self.posterior, missing).data_vars)
+        return xr.Dataset({name: self._evaluated[name] for name in names})
 
     def gate_status(self) -> str:
         """One line for commands that read a fit."""

@@ -100,14 +100,15 @@ def fitted_periods(models: pd.DataFrame, time: str) -> list[str]:
 
 def base_developers(models: pd.DataFrame) -> pd.Series:
     """Each family's base developer: its root's developer, else the developer whose raw prefix is the
-    family id's organisation, else the family's most frequent developer."""
+    family id's organisation, else the family's most frequent developer (the first by name among ties)."""
+    families = pd.Index(sorted(models["family"].unique()), name="family")
     roots = models[models["is_root"].astype(bool)].drop_duplicates("family").set_index("family")["developer"]
     by_prefix = models.drop_duplicates("developer_raw").set_index("developer_raw")["developer"]
-    out = {}
-    for family, members in models.groupby("family", sort=True):
-        org = str(family).split("__")[0]
-        out[family] = roots.get(family, by_prefix.get(org, members["developer"].mode().iloc[0]))
-    return pd.Series(out, name="base_developer")
+    counts = models.groupby(["family", "developer"]).size().rename("n").reset_index()
+    most = counts.sort_values(["family", "n", "developer"], ascending=[True, False, True]).drop_duplicates("family")
+    prefix = pd.Series(by_prefix.reindex(families.astype(str).str.split("__").str[0]).to_numpy(), index=families)
+    out = roots.reindex(families).fillna(prefix).fillna(most.set_index("family")["developer"])
+    return out.rename("base_developer").rename_axis(None)
 
 
 def _families(m: pd.DataFrame, c0: float, periods: list[str], time: str, scale: ScoreScale,
@@ -116,10 +117,9 @@ def _families(m: pd.DataFrame, c0: float, periods: list[str], time: str, scale: 
     families = sorted(m["family"].unique())
     roots = m[m["is_root"].astype(bool)].drop_duplicates("family").set_index("family")
     period = m[PERIOD_COLUMN[time]].astype(str)
-    fam_x = [float(roots.loc[f, "log10_flops"]) if f in roots.index else float(m.loc[m["family"] == f, "log10_flops"].mean())
-             for f in families]
-    fam_period = [str(roots.loc[f, PERIOD_COLUMN[time]]) if f in roots.index else period[m["family"] == f].min()
-                  for f in families]
+    # A family's compute and period are its root's, else the mean compute and first period of its members.
+    fam_x = roots["log10_flops"].astype(float).reindex(families).fillna(m.groupby("family")["log10_flops"].mean())
+    fam_period = roots[PERIOD_COLUMN[time]].astype(str).reindex(families).fillna(period.groupby(m["family"]).min())
     finetune = ~m["is_root"].astype(bool).to_numpy()
     finetuners = sorted(m.loc[finetune, "developer"].unique())
     k = scale.successes(m[scale.outcome].to_numpy(dtype=float))
@@ -132,8 +132,8 @@ def _families(m: pd.DataFrame, c0: float, periods: list[str], time: str, scale: 
         family_idx=pd.Categorical(m["family"], categories=families).codes.astype(np.int64),
         finetuner_idx=np.where(finetune, tuner, -1),
         base_of_family=np.array([developers.index(d) for d in base_developers(m).loc[families]], dtype=np.int64),
-        x_c=np.asarray(fam_x) - c0,
-        period_idx=pd.Categorical(fam_period, categories=periods).codes.astype(np.int64),
+        x_c=fam_x.to_numpy(dtype=float) - c0,
+        period_idx=pd.Categorical(fam_period.to_numpy(), categories=periods).codes.astype(np.int64),
         logit=np.log(u) - np.log1p(-u),
         logit_sd=np.sqrt(accuracy * (1 - accuracy) / scale.n_questions) * per_accuracy,
         logit_per_accuracy=per_accuracy,

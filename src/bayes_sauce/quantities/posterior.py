@@ -46,7 +46,7 @@ def components(fit: Fit) -> xr.Dataset:
     """
     present = [c for c in COMPONENTS if fit.has(COMPONENT_PREFIX + c)]
     names = [COMPONENT_PREFIX + c for c in present]
-    values = fit.evaluate([*names, "mu"])
+    values = fit.evaluate([*names, "mu", *(["p_failure"] if fit.has("p_failure") else [])])  # one graph for all
     comps = values[names].rename({COMPONENT_PREFIX + c: c for c in present})
     level = (values["mu"] - comps["compute"] - comps["time"] - comps["developer"]).isel(model=0, drop=True)
     p_failure = failure_probability(fit).values
