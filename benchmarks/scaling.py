@@ -2,11 +2,14 @@
 
 Usage: .venv/bin/python benchmarks/scaling.py FIT [--factors 1 4 10] [--seed 20260207] [--out benchmarks/results]
 FIT is a saved fit of the default spec (e.g. results/hierarchical). Data at factor k: the fit's rows k times,
-copy j > 0 with its model, developer and family ids suffixed ``#j`` (so developers and families grow with the
-data; developer groups are kept), and every score drawn from the fit's posterior predictive at one posterior
-draw (copies' developers and families are new to the fit, so drawn from their populations). Each size is
-fitted by ``fit_spec`` with the spec's own sampling in a fresh process (its peak resident memory is that
-process's), sizes in increasing order. One repeat per size: the 10x fit alone takes minutes.
+copy j > 0 with its model, developer and family ids suffixed ``#j`` (a family's organisation part too, so a
+copied family without its root in the rows is based by the copied developer): developers, families and
+fine-tuners grow with the data, developer groups and periods are kept. Scores are drawn from the spec's own
+model built on those rows: its population-level parameters (those whose size does not grow with the copies)
+at one posterior draw of the fit, every developer, family and fine-tuner effect and every score drawn afresh
+through the model's graph, so the data are exactly of the kind the model describes. Each size is fitted by
+``fit_spec`` with the spec's own sampling in a fresh process (its peak resident memory is that process's),
+sizes in increasing order. One repeat per size: the 10x fit alone takes minutes.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 SUFFIXED = ("model_id", "developer", "developer_raw", "family")
@@ -33,25 +37,54 @@ def scaled_rows(rows: pd.DataFrame, factor: int) -> pd.DataFrame:
         copy = rows.copy()
         for column in SUFFIXED:
             copy[column] = copy[column].astype(str) + f"#{j}"
+        # A family id is "organisation__name": the organisation names its base developer when the root is absent.
+        copy["family"] = rows["family"].astype(str).str.replace("__", f"#{j}__", n=1, regex=False)
         copies.append(copy)
     return pd.concat(copies, ignore_index=True)
 
 
-def fit_one(fit_dir: Path, factor: int, seed: int) -> dict:
-    """In this process: simulate the data at ``factor`` and fit it; the numbers for one table row."""
-    import numpy as np
+def _growing(spec, rows: pd.DataFrame) -> set[str]:
+    """Free variables whose size grows with the copies (developer, family, fine-tuner effects)."""
+    from bayes_sauce.data.dataset import Dataset
+    from bayes_sauce.model.build import build_model
+    from bayes_sauce.model.design import prepare
+
+    def sizes(frame: pd.DataFrame) -> dict[str, tuple]:
+        model = build_model(spec, prepare(spec, Dataset(models=frame))[0])
+        return {v.name: tuple(v.type.shape) for v in model.free_RVs}
+
+    once, twice = sizes(rows), sizes(scaled_rows(rows, 2))
+    return {name for name, shape in twice.items() if once.get(name) != shape}
+
+
+def simulated_scores(fit, rows: pd.DataFrame, seed: int) -> np.ndarray:
+    """Scores of ``rows`` from the spec's model built on them, population-level parameters at one posterior draw."""
+    import pymc as pm
 
     from bayes_sauce.data.dataset import Dataset
+    from bayes_sauce.model.build import build_model
+    from bayes_sauce.model.design import prepare
+    from bayes_sauce.model.evaluate import EVALUATION_MODE
+
+    rng = np.random.default_rng(seed)
+    design, _ = prepare(fit.spec, Dataset(models=rows))
+    model = build_model(fit.spec, design)
+    fixed = [v.name for v in model.free_RVs if v.name not in _growing(fit.spec, fit.rows)]
+    posterior = fit.posterior[fixed]
+    draw = posterior.isel(chain=[0], draw=[int(rng.integers(posterior.sizes["draw"]))])
+    drawn = pm.sample_posterior_predictive(draw, model=model, var_names=["y"], progressbar=False, random_seed=rng,
+                                           compile_kwargs={"mode": EVALUATION_MODE})
+    return design.scale.accuracy(drawn.posterior_predictive["y"].values.ravel())
+
+
+def fit_one(fit_dir: Path, factor: int, seed: int) -> dict:
+    """In this process: simulate the data at ``factor`` and fit it; the numbers for one table row."""
+    from bayes_sauce.data.dataset import Dataset
     from bayes_sauce.fit.fit import Fit, fit_spec
-    from bayes_sauce.model.new_rows import dataset_frame
-    from bayes_sauce.predictive.predict import predict
 
     fit = Fit.load(fit_dir)
     rows = scaled_rows(fit.rows, factor)
-    draw = int(np.random.default_rng(seed).integers(fit.tree.posterior.sizes["draw"]))
-    one_draw = Fit(spec=fit.spec, rows=fit.rows, excluded=fit.excluded, diagnostics=fit.diagnostics,
-                   tree=fit.tree.isel(chain=[0], draw=[draw], missing_dims="ignore"))
-    scores = predict(one_draw, dataset_frame(rows, fit.spec.data.time), seed)["score"].values.ravel()
+    scores = simulated_scores(fit, rows, seed)
     scale = fit.design.scale
     rows[scale.outcome] = scores
     rows[f"{scale.outcome}_norm"] = scale.normalised(scores)

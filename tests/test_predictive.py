@@ -16,7 +16,7 @@ from scipy.stats import norm
 from bayes_sauce.cli.main import main
 from bayes_sauce.data.schema import pool_of_group
 from bayes_sauce.fit.fit import fit_spec
-from bayes_sauce.model.new_rows import PredictionError
+from bayes_sauce.model.new_rows import PredictionError, dataset_frame
 from bayes_sauce.paths import DEFAULT_SPEC, OLS_SPEC
 from bayes_sauce.predictive import backtest
 from bayes_sauce.predictive.density import binomial_marginal, logit_normal_count_scale
@@ -139,6 +139,17 @@ def test_prediction_shapes_and_an_unseen_developer(default_fit):
         pool="Other-Med")
     sd = float(np.sqrt((post["sigma_developer"] ** 2).mean() * 2 + 0.5)) / np.sqrt(no_group.size)
     assert float(no_group.mean()) == pytest.approx(float(expected.mean()), abs=4 * sd)
+
+
+def test_fine_tunes_by_one_new_fine_tuner_share_its_effect(default_fit):
+    """Two fine-tunes of a fitted family by the same unseen fine-tuner (same compute) have the same mean in every
+    draw; one by another unseen fine-tuner does not."""
+    fit = default_fit
+    rows = dataset_frame(fit.rows.iloc[[0, 0, 0]], fit.spec.data.time).assign(
+        model=["a1", "a2", "b1"], developer=["tuner-a", "tuner-a", "tuner-b"], is_finetune=True)
+    mean = predict(fit, rows, seed=1)["mean"].stack(sample=("chain", "draw")).values
+    np.testing.assert_array_equal(mean[0], mean[1])
+    assert np.abs(mean[0] - mean[2]).min() > 0
 
 
 def test_inverse_question_inverts_the_prediction(default_fit):

@@ -295,7 +295,7 @@ def new_family_rows(spec: Spec, design: Design, new, beta, level, period, obs: O
     """Predictive variables of new rows in the family structure (names as ``build._new_rows``'): a fitted
     family keeps its level, a new family draws one around its developer's line (``new_line``: without that draw;
     rows naming the same unseen family share it); a fine-tune adds its fine-tuner's effect (a fresh one for a fine-tuner without a
-    sampled effect) and a draw of the fine-tune mixture; new_logp is the log density of held-out rows'
+    sampled effect, shared by the rows naming it) and a draw of the fine-tune mixture; new_logp is the log density of held-out rows'
     observed logits (their noise at the observed score, as in the fit)."""
     model, fam, scale = pm.modelcontext(None), design.families, design.scale
     model.add_coord("new_model", new.names)
@@ -308,8 +308,10 @@ def new_family_rows(spec: Spec, design: Design, new, beta, level, period, obs: O
     fresh = spread.scale * spread.draw("new_family_z", 0.0, n_new, scale=1.0)[new.new_family_idx]
     family_level = pt.where(known, fitted_level, level[new.developer_idx] + beta * x_c + period[new.period_idx] + fresh)
     family_x = np.where(known, fam.x_c[f], new.x_c)
+    n_tuners = int(new.new_finetuner_idx.max()) + 1 if n else 1
+    fresh_tuner = model["sigma_finetuner"] * pm.Normal("new_finetuner_z", 0.0, 1.0, shape=n_tuners)
     tuner = pt.where(new.finetuner_idx >= 0, model["finetuner_effect"][np.maximum(new.finetuner_idx, 0)],
-                     model["sigma_finetuner"] * pm.Normal("new_finetuner_z", 0.0, 1.0, shape=n))
+                     fresh_tuner[new.new_finetuner_idx])
     mu = pm.Deterministic("new_mu", family_level + model["beta_within"] * (x_c - family_x) + new.finetune * tuner,
                           dims="new_model")
     pm.Deterministic("new_line", mu - pt.where(known, 0.0, fresh), dims="new_model")  # a new family at its line

@@ -49,6 +49,7 @@ class NewRows:
     new_family_idx: np.ndarray = field(default_factory=lambda: np.array([], dtype=np.int64))  # rows sharing one
     finetune: np.ndarray = field(default_factory=lambda: np.array([], dtype=bool))
     finetuner_idx: np.ndarray = field(default_factory=lambda: np.array([], dtype=np.int64))  # -1: a fresh effect
+    new_finetuner_idx: np.ndarray = field(default_factory=lambda: np.array([], dtype=np.int64))  # rows sharing one
     observed_score: np.ndarray | None = None  # held-out rows' scores, for their log density
 
     @property
@@ -118,9 +119,14 @@ def _family_columns(frame: pd.DataFrame, design: Design) -> dict:
     given = frame["is_finetune"] if "is_finetune" in frame else pd.Series([None] * len(frame))
     finetune = np.array([bool(g) if g is not None and not pd.isna(g) else f >= 0 for g, f in zip(given, family_idx)])
     sampled = [t for t, n in zip(design.coords["finetuner"], fam.finetunes_per_finetuner) if n >= 2]
-    tuner = np.array([design.coords["finetuner"].index(d) if d in sampled else -1 for d in frame["developer"]])
+    tuner = np.where(finetune, [design.coords["finetuner"].index(d) if d in sampled else -1 for d in frame["developer"]],
+                     -1)
+    # Fine-tunes by the same fine-tuner without a sampled effect share one fresh effect, as a fitted one's share theirs.
+    fresh = list(dict.fromkeys(d for d, f, t in zip(frame["developer"], finetune, tuner) if f and t < 0))
+    new_tuner_idx = [fresh.index(d) if f and t < 0 else 0 for d, f, t in zip(frame["developer"], finetune, tuner)]
     return {"family_idx": family_idx.astype(np.int64), "new_family_idx": new_family_idx.astype(np.int64),
-            "finetune": finetune, "finetuner_idx": np.where(finetune, tuner, -1).astype(np.int64)}
+            "finetune": finetune, "finetuner_idx": tuner.astype(np.int64),
+            "new_finetuner_idx": np.asarray(new_tuner_idx, dtype=np.int64)}
 
 
 def new_rows(frame: pd.DataFrame, design: Design, structure: str, own: bool = False) -> NewRows:
