@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-SUFFIXED = ("model_id", "developer", "developer_raw", "family")
+SUFFIXED = ("model_id", "developer", "developer_raw")
 
 
 def scaled_rows(rows: pd.DataFrame, factor: int) -> pd.DataFrame:
@@ -37,23 +37,26 @@ def scaled_rows(rows: pd.DataFrame, factor: int) -> pd.DataFrame:
         copy = rows.copy()
         for column in SUFFIXED:
             copy[column] = copy[column].astype(str) + f"#{j}"
-        # A family id is "organisation__name": the organisation names its base developer when the root is absent.
+        # A family id is "organisation__name": suffixed on the organisation, which names its base developer when the
+        # root is absent from the rows.
         copy["family"] = rows["family"].astype(str).str.replace("__", f"#{j}__", n=1, regex=False)
         copies.append(copy)
     return pd.concat(copies, ignore_index=True)
 
 
-def _growing(spec, rows: pd.DataFrame) -> set[str]:
-    """Free variables whose size grows with the copies (developer, family, fine-tuner effects)."""
+def _sizes(model) -> dict[str, tuple]:
+    return {v.name: tuple(v.type.shape) for v in model.free_RVs}
+
+
+def _growing(fit) -> set[str]:
+    """Free variables whose size grows with the copies (developer, family, fine-tuner effects): the fitted model's
+    against the same spec's model on the rows twice."""
     from bayes_sauce.data.dataset import Dataset
     from bayes_sauce.model.build import build_model
     from bayes_sauce.model.design import prepare
 
-    def sizes(frame: pd.DataFrame) -> dict[str, tuple]:
-        model = build_model(spec, prepare(spec, Dataset(models=frame))[0])
-        return {v.name: tuple(v.type.shape) for v in model.free_RVs}
-
-    once, twice = sizes(rows), sizes(scaled_rows(rows, 2))
+    once = _sizes(fit.fitted_model)
+    twice = _sizes(build_model(fit.spec, prepare(fit.spec, Dataset(models=scaled_rows(fit.rows, 2)))[0]))
     return {name for name, shape in twice.items() if once.get(name) != shape}
 
 
@@ -69,8 +72,8 @@ def simulated_scores(fit, rows: pd.DataFrame, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     design, _ = prepare(fit.spec, Dataset(models=rows))
     model = build_model(fit.spec, design)
-    fixed = [v.name for v in model.free_RVs if v.name not in _growing(fit.spec, fit.rows)]
-    posterior = fit.posterior[fixed]
+    growing = _growing(fit)
+    posterior = fit.posterior[[v.name for v in model.free_RVs if v.name not in growing]]
     draw = posterior.isel(chain=[0], draw=[int(rng.integers(posterior.sizes["draw"]))])
     drawn = pm.sample_posterior_predictive(draw, model=model, var_names=["y"], progressbar=False, random_seed=rng,
                                            compile_kwargs={"mode": EVALUATION_MODE})

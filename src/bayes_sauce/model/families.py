@@ -294,9 +294,9 @@ def new_family_rows(spec: Spec, design: Design, new, beta, level, period, obs: O
                     spread: FamilySpread) -> None:
     """Predictive variables of new rows in the family structure (names as ``build._new_rows``'): a fitted
     family keeps its level, a new family draws one around its developer's line (``new_line``: without that draw;
-    rows naming the same unseen family share it); a fine-tune adds its fine-tuner's effect (a fresh one for a fine-tuner without a
-    sampled effect, shared by the rows naming it) and a draw of the fine-tune mixture; new_logp is the log density of held-out rows'
-    observed logits (their noise at the observed score, as in the fit)."""
+    rows naming the same unseen family share it); a fine-tune adds its fine-tuner's effect (a fresh one for a
+    fine-tuner without a sampled effect, shared by the rows naming it) and a draw of the fine-tune mixture;
+    new_logp is the log density of held-out rows' observed logits (their noise at the observed score, as in the fit)."""
     model, fam, scale = pm.modelcontext(None), design.families, design.scale
     model.add_coord("new_model", new.names)
     x_c = pm.Data("new_log10_flops_c", new.x_c, dims="new_model")

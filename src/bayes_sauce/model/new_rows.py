@@ -103,6 +103,13 @@ def _level_of_group(group: str | None, structure: str, design: Design) -> tuple[
     return (labels.index(label), label) if label in labels else (UNSEEN_LEVEL, label)
 
 
+def _shared_index(labels: list, fresh: np.ndarray) -> np.ndarray:
+    """Per row: the index of its label among the labels of ``fresh`` rows, in order of first appearance (rows with
+    one label share one fresh draw); 0 where the row is not fresh."""
+    unseen = list(dict.fromkeys(label for label, new in zip(labels, fresh) if new))
+    return np.array([unseen.index(label) if new else 0 for label, new in zip(labels, fresh)], dtype=np.int64)
+
+
 def _family_columns(frame: pd.DataFrame, design: Design) -> dict:
     """Each row's fitted family (or -1), whether it is a fine-tune, and its fine-tuner's sampled effect (or -1).
 
@@ -114,19 +121,16 @@ def _family_columns(frame: pd.DataFrame, design: Design) -> dict:
     family_idx = np.array([families.index(f) if isinstance(f, str) and f in families else -1 for f in named])
     # Rows naming the same family the fit never saw share one new family; a row naming none is its own.
     labels = [f if isinstance(f, str) and f else f"<row {i}>" for i, f in enumerate(named)]
-    unseen = list(dict.fromkeys(label for label, idx in zip(labels, family_idx) if idx < 0))
-    new_family_idx = np.array([unseen.index(label) if idx < 0 else 0 for label, idx in zip(labels, family_idx)])
+    new_family_idx = _shared_index(labels, family_idx < 0)
     given = frame["is_finetune"] if "is_finetune" in frame else pd.Series([None] * len(frame))
     finetune = np.array([bool(g) if g is not None and not pd.isna(g) else f >= 0 for g, f in zip(given, family_idx)])
     sampled = [t for t, n in zip(design.coords["finetuner"], fam.finetunes_per_finetuner) if n >= 2]
     tuner = np.where(finetune, [design.coords["finetuner"].index(d) if d in sampled else -1 for d in frame["developer"]],
                      -1)
     # Fine-tunes by the same fine-tuner without a sampled effect share one fresh effect, as a fitted one's share theirs.
-    fresh = list(dict.fromkeys(d for d, f, t in zip(frame["developer"], finetune, tuner) if f and t < 0))
-    new_tuner_idx = [fresh.index(d) if f and t < 0 else 0 for d, f, t in zip(frame["developer"], finetune, tuner)]
-    return {"family_idx": family_idx.astype(np.int64), "new_family_idx": new_family_idx.astype(np.int64),
+    return {"family_idx": family_idx.astype(np.int64), "new_family_idx": new_family_idx,
             "finetune": finetune, "finetuner_idx": tuner.astype(np.int64),
-            "new_finetuner_idx": np.asarray(new_tuner_idx, dtype=np.int64)}
+            "new_finetuner_idx": _shared_index(frame["developer"].tolist(), finetune & (tuner < 0))}
 
 
 def new_rows(frame: pd.DataFrame, design: Design, structure: str, own: bool = False) -> NewRows:
