@@ -10,7 +10,7 @@ code (:mod:`bayes_sauce.quantities.posterior`) as a real fit's.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
 
@@ -19,14 +19,16 @@ import pymc as pm
 import xarray as xr
 
 from bayes_sauce.data.dataset import excluded_frame
-from bayes_sauce.fit.diagnostics import diagnose
+from bayes_sauce.fit import centring
+from bayes_sauce.fit.attempts import sample_gated
 from bayes_sauce.fit.fit import Fit
-from bayes_sauce.fit.sampling import Timings, compile_nutpie, run_nuts
-from bayes_sauce.model.build import DERIVED, build_model
+from bayes_sauce.fit.sampling import Timings, compile_nutpie
+from bayes_sauce.model.build import build_model, stored_deterministics
 from bayes_sauce.model.design import Design
 from bayes_sauce.spec.schema import Spec
 from bayes_sauce.calibration.simulate import Simulation, model_with_data, simulated_rows, swaps_data
 
+TRUTH = ":truth"  # suffix of the key of a simulation's own model (its truth's parameterisation)
 # Per worker process, by key: the models built, and nutpie's compiled models of them.
 _MODELS: dict[str, pm.Model] = {}
 _COMPILED: dict[str, Any] = {}
@@ -47,11 +49,6 @@ class SimulatedFit(Fit):
     @cached_property
     def fitted_model(self) -> pm.Model:
         return self.given_model
-
-
-def stored_names(model: pm.Model) -> list[str]:
-    """The deterministics a fit stores with its draws (as ``fit_spec``: all but the derived ones)."""
-    return [d.name for d in model.deterministics if d.name not in DERIVED]
 
 
 def with_data(key: str, spec: Spec, design: Design, values) -> pm.Model:
@@ -86,20 +83,25 @@ def _fit(spec: Spec, design: Design, rows: pd.DataFrame, tree: xr.DataTree, mode
 
 
 def fit_simulation(key: str, spec: Spec, design: Design, sim: Simulation, values) -> SimulatedFit:
-    """Sample the spec's model on one simulated data set (one core, no progress bar) and run the gate."""
+    """Sample the spec's model on one simulated data set as ``fit`` does (its pilot, gate and fallback; one core,
+    no progress bar). The model keeps the weights it was sampled with until this worker's next data set."""
     model, compiled, build_s = conditioned(key, spec, design, values)
-    tree, timings = run_nuts(model, spec.sampling, stored_names(model), cores=1, progress=False, compiled=compiled)
+    tree, timings, diagnostics = sample_gated(model, spec.sampling, stored_deterministics(model), cores=1,
+                                              progress=False, compiled=compiled, echo=lambda _: None)
     timings.compile_s += build_s
-    diagnostics = diagnose(tree)
     diagnostics["timings"] = timings.as_dict()
+    design = replace(design, centring=centring.from_json(tree.attrs["centring"]))
     return _fit(spec, design, simulated_rows(design.models, design, sim.score), tree, model, diagnostics, timings)
 
 
 def truth_fit(key: str, spec: Spec, design: Design, sim: Simulation, values) -> SimulatedFit:
     """The simulation's true parameters as a one-draw posterior of the simulating spec's model on its own data
-    (stored deterministics computed from them, as after sampling)."""
-    model = with_data(key, spec, design, values)
-    posterior = pm.compute_deterministics(sim.params, model=model, var_names=stored_names(model),
+    (stored deterministics computed from them, as after sampling), in the parameterisation they were drawn in; its
+    model is kept apart from the fitted one (``TRUTH``), whose centring weights differ."""
+    design = replace(design, centring=sim.centring)
+    model = with_data(key + TRUTH, spec, design, values)
+    centring.set_weights(model, {**centring.zeros(model), **sim.centring})
+    posterior = pm.compute_deterministics(sim.params, model=model, var_names=stored_deterministics(model),
                                           extend_dataset=True, progressbar=False)
     tree = xr.DataTree.from_dict({"posterior": posterior})
     return _fit(spec, design, simulated_rows(design.models, design, sim.score), tree, model,

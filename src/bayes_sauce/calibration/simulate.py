@@ -12,7 +12,7 @@ those of the real scores: they are covariates of the model, not data it generate
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -38,6 +38,9 @@ class Simulation:
     params: xr.Dataset  # the free variables, dims (chain=1, draw=1, ...)
     score: np.ndarray  # accuracy per model, in the design's model order
     logit: np.ndarray | None = None  # the family structure's observed logit, when that structure simulated it
+    # The centring weights the parameters are expressed in (``Design.centring``): none (non-centred) for prior draws,
+    # the fit's for draws of its posterior.
+    centring: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def observed_name(spec: Spec) -> str:
@@ -51,7 +54,8 @@ def _free(model: pm.Model) -> list[str]:
 
 def _simulations(spec: Spec, design: Design, params: xr.Dataset, observed: xr.DataArray, indices: list[int]
                  ) -> list[Simulation]:
-    """Simulations from draws (dims chain=1, draw) of the free variables and of the observed variable."""
+    """Simulations from draws (dims chain=1, draw) of the free variables (in ``design``'s parameterisation) and of
+    the observed variable."""
     scale = design.scale
     out = []
     for position, index in enumerate(indices):
@@ -63,7 +67,8 @@ def _simulations(spec: Spec, design: Design, params: xr.Dataset, observed: xr.Da
             score = scale.accuracy(values)
             logit = values if spec.model.structure == "families" else None
         draw = params.isel(draw=[position]).assign_coords(chain=[0], draw=[0])
-        out.append(Simulation(index=index, params=draw, score=np.asarray(score, dtype=float), logit=logit))
+        out.append(Simulation(index=index, params=draw, score=np.asarray(score, dtype=float), logit=logit,
+                              centring=design.centring))
     return out
 
 

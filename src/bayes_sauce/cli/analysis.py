@@ -83,6 +83,7 @@ def fit_to(args: argparse.Namespace, spec_path: Path, out: Path | None, reuse: b
     """Fit a Bayesian spec with the command's filters and sampler options, save it, print the gate; return the fit.
 
     ``reuse``: keep the fit already in ``out`` where a new one would repeat it (same spec, settings, data, code)."""
+    from bayes_sauce.fit.centring import describe as describe_centring
     from bayes_sauce.fit.diagnostics import gate_table
     from bayes_sauce.fit.workflow import bayes_spec, fit_and_save, reusable_fit
 
@@ -99,8 +100,9 @@ def fit_to(args: argparse.Namespace, spec_path: Path, out: Path | None, reuse: b
         fit = fit_and_save(spec, args.data, out, replace=args.replace, progress=options.progress(args))
         t = fit.timings
         print(f"Models fitted: {len(fit.rows)}; excluded: {len(fit.excluded)} (see excluded.csv)")
-        print(f"Time: compile {t.compile_s:.1f} s, sampling {t.sample_s:.1f} s, deterministics and log densities "
-              f"{t.extras_s:.1f} s")
+        print(f"Time: compile {t.compile_s:.1f} s, pilot {t.pilot_s:.1f} s, sampling {t.sample_s:.1f} s, "
+              f"deterministics and log densities {t.extras_s:.1f} s")
+    print(f"Parameterisation: {describe_centring(fit.design.centring)}")
     print(gate_table(fit.diagnostics))
     if reused is None:
         print(options.wrote([fit.path / n for n in ("posterior.nc", "diagnostics.json", "models.csv", "excluded.csv")]))

@@ -18,6 +18,12 @@ RHAT_MAX = 1.01
 ESS_MIN = 400
 BFMI_MIN = 0.3
 THRESHOLDS = {"max_rhat": RHAT_MAX, "min_ess": ESS_MIN, "min_bfmi": BFMI_MIN, "divergences": 0}
+WORST_SHOWN = 5
+# What a user can try when a fit fails the gate, in the order worth trying.
+REMEDIES = ("more tuning and draws (--tune 2000 --draws 2000)",
+            "a higher target acceptance (--target-accept 0.95), which takes smaller steps through curved regions",
+            "another spec for these data (models/family_normal.toml has no skew parameter; models/developer_pooling.toml "
+            "no families), or a sensitivity sweep to see which model choice the numbers depend on")
 
 
 def _stacked(values: xr.Dataset) -> tuple[np.ndarray, list[str]]:
@@ -59,6 +65,11 @@ def diagnose(tree: xr.DataTree) -> dict[str, Any]:
         "n_quantities": int(len(labels)),
         "thresholds": THRESHOLDS,
     }
+    failing = (bulk < ESS_MIN) | (tail < ESS_MIN) | ((stats["rhat"] > RHAT_MAX) if chains > 1 else False)
+    worst = np.flatnonzero(failing)[np.argsort(np.minimum(bulk, tail)[failing])][:WORST_SHOWN]
+    result["worst"] = [{"quantity": labels[i], "rhat": float(stats["rhat"][i]) if chains > 1 else None,
+                        "ess_bulk": float(bulk[i]), "ess_tail": float(tail[i])} for i in worst]
+    result["n_failing_quantities"] = int(failing.sum())
     result["failures"] = [msg for ok, msg in (
         (chains > 1, f"R-hat needs at least two chains (got {chains}); fit with --chains 2 or more"),
         (chains < 2 or result["max_rhat"] <= RHAT_MAX, f"max R-hat {result['max_rhat'] or 0:.3f} > {RHAT_MAX}"),
@@ -90,4 +101,12 @@ def gate_table(diag: dict[str, Any]) -> str:
     lines = [f"Diagnostics gate: {mark} ({diag['n_quantities']} posterior quantities checked)"]
     lines += [f"  {name:<14} {value:<40} target {target}" for name, value, target in rows]
     lines += [f"  !! {failure}" for failure in diag["failures"]]
+    if diag.get("worst"):
+        lines.append(f"  {diag['n_failing_quantities']} quantities miss the R-hat or ESS target; the worst:")
+        lines += [f"    {w['quantity']:<38} R-hat {w['rhat'] or float('nan'):.3f}, bulk ESS {w['ess_bulk']:.0f}, "
+                  f"tail ESS {w['ess_tail']:.0f}" for w in diag["worst"]]
+    if diag.get("fallback"):
+        lines.append(f"  Note: {diag['fallback']}")
+    if not diag["passed"]:
+        lines.append("  What to try: " + "; ".join(f"({i}) {r}" for i, r in enumerate(REMEDIES, 1)))
     return "\n".join(lines)

@@ -15,7 +15,7 @@ import os
 import shutil
 import subprocess
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from importlib import metadata
 from pathlib import Path
@@ -28,16 +28,17 @@ import xarray as xr
 from bayes_sauce.data.dataset import Dataset
 from bayes_sauce.data.schema import TEXT_COLUMNS
 from bayes_sauce.defaults import INTERVAL_PROB
-from bayes_sauce.fit.diagnostics import diagnose
-from bayes_sauce.fit.sampling import Timings, run_nuts
-from bayes_sauce.model.build import DERIVED, build_model
+from bayes_sauce.fit import centring
+from bayes_sauce.fit.attempts import sample_gated
+from bayes_sauce.fit.sampling import Timings
+from bayes_sauce.model.build import build_model, stored_deterministics
 from bayes_sauce.model.design import Design, prepare
 from bayes_sauce.model.evaluate import evaluate
 from bayes_sauce.model.new_rows import NewRows, dataset_frame, new_rows
 from bayes_sauce.paths import PROJECT_ROOT
 from bayes_sauce.spec.schema import Spec, SpecError, spec_from_dict
 
-FORMAT_VERSION = 3  # 3: the model spec gained structure (families | developers)
+FORMAT_VERSION = 4  # 3: the model spec gained structure (families | developers); 4: effects partially centred (centring)
 FILES = ("posterior.nc", "diagnostics.json", "models.csv", "excluded.csv")
 VERSIONED_PACKAGES = ("bayes-sauce", "pymc", "pytensor", "nutpie", "arviz", "numpy", "pandas", "xarray")
 
@@ -122,11 +123,11 @@ class Fit:
 
     @cached_property
     def design(self) -> Design:
-        """The design the model was built on, rebuilt from the fitted rows."""
+        """The design the model was built on, rebuilt from the fitted rows, with the centring it was sampled with."""
         design, kept = prepare(self.spec, Dataset(self.rows))
         if len(kept.models) != len(self.rows):
             raise FitError(f"{self.path}: the fitted rows no longer pass the spec's exclusions; refit")
-        return design
+        return replace(design, centring=centring.from_json(self.tree.attrs.get("centring", "{}")))
 
     @cached_property
     def fitted_model(self) -> pm.Model:
@@ -269,19 +270,20 @@ def _existing_fingerprint(folder: Path) -> str | None:
 
 
 def fit_spec(spec: Spec, dataset: Dataset, cores: int | None = None, progress: bool = True,
-             extras: bool = True) -> Fit:
-    """Build, sample and diagnose: the one path every fit goes through (the spec's [sampling] settings).
+             extras: bool = True, fallback: bool = True) -> Fit:
+    """Build, sample and diagnose: the one path every fit goes through (the spec's [sampling] settings, and one
+    automatic fallback where they fail the gate: ``fit.attempts``).
 
     ``extras=False`` leaves out the log densities and the replicated datasets, which only the report of a fit
     reads (a cross-validation fold needs neither)."""
     design, dataset = prepare(spec, dataset)
     model = build_model(spec, design)
-    stored = [d.name for d in model.deterministics if d.name not in DERIVED]
-    tree, timings = run_nuts(model, spec.sampling, stored, cores=cores, progress=progress)
+    tree, timings, diagnostics = sample_gated(model, spec.sampling, stored_deterministics(model), cores=cores,
+                                              progress=progress, fallback=fallback)
+    design = replace(design, centring=centring.from_json(tree.attrs["centring"]))
     if extras:
         _add_log_densities(tree, model, timings)
         _add_replicates(tree, spec, design)
-    diagnostics = diagnose(tree)
     diagnostics["timings"] = timings.as_dict()
     diagnostics["min_ess_bulk_per_s"] = diagnostics["min_ess_bulk"] / max(timings.compile_s + timings.sample_s, 1e-9)
     s = spec.sampling

@@ -9,17 +9,20 @@ from dataclasses import dataclass
 import pymc as pm
 import xarray as xr
 
+from bayes_sauce.fit import centring
 from bayes_sauce.spec.schema import SAMPLERS, SamplingSpec, SpecError
 
 
 @dataclass
 class Timings:
     compile_s: float = 0.0
+    pilot_s: float = 0.0  # the pilot run that chooses the parameterisation (fit.centring)
     sample_s: float = 0.0
     extras_s: float = 0.0  # deterministics, log-likelihood, log-prior
 
     def as_dict(self) -> dict[str, float]:
-        return {"compile_s": self.compile_s, "sample_s": self.sample_s, "extras_s": self.extras_s}
+        return {"compile_s": self.compile_s, "pilot_s": self.pilot_s, "sample_s": self.sample_s,
+                "extras_s": self.extras_s}
 
 
 def sampler_available(name: str) -> bool:
@@ -34,12 +37,37 @@ def compile_nutpie(model: pm.Model):
     return nutpie.compile_pymc_model(model, var_names=[v.name for v in model.free_RVs])
 
 
+def _sample(model: pm.Model, sampling: SamplingSpec, cores: int, progress: bool, compiled) -> tuple[xr.DataTree, float]:
+    """The free variables' draws (nutpie: from ``compiled``) and the seconds spent compiling inside the sampler."""
+    if sampling.sampler == "nutpie":
+        import nutpie
+        from pymc.backends.arviz import patch_nutpie_idata
+
+        start = time.perf_counter()
+        tree = nutpie.sample(compiled, draws=sampling.draws, tune=sampling.tune, chains=sampling.chains, cores=cores,
+                             seed=sampling.seed, progress_bar=progress, save_warmup=False,
+                             target_accept=sampling.target_accept)
+        patch_nutpie_idata(tree, model, time.perf_counter() - start)
+        return tree, 0.0
+    start = time.perf_counter()
+    with model:
+        tree = pm.sample(draws=sampling.draws, tune=sampling.tune, chains=sampling.chains, cores=cores,
+                         random_seed=sampling.seed, nuts_sampler=sampling.sampler, progressbar=progress,
+                         target_accept=sampling.target_accept, compute_convergence_checks=False,
+                         var_names=[v.name for v in model.free_RVs])
+    # PyMC compiles inside pm.sample; its reported sampling_time separates the two where it can.
+    total = time.perf_counter() - start
+    return tree, max(total - float(tree.posterior.attrs.get("sampling_time", total)), 0.0)
+
+
 def run_nuts(model: pm.Model, sampling: SamplingSpec, stored: list[str], cores: int | None = None,
-             progress: bool = True, compiled=None) -> tuple[xr.DataTree, Timings]:
+             progress: bool = True, compiled=None, weights: dict | None = None) -> tuple[xr.DataTree, Timings]:
     """Sample with the chosen NUTS implementation; the posterior holds the free variables and ``stored`` deterministics.
 
-    nutpie is compiled separately so compile time is known; only the free variables go through its
-    compiled function (cheaper to compile) and the stored deterministics are computed afterwards.
+    Each group of partially pooled effects is parameterised by ``weights`` if given, else by weights chosen from a
+    short pilot run of the same (compiled) model (:mod:`bayes_sauce.fit.centring`); the weights are recorded in the
+    posterior's attrs (``centring``). nutpie is compiled separately so compile time is known; only the free
+    variables go through its compiled function and the stored deterministics are computed afterwards.
     ``compiled`` (nutpie only) is a model compiled before, from ``compile_nutpie``, with this model's data.
     """
     if sampling.sampler not in SAMPLERS:
@@ -48,31 +76,27 @@ def run_nuts(model: pm.Model, sampling: SamplingSpec, stored: list[str], cores: 
         raise SpecError(f"sampler {sampling.sampler!r} is not installed (numpyro: `make bench` installs it)")
     timings = Timings()
     cores = cores or min(sampling.chains, 2)
-    free = [v.name for v in model.free_RVs]
     if sampling.sampler == "nutpie":
-        import nutpie
-        from pymc.backends.arviz import patch_nutpie_idata
-
         start = time.perf_counter()
         compiled = compiled if compiled is not None else compile_nutpie(model)
         timings.compile_s = time.perf_counter() - start
+    if weights is None and centring.groups(model):
         start = time.perf_counter()
-        tree = nutpie.sample(compiled, draws=sampling.draws, tune=sampling.tune, chains=sampling.chains, cores=cores,
-                             seed=sampling.seed, progress_bar=progress, save_warmup=False,
-                             target_accept=sampling.target_accept)
-        timings.sample_s = time.perf_counter() - start
-        patch_nutpie_idata(tree, model, timings.sample_s)
-    else:
-        start = time.perf_counter()
-        with model:
-            tree = pm.sample(draws=sampling.draws, tune=sampling.tune, chains=sampling.chains, cores=cores,
-                             random_seed=sampling.seed, nuts_sampler=sampling.sampler, progressbar=progress,
-                             target_accept=sampling.target_accept, compute_convergence_checks=False,
-                             var_names=free)
-        # PyMC compiles inside pm.sample; its reported sampling_time separates the two where it can.
-        total = time.perf_counter() - start
-        sampled = float(tree.posterior.attrs.get("sampling_time", total))
-        timings.compile_s, timings.sample_s = max(total - sampled, 0.0), sampled
+        pilot_settings = sampling.model_copy(update={"draws": centring.PILOT_DRAWS, "tune": centring.PILOT_TUNE})
+        start_weights = centring.set_weights(model, centring.zeros(model))
+        pilot, _ = _sample(model, pilot_settings, cores, False,
+                           compiled.with_data(**start_weights) if compiled is not None else None)
+        weights = centring.weights_from_pilot(model, pilot.posterior.to_dataset())
+        timings.pilot_s = time.perf_counter() - start
+    weights = weights or {}
+    values = centring.set_weights(model, weights)
+    if compiled is not None and values:
+        compiled = compiled.with_data(**values)
+    start = time.perf_counter()
+    tree, compile_s = _sample(model, sampling, cores, progress, compiled)
+    timings.sample_s = time.perf_counter() - start - compile_s
+    timings.compile_s += compile_s
+    tree.attrs["centring"] = centring.to_json(weights)
     start = time.perf_counter()
     pm.compute_deterministics(tree["posterior"], model=model, var_names=stored, extend_dataset=True, progressbar=False)
     timings.extras_s = time.perf_counter() - start

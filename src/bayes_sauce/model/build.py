@@ -30,14 +30,7 @@ from bayes_sauce.model.families import (
     new_family_rows,
     observe,
 )
-from bayes_sauce.model.effects import (
-    CENTRED_MIN_FAMILIES,
-    CENTRED_MIN_MODELS,
-    offsets_vs_reference,
-    pooled,
-    prior_rv,
-    random_walk,
-)
+from bayes_sauce.model.effects import LocationScale, offsets_vs_reference, pooled, prior_rv, random_walk
 from bayes_sauce.model.new_rows import UNSEEN_LEVEL, NewRows
 from bayes_sauce.scale import COMPUTE_ORIGIN_LOG10_FLOPS
 from bayes_sauce.spec.schema import Spec
@@ -49,6 +42,11 @@ COMPONENTS = ("compute", "time", "developer", "family", "model_effect")
 # Deterministics evaluated on demand rather than stored with every fit.
 DERIVED = ("mu", "model_scale", "developer_level", "developer_centre", "p_failure",
            *(COMPONENT_PREFIX + c for c in COMPONENTS))
+
+
+def stored_deterministics(model: pm.Model) -> list[str]:
+    """The deterministics a fit stores with its draws: all but the derived ones (evaluated when asked for)."""
+    return [d.name for d in model.deterministics if d.name not in DERIVED]
 
 
 @dataclass(frozen=True)
@@ -69,15 +67,15 @@ class Developers:
         return self.level if self.reported is None else self.reported
 
 
-def _combined_levels(spec: Spec, design: Design, sigma: pt.TensorVariable, centred: np.ndarray, beta, period_raw):
+def _combined_levels(spec: Spec, design: Design, sigma: pt.TensorVariable, beta, period_raw):
     """The family structure: a developer that based one family only cannot be told apart from that family, so
     one combined level (developer plus family, normal with spread sqrt(sigma_developer^2 + SD_family^2)) is
     sampled for it, pinned by the family's models, and split for reporting by the two variances' shares (its posterior
     expectation given the combined level). It is sampled at its family's compute and period (the shift), as
     every family's level is, so that it and beta are nearly uncorrelated. Returns the per-developer spread,
-    the centring, the shift, the split and the families' spread."""
+    the shift, the split and the families' spread."""
     if design.families is None:
-        return sigma, centred, 0.0, None, None
+        return sigma, 0.0, None, None
     fam = design.families
     single = design.units_per_developer == 1
     family_of = np.zeros(len(single), dtype=np.int64)
@@ -91,7 +89,7 @@ def _combined_levels(spec: Spec, design: Design, sigma: pt.TensorVariable, centr
     def split(level, centre):
         return pt.where(single, centre + share * (level - centre), level)
 
-    return spread, centred | single, shift, split, families
+    return spread, shift, split, families
 
 
 def _developers(spec: Spec, design: Design, alpha: pt.TensorVariable, beta=None, period_raw=None) -> Developers:
@@ -107,17 +105,18 @@ def _developers(spec: Spec, design: Design, alpha: pt.TensorVariable, beta=None,
         level = alpha + raw[design.group_of_developer]
         return Developers(level, level, alpha + base, raw, None, None)
 
-    centred = design.units_per_developer >= (CENTRED_MIN_FAMILIES if design.families else CENTRED_MIN_MODELS)
     sigma = prior_rv("sigma_developer", priors.sigma_developer)
     nu = prior_rv("nu_developer", priors.nu_developer) if spec.model.developer_dist == "student_t" else None
+    family = LocationScale("student_t", nu) if nu is not None else LocationScale()
+    weights = design.centring_weights("developer_level", n_dev)
     # Mundlak: a developer's mean log compute (centred over developers) predicts its level, so beta is the
     # gain from compute within a developer even when developers' levels correlate with their compute.
     within = prior_rv("mundlak", priors.mundlak) * design.mean_log_compute if spec.model.mundlak else 0.0
-    spread, centred, shift, split, families = _combined_levels(spec, design, sigma, centred, beta, period_raw)
+    spread, shift, split, families = _combined_levels(spec, design, sigma, beta, period_raw)
     if structure == "pooled":
         # alpha is the population mean of developer levels; developer_effect is relative to it.
         centre = pt.repeat(alpha, n_dev) + within
-        level = pooled("developer_level", centre + shift, spread, centred, nu) - shift
+        level = pooled("developer_level", centre + shift, spread, weights, family) - shift
         reported = level if split is None else split(level, centre)
         pm.Deterministic("developer_effect", reported - alpha, dims="developer")
         return Developers(level, centre, alpha, None, sigma, nu, reported, families)
@@ -133,7 +132,7 @@ def _developers(spec: Spec, design: Design, alpha: pt.TensorVariable, beta=None,
     base = raw[pools.index(BASE_GROUP)] if BASE_GROUP in pools else pt.zeros(())
     pool_effect = pm.Deterministic("pool_effect", raw - base, dims="pool")
     centre = alpha + raw[design.pool_of_developer] + within
-    level = pooled("developer_level", centre + shift, spread, centred, nu) - shift
+    level = pooled("developer_level", centre + shift, spread, weights, family) - shift
     reported = level if split is None else split(level, centre)
     developer = pm.Deterministic("developer_effect", reported - alpha - base, dims="developer")
     # The paper's 13 groups: a major's group effect is that developer's effect, an Other bin's is its pool mean.
@@ -168,8 +167,8 @@ def _periods(spec: Spec, design: Design) -> Periods:
     if spec.data.time == "cohort":
         return Periods(offsets_vs_reference("period_offset", spec.priors.period, n, ref), None)
     sigma_step = prior_rv("sigma_period_step", spec.priors.sigma_period_step)
-    # Non-centred steps: many quarters/months hold few models, so each step is weakly pinned.
-    return Periods(random_walk(pm.Normal("period_step_z", 0.0, 1.0, shape=n - 1), sigma_step, ref), sigma_step)
+    steps = pooled("period_step", pt.zeros(n - 1), sigma_step, design.centring_weights("period_step", n - 1))
+    return Periods(random_walk(steps, ref), sigma_step)
 
 
 @dataclass(frozen=True)
@@ -245,10 +244,9 @@ def build_model(spec: Spec, design: Design, new: NewRows | None = None) -> pm.Mo
         nu_model = prior_rv("nu_model", priors.nu_model) if spec.model.model_dist == "student_t" else None
 
         if spec.model.likelihood == "binomial":
-            # Centred model effects: each model's eta is pinned by thousands of answers, so the
-            # centred form decouples eta from the hyper-parameters (the non-centred form would
-            # couple every e_i to alpha, beta and the scales).
-            eta = _effect_dist("eta", mu, effect_scale, nu_model, "model")
+            family = LocationScale("student_t", nu_model) if nu_model is not None else LocationScale()
+            eta = pm.Deterministic("eta", pooled("eta", mu, effect_scale, design.centring_weights("eta", len(design.models)),
+                                                 family), dims="model")
             pm.Deterministic("model_effect", eta - mu, dims="model")
             pm.Binomial("k", n=scale.n_questions, p=scale.accuracy(eta, pt.sigmoid), observed=design.successes,
                         dims="model")

@@ -6,7 +6,7 @@ saved fit rebuilds exactly the model it was sampled from.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -66,6 +66,18 @@ class Design:
     logit_score: np.ndarray
     mean_log_compute: np.ndarray  # per developer, centred over developers: the Mundlak covariate
     families: Families | None = None
+    # Per group of effects (``effects.pooled``): each effect's centring weight, chosen by the fit's pilot; a group
+    # not named here is sampled non-centred (what a model built before any pilot, or from the prior, gets).
+    centring: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def centring_weights(self, group: str, size: int) -> np.ndarray:
+        """The centring weights of a group of ``size`` effects (zeros where none were chosen)."""
+        weights = self.centring.get(group)
+        if weights is None:
+            return np.zeros(size)
+        if len(weights) != size:
+            raise ValueError(f"centring weights of {group!r}: {len(weights)} given for {size} effects")
+        return np.asarray(weights, dtype=np.float64)
 
     @property
     def models_per_developer(self) -> np.ndarray:

@@ -3,18 +3,18 @@ against a reference label, and shared progress over periods."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
 from bayes_sauce.spec.priors import Prior
 
-# A developer with at least this many models has its effect pinned by the data, so it is sampled
-# centred; developers with fewer models (most of them have one) are sampled non-centred to avoid
-# the funnel with sigma_developer. Measured: see the closing note of issue 6 / benchmarks.
-CENTRED_MIN_MODELS = 5
-# In the family structure a developer's level is pinned by the families it based: centred from three.
-CENTRED_MIN_FAMILIES = 3
+# Each group of effects is sampled partially centred with a weight per effect, a data container named with this
+# prefix and the group's name (``pooled``); the fit chooses the weights from a pilot run (``fit.centring``).
+CENTRING_PREFIX = "centring__"
+RAW_SUFFIX = "_raw"
 
 
 def prior_rv(name: str, prior: Prior, **kwargs) -> pt.TensorVariable:
@@ -22,25 +22,37 @@ def prior_rv(name: str, prior: Prior, **kwargs) -> pt.TensorVariable:
     return getattr(pm, prior.dist)(name, **prior.params, **kwargs)
 
 
-def standard(name: str, size: int, nu: pt.TensorVariable | None = None) -> pt.TensorVariable:
-    """Standard normal (Student-t when nu is given) variables, for non-centred effects."""
-    if nu is None:
-        return pm.Normal(name, 0.0, 1.0, shape=size)
-    return pm.StudentT(name, nu=nu, mu=0.0, sigma=1.0, shape=size)
+@dataclass(frozen=True)
+class LocationScale:
+    """A location-scale family for effects: normal, Student-t (``shape`` = nu) or skew-normal (``shape`` = alpha)."""
+
+    kind: str = "normal"
+    shape: pt.TensorVariable | None = None
+
+    def rv(self, name: str, loc, scale, size: int | None = None) -> pt.TensorVariable:
+        """A random variable of this family; without ``size`` its shape is its parameters' (so that it vectorises
+        over posterior draws in ``evaluate``)."""
+        if self.kind == "normal":
+            return pm.Normal(name, loc, scale, size=size)
+        if self.kind == "student_t":
+            return pm.StudentT(name, nu=self.shape, mu=loc, sigma=scale, size=size)
+        return pm.SkewNormal(name, mu=loc, sigma=scale, alpha=self.shape, size=size)
 
 
-def pooled(name: str, mu: pt.TensorVariable, sigma: pt.TensorVariable, centred: np.ndarray,
-           nu: pt.TensorVariable | None = None) -> pt.TensorVariable:
-    """Normal (Student-t when nu is given) effects around mu: centred where the data pin them."""
-    sigma = sigma * pt.ones(len(centred))
-    on, off = np.flatnonzero(centred), np.flatnonzero(~centred)
-    parts = []
-    if len(on):
-        parts.append(pm.StudentT(f"{name}_c", nu=nu, mu=mu[on], sigma=sigma[on], shape=len(on)) if nu is not None
-                     else pm.Normal(f"{name}_c", mu[on], sigma[on], shape=len(on)))
-    if len(off):
-        parts.append(mu[off] + sigma[off] * standard(f"{name}_z", len(off), nu))
-    return pt.concatenate(parts)[np.argsort(np.concatenate([on, off]))]
+NORMAL = LocationScale()
+
+
+def pooled(name: str, loc: pt.TensorVariable, scale: pt.TensorVariable, weights: np.ndarray,
+           family: LocationScale = NORMAL) -> pt.TensorVariable:
+    """Effects ~ family(loc, scale), partially centred with weight w per effect (Papaspiliopoulos et al. 2007;
+    Gorinova et al. 2020): raw ~ family(w loc, scale^w) and effect = loc + scale^(1-w) (raw - w loc), which has the
+    same distribution for every w; w = 1 is the centred form, w = 0 the non-centred one. The weights are a data
+    container (``CENTRING_PREFIX + name``), so a compiled model takes other weights without being rebuilt."""
+    n = len(weights)
+    w = pm.Data(CENTRING_PREFIX + name, np.asarray(weights, dtype=np.float64))
+    loc, scale = loc * pt.ones(n), scale * pt.ones(n)
+    raw = family.rv(name + RAW_SUFFIX, w * loc, scale**w)
+    return loc + scale ** (1 - w) * (raw - w * loc)
 
 
 def offsets_vs_reference(name: str, prior: Prior, n_labels: int, reference: int) -> pt.TensorVariable:
@@ -53,7 +65,7 @@ def offsets_vs_reference(name: str, prior: Prior, n_labels: int, reference: int)
     return pt.concatenate([free[:reference], pt.zeros(1), free[reference:]])
 
 
-def random_walk(steps: pt.TensorVariable, sigma: pt.TensorVariable, reference: int) -> pt.TensorVariable:
-    """A random walk from standard-normal steps of size sigma, 0 at ``reference``."""
-    walk = pt.concatenate([pt.zeros(1), pt.cumsum(sigma * steps)])
+def random_walk(steps: pt.TensorVariable, reference: int) -> pt.TensorVariable:
+    """A random walk of the given steps, 0 at ``reference``."""
+    walk = pt.concatenate([pt.zeros(1), pt.cumsum(steps)])
     return walk - walk[reference]

@@ -33,7 +33,10 @@ def evaluate(model: pm.Model, posterior: xr.Dataset, names: Sequence[str], seed:
     coords = {d: posterior[d].values for d in SAMPLE_DIMS}
     out = {}
     for name, value in zip(names, values, strict=True):
-        dims = [*SAMPLE_DIMS, *(model.named_vars_to_dims.get(name) or [])]
+        value = np.asarray(value)
+        own = list(model.named_vars_to_dims.get(name) or [])
+        own += [f"{name}_dim_{i}" for i in range(len(own), value.ndim - len(SAMPLE_DIMS))]  # as ArviZ names them
+        dims = [*SAMPLE_DIMS, *own]
         extra = {d: list(model.coords[d]) for d in dims[2:] if d in model.coords}
-        out[name] = xr.DataArray(np.asarray(value), dims=dims, coords={**coords, **extra})
+        out[name] = xr.DataArray(value, dims=dims, coords={**coords, **extra})
     return xr.Dataset(out)

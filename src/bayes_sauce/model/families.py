@@ -20,8 +20,9 @@ The level is the developer's (``build._developers``, with the Mundlak term). bet
 compute between pretraining runs; a model's compute apart from its family's (pruned, distilled,
 upscaled or continued-pretraining models, and token counts recorded in other ways) gets its own slope
 beta_within, so that such accounting cannot drag beta: within families the gain from recorded compute
-is close to none. Every family's level is sampled centred at its own compute and period, so that beta
-and the families' levels are nearly uncorrelated in the posterior; a failure is only possible in a
+is close to none. Every family's level is drawn around its developer's line at its own compute and period
+(centred there as far as the fit's pilot finds it pinned by its models, so that beta and the families' levels
+are nearly uncorrelated in the posterior); a failure is only possible in a
 family with other members (against which it can be told from a weak base), and a fine-tuner with a
 single fine-tune has the average shift (its own effect cannot be told from its fine-tune's). The core
 component is exact for normal noise on the accuracy scale, so near the chance floor, where a logit is
@@ -38,11 +39,9 @@ import pymc as pm
 import pytensor.tensor as pt
 
 from bayes_sauce.model.design import Design
-from bayes_sauce.model.effects import pooled, prior_rv
+from bayes_sauce.model.effects import LocationScale, pooled, prior_rv
 from bayes_sauce.spec.schema import Spec
 
-# Fine-tuners with at least this many fine-tunes have their effect sampled centred.
-CENTRED_MIN_FINETUNES = 5
 LOG_2PI = float(np.log(2 * np.pi))
 SQRT_2_OVER_PI = float(np.sqrt(2 / np.pi))
 CDF_CLIP = 35.0  # |z| beyond which log Phi(z) is clipped (erfc still a normal float there)
@@ -67,12 +66,21 @@ class FamilySpread:
         """The family effects' standard deviation."""
         return self.scale if self.skew is None else self.scale * pt.sqrt(1 - self._mean_shift**2)
 
-    def draw(self, name: str, centre, shape: int, scale=None) -> pt.TensorVariable:
-        """Levels around ``centre`` (mean ``centre``); ``scale`` overrides the spread's (1 for standard draws)."""
-        scale = self.scale if scale is None else scale
-        if self.skew is None:
-            return pm.Normal(name, centre, scale, shape=shape)
-        return pm.SkewNormal(name, mu=centre - scale * self._mean_shift, sigma=scale, alpha=self.skew, shape=shape)
+    @property
+    def _family(self) -> LocationScale:
+        return LocationScale() if self.skew is None else LocationScale("skew_normal", self.skew)
+
+    def _loc(self, centre, scale) -> pt.TensorVariable:
+        """The location that gives levels mean ``centre`` at this scale."""
+        return centre if self.skew is None else centre - scale * self._mean_shift
+
+    def draw(self, name: str, centre, weights: np.ndarray) -> pt.TensorVariable:
+        """Levels around ``centre`` (mean ``centre``), partially centred with ``weights`` (``effects.pooled``)."""
+        return pooled(name, self._loc(centre, self.scale), self.scale, weights, self._family)
+
+    def standard(self, name: str, size: int) -> pt.TensorVariable:
+        """Standardised draws (mean 0, scale 1) of new levels: times ``scale``, a new family's own part."""
+        return self._family.rv(name, self._loc(0.0, 1.0), 1.0, size)
 
 
 def family_spread(spec: Spec) -> FamilySpread:
@@ -197,7 +205,8 @@ def _fine_tuners(spec: Spec, design: Design) -> pt.TensorVariable:
     sampled = np.flatnonzero(counts >= 2)
     effect = pt.zeros(len(counts))
     if len(sampled):
-        draws = pooled("finetuner_effect_raw", pt.zeros(len(sampled)), sigma, counts[sampled] >= CENTRED_MIN_FINETUNES)
+        draws = pooled("finetuner_effect", pt.zeros(len(sampled)), sigma,
+                       design.centring_weights("finetuner_effect", len(sampled)))
         effect = pt.set_subtensor(effect[sampled], draws)
     return effect
 
@@ -215,9 +224,9 @@ def family_observation(spec: Spec, design: Design, beta, developers, period_raw)
     alone = np.bincount(fam.base_of_family, minlength=len(design.coords["developer"]))[fam.base_of_family] == 1
     family_level = expected
     shared = np.flatnonzero(~alone)
-    if len(shared):  # centred: a family's level is pinned by its models' scores
+    if len(shared):
         family_level = pt.set_subtensor(family_level[shared], developers.families.draw(
-            "family_level_c", expected[shared], len(shared)))
+            "family_level", expected[shared], design.centring_weights("family_level", len(shared))))
     own_part = (level - developers.own)[fam.base_of_family]
     pm.Deterministic("family_effect", pt.where(alone, own_part, family_level - expected), dims="family")
     tuner = _fine_tuners(spec, design)
@@ -305,7 +314,7 @@ def new_family_rows(spec: Spec, design: Design, new, beta, level, period, obs: O
     f = np.maximum(new.family_idx, 0)
     fitted_level = obs.family_level[f]
     n_new = int(new.new_family_idx.max()) + 1 if n else 1
-    fresh = spread.scale * spread.draw("new_family_z", 0.0, n_new, scale=1.0)[new.new_family_idx]
+    fresh = spread.scale * spread.standard("new_family_z", n_new)[new.new_family_idx]
     family_level = pt.where(known, fitted_level, level[new.developer_idx] + beta * x_c + period[new.period_idx] + fresh)
     family_x = np.where(known, fam.x_c[f], new.x_c)
     n_tuners = int(new.new_finetuner_idx.max()) + 1 if n else 1

@@ -1,0 +1,59 @@
+"""Sampling with the diagnostics gate: an attempt at the spec's settings and, where it fails, one automatic fallback.
+
+The fallback keeps the model, its compilation and the pilot's parameterisation and samples again with twice the
+tuning and a higher target acceptance (smaller steps through curved regions, longer adaptation of the mass
+matrix). It is said in the diagnostics (``fallback``), in the posterior's attrs and in the gate table; a fit
+that fails both attempts is saved and reported as failed, never passed silently.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pymc as pm
+import xarray as xr
+
+from bayes_sauce.fit import centring
+from bayes_sauce.fit.diagnostics import diagnose
+from bayes_sauce.fit.sampling import Timings, compile_nutpie, run_nuts
+from bayes_sauce.spec.schema import SamplingSpec
+
+FALLBACK_TARGET_ACCEPT = 0.95
+FALLBACK_TUNE_FACTOR = 2
+
+
+def fallback_settings(sampling: SamplingSpec) -> SamplingSpec:
+    """The fallback's sampler settings: twice the tuning, target acceptance at least 0.95."""
+    return sampling.model_copy(update={"tune": FALLBACK_TUNE_FACTOR * sampling.tune,
+                                       "target_accept": max(FALLBACK_TARGET_ACCEPT, sampling.target_accept)})
+
+
+def sample_gated(model: pm.Model, sampling: SamplingSpec, stored: list[str], cores: int | None = None,
+                 progress: bool = True, compiled=None, fallback: bool = True,
+                 echo=print) -> tuple[xr.DataTree, Timings, dict[str, Any]]:
+    """Sample, run the gate, and where it fails (and ``fallback``) sample once more with ``fallback_settings``.
+
+    Returns the kept attempt's tree, the timings of both attempts together and its diagnostics."""
+    start = time.perf_counter()
+    if sampling.sampler == "nutpie" and compiled is None:
+        compiled = compile_nutpie(model)
+    compile_s = time.perf_counter() - start
+    tree, timings = run_nuts(model, sampling, stored, cores=cores, progress=progress, compiled=compiled)
+    timings.compile_s += compile_s
+    diagnostics = diagnose(tree)
+    if diagnostics["passed"] or not fallback:
+        return tree, timings, diagnostics
+    retry = fallback_settings(sampling)
+    note = (f"the first attempt failed the gate ({'; '.join(diagnostics['failures'])}); sampled once more with "
+            f"{retry.tune} tuning steps and target acceptance {retry.target_accept}")
+    echo(f"Diagnostics gate failed at the spec's settings ({'; '.join(diagnostics['failures'])}); "
+         f"trying once more with {retry.tune} tuning steps and target acceptance {retry.target_accept} ...")
+    tree, again = run_nuts(model, retry, stored, cores=cores, progress=progress, compiled=compiled,
+                           weights=centring.from_json(tree.attrs["centring"]))
+    for name in ("compile_s", "pilot_s", "sample_s", "extras_s"):
+        setattr(timings, name, getattr(timings, name) + getattr(again, name))
+    diagnostics = diagnose(tree)
+    diagnostics["fallback"] = note + (": passed" if diagnostics["passed"] else ": failed again")
+    tree.attrs["fallback"] = diagnostics["fallback"]
+    return tree, timings, diagnostics
