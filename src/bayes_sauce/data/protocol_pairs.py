@@ -54,7 +54,8 @@ class ReportedSource:
 REPORTED = (
     ReportedSource(PUBLIC / "yiyuanli_open_metadata.csv", "model_name", "MMLU-Pro", "MMLU-Pro__setting",
                    "release_date", "mixed",
-                   "yiyuanli939/LLM-Benchmark-Reported-Data@b445e7f55264309df0781c9478ffc1cb91a7f89a data/open_metadata.csv",
+                   "yiyuanli939/LLM-Benchmark-Reported-Data@b445e7f55264309df0781c9478ffc1cb91a7f89a "
+                   "data/open_metadata.csv",
                    NO_LICENCE),
     ReportedSource(PUBLIC / "yiyuanli_flagship_metadata.csv", "model_name", "MMLU-Pro", "MMLU-Pro__setting",
                    "release_date", "mixed",
@@ -119,7 +120,8 @@ def read_reported(raw_dir: Path, models: pd.DataFrame) -> pd.DataFrame:
     reported = pd.concat(parts, ignore_index=True)
     dup = reported.duplicated(["source", "row"], keep=False)
     if dup.any():
-        raise ValueError(f"reported sources: rows not unique by name: {reported.loc[dup, ['source', 'row']].values.tolist()}")
+        raise ValueError(f"reported sources: rows not unique by name: "
+                         f"{reported.loc[dup, ['source', 'row']].values.tolist()}")
     return reported
 
 
