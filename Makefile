@@ -33,7 +33,8 @@ test-slow: setup
 test-all: setup
 	$(VENV)/bin/pytest -m ""
 
-# Maintainers only: regenerate data/models.csv and data/annotations.csv from the raw sources.
+# Maintainers only: regenerate data/models.csv, annotations.csv, leaderboard_lineage.csv and protocol_pairs.csv
+# from the raw sources.
 data: setup
 	$(VENV)/bin/python -c "from pathlib import Path; from bayes_sauce.data.curation import rebuild; rebuild(Path('$(RAW)'))"
 

@@ -13,6 +13,7 @@ from bayes_sauce.cli.main import main
 from bayes_sauce.data.curation import OLL_FILE
 from bayes_sauce.data.lineage import derive_lineage, name_tag
 from bayes_sauce.data.lineage_tables import (
+    FAMILY_COLUMNS,
     FAMILY_SOURCES,
     LineageTables,
     build_leaderboard_lineage,
@@ -157,21 +158,33 @@ CURATED = pd.DataFrame({"name": ["acme/Old-Base-7B"], "relation": ["alias"], "ta
 TABLES = LineageTables(BOARD, CURATED, TAGS)
 
 
-def _models(repos: list[str], params: list[float], tokens: list[float], on_board: bool = True) -> pd.DataFrame:
+def _models(repos: list[str], params: list[float], tokens: list[float], on_board: bool = True,
+            inherited: bool = True) -> pd.DataFrame:
+    orgs = [r.split("/")[0] for r in repos]
     return pd.DataFrame({
         "model_id": [r.replace("/", "__") for r in repos],
         "hf_id": [r.replace("/", "_") + "_bfloat16" if on_board else r.replace("/", "_") + "_new" for r in repos],
+        "developer_raw": orgs,
+        "developer": orgs,
+        "developer_group": "Other-Small",
         "params_b": params,
         "tokens_b": tokens,
-        "tokens_inherited": [True] * len(repos),
+        "tokens_base_b": tokens,
+        "tokens_inherited": [inherited] * len(repos),
+        "ln_flops_1e18": np.log(6 * np.asarray(params) * np.asarray(tokens)),
+        "mmlu_pro": np.linspace(0.2, 0.6, len(repos)),
+        "math_l5": 0.1,
+        "release_month": "2024-06",
     })
 
 
 def _lineage(models: pd.DataFrame, tables: LineageTables = TABLES) -> pd.DataFrame:
-    return pd.concat([models["model_id"], derive_lineage(models, tables)], axis=1).set_index("model_id")
+    """The family columns of each row, by model id."""
+    return pd.concat([models["model_id"], derive_lineage(models, tables)[FAMILY_COLUMNS]], axis=1).set_index("model_id")
 
 
-BASES = _models(["acme/Base-7B", "zeta/Other-7B", "acme/Base-3B"], [7.0, 7.0, 3.0], [2000, 2000, 1000])
+# Pretraining runs have tokens of their own (a model whose tokens are inherited is a derivative, never a root).
+BASES = _models(["acme/Base-7B", "zeta/Other-7B", "acme/Base-3B"], [7.0, 7.0, 3.0], [2000, 2000, 1000], inherited=False)
 
 
 def test_declared_base_and_own_root():
@@ -273,7 +286,7 @@ def test_shipped_tag_table_separates_the_traps():
 def test_curated_table_has_a_source_for_every_fact():
     curated = read_curated()
     assert (curated["source"] != "").all() and curated["name"].is_unique
-    assert set(curated["relation"]) <= {"alias", "base"}
+    assert set(curated["relation"]) <= {"alias", "base", "developer"}
 
 
 def test_icc_oneway_known_values():

@@ -11,10 +11,9 @@ import pandas as pd
 
 from bayes_sauce.data.lineage_tables import LEADERBOARD_LINEAGE_PATH, build_leaderboard_lineage
 from bayes_sauce.data.load import write_curated
+from bayes_sauce.data.protocol_pairs import PAIRS_PATH, build_protocol_pairs
+from bayes_sauce.data.raw_sources import AUTHORS_FILE, OLL_FILE
 from bayes_sauce.data.schema import ANNOTATIONS_PATH, CURATED_PATH
-
-AUTHORS_FILE = Path("mertens2026_replication/dataset_for_github.csv")
-OLL_FILE = Path("public_sources/oll_v2_contents_2025-02-20_causal-eval.csv")
 
 # Closed models whose parameter and token counts are outside estimates (the developer never
 # published them); the paper's footnotes and the authors' README describe these as estimates.
@@ -47,7 +46,10 @@ def build_annotations(raw_dir: Path) -> pd.DataFrame:
 
 
 def rebuild(raw_dir: Path, data_dir: Path = CURATED_PATH.parent) -> pd.DataFrame:
-    """Write ``annotations.csv`` and ``leaderboard_lineage.csv``, then ``models.csv``; return the curated table."""
+    """Write ``annotations.csv`` and ``leaderboard_lineage.csv``, then ``models.csv`` and from it
+    ``protocol_pairs.csv``; return the curated table."""
     build_annotations(raw_dir).to_csv(data_dir / ANNOTATIONS_PATH.name, index=False)
     build_leaderboard_lineage(raw_dir / OLL_FILE).to_csv(data_dir / LEADERBOARD_LINEAGE_PATH.name, index=False)
-    return write_curated(raw_dir / AUTHORS_FILE, data_dir / CURATED_PATH.name)
+    models = write_curated(raw_dir / AUTHORS_FILE, data_dir / CURATED_PATH.name)
+    build_protocol_pairs(raw_dir, models).to_csv(data_dir / PAIRS_PATH.name, index=False)
+    return models

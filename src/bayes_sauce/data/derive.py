@@ -18,8 +18,7 @@ from bayes_sauce.data.schema import (
     CURATED_COLUMNS,
     MAJOR_LABELS,
     NAME_MOE_PATTERN,
-    OTHER_BIN_EDGES,
-    OTHER_GROUPS,
+    other_groups,
 )
 from bayes_sauce.periods import period_labels
 from bayes_sauce.scale import SCALES
@@ -34,9 +33,7 @@ def read_annotations(path: Path = ANNOTATIONS_PATH) -> pd.DataFrame:
 def developer_groups(developer_raw: pd.Series, developer_label: pd.Series, ln_flops_1e18: pd.Series) -> pd.Series:
     """The paper's 13 groups: a major's name, else the Other size bin of the developer's mean ln(6 N[B] D[B])."""
     major = developer_label.map(MAJOR_LABELS)
-    dev_mean = ln_flops_1e18.groupby(developer_raw).transform("mean")
-    other_bin = pd.cut(dev_mean, [-np.inf, *OTHER_BIN_EDGES, np.inf], labels=OTHER_GROUPS).astype(str)
-    return major.fillna(other_bin)
+    return major.fillna(other_groups(ln_flops_1e18.groupby(developer_raw).transform("mean")))
 
 
 def derive(valid: pd.DataFrame, annotations: pd.DataFrame | None = None,

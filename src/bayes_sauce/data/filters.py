@@ -85,8 +85,24 @@ def hold_out(dataset: Dataset, mask: pd.Series, reason: str) -> Dataset:
     return Dataset(models=kept.models, excluded=kept.excluded, source=kept.source, sha256=identity.hexdigest())
 
 
-def exclude_for_analysis(dataset: Dataset, outcome: str, time: str, logit: bool) -> Dataset:
-    """Drop (and list) rows without the outcome or a period, and, for a logit outcome, rows it cannot take."""
+def exclude_duplicates(dataset: Dataset) -> Dataset:
+    """Drop (and list) later uploads of a model whose first upload is among the rows (``duplicate_of``, from lineage),
+    each with a reason naming the row kept; rows saved without the column are kept as they are."""
+    if "duplicate_of" not in dataset.models:
+        return dataset
+    kept = set(dataset.models["model_id"])
+    for first in sorted(set(dataset.models["duplicate_of"].dropna()) & kept):
+        dataset = exclude_rows(dataset, dataset.models["duplicate_of"] == first,
+                               f"duplicate upload of {first} (same developer, parameters, MMLU-Pro and MATH): "
+                               "counted once")
+    return dataset
+
+
+def exclude_for_analysis(dataset: Dataset, outcome: str, time: str, logit: bool, duplicates: bool = True) -> Dataset:
+    """Drop (and list) rows without the outcome or a period, and, for a logit outcome, rows it cannot take; with
+    ``duplicates``, later uploads of one model too (the paper's replication keeps them: its sample has them)."""
+    if duplicates:
+        dataset = exclude_duplicates(dataset)
     floor = scale_of(outcome).floor
     dataset = exclude_rows(dataset, dataset.models[outcome].isna(), f"no {outcome} score")
     dataset = exclude_rows(dataset, dataset.models[PERIOD_COLUMN[time]].isna(), f"no {time} defined for the release month")

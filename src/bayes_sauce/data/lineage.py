@@ -1,12 +1,15 @@
-"""Model lineage: which pretraining run (family) every model was fine-tuned or merged from.
+"""Model lineage: which pretraining run (family) every model was fine-tuned or merged from, and by whom.
 
 Most models in the data are fine-tunes or merges of a few base models and inherit their base's token
 count, so what a fine-tune scores depends first on its base. This module gives every row a ``family``
 (the root model's id: one id per pretraining run), the ``family_source`` saying how it was found,
-``family_root_in_data`` and ``is_root``. It reads only tables shipped in ``data/``: an extract of the
-Open LLM Leaderboard v2 contents (``leaderboard_lineage.csv``, built by ``make data``), hand-curated
-facts with their sources (``lineage_curated.csv``) and the name tags of base-model generations
-(``lineage_tags.csv``). The rules, in order of precedence, are documented in ``data/README.md``.
+``family_root_in_data``, ``is_root``, the family's ``base_developer`` (who pretrained it; a derivative of an
+unknown base is never its releaser's pretraining run), whether the model was pruned or upscaled from its base
+(``size_change``) and whether it is a duplicate upload of another row (``duplicate_of``). It reads only tables
+shipped in ``data/``: an extract of the Open LLM Leaderboard v2 contents (``leaderboard_lineage.csv``, built by
+``make data``), hand-curated facts with their sources (``lineage_curated.csv``), the name tags of base-model
+generations (``lineage_tags.csv``) and the name patterns of pruned and upscaled models
+(``lineage_size_changes.csv``). The rules, in order of precedence, are documented in ``data/README.md``.
 """
 
 
@@ -22,8 +25,10 @@ from bayes_sauce.data.lineage_tables import (
     CONTEXT_TOKEN,
     FAMILY_SOURCES,
     LINEAGE_COLUMNS,
+    UNKNOWN_BASE,
     MAX_CHAIN,
     MERGE_SUFFIX,
+    PRETRAINED,
     REMOVED,
     SIZE_TOLERANCE,
     TOKENS_TOLERANCE,
@@ -31,6 +36,7 @@ from bayes_sauce.data.lineage_tables import (
     VARIANT_TOKENS,
     LineageTables,
 )
+from bayes_sauce.data.schema import other_groups
 
 def _name_part(name: str) -> str:
     """The model name after the organisation, lower case, with '_' and spaces as '-' (what tags match)."""
@@ -100,6 +106,8 @@ class _Resolver:
                       if r == "alias"}
         self.curated_base = {self.canon(n): self.canon(t) for n, r, t in zip(cur["name"], cur["relation"], cur["target"])
                              if r == "base"}
+        self.curated_developer = {n.lower(): t for n, r, t in zip(cur["name"], cur["relation"], cur["target"])
+                                  if r == "developer"}
         # Display spelling of every name we may print: curated names, declared bases, then repos (which win).
         self.spelling: dict[str, str] = {}
         for name in list(cur["target"]) + list(cur["name"]):
@@ -191,6 +199,11 @@ class _Resolver:
     def node_type(self, name: str) -> str:
         return self.nodes[name].type if name in self.nodes else ""
 
+    def pretraining_run(self, name: str) -> bool:
+        """Whether a root that is not a row of the file is known to be a pretraining run: an official or pretrained
+        model on the leaderboard, or the base a curated fact names."""
+        return self.official(name) or self.node_type(name) in PRETRAINED or name in set(self.curated_base.values())
+
 
 @dataclass
 class _Family:
@@ -257,6 +270,22 @@ def _known_roots(res: _Resolver, own: list[str], walks: list[_Walk], params: np.
     return families
 
 
+def _base_tokens(models: pd.DataFrame) -> np.ndarray:
+    """The base model's token count as the authors give it (``tokens_base_b``), else the row's own."""
+    return models["tokens_base_b"].fillna(models["tokens_b"]).to_numpy(dtype=float)
+
+
+def _finetune_tokens(models: pd.DataFrame) -> np.ndarray:
+    """Fewer training tokens than parameters: no pretraining run is so short, so the authors recorded a fine-tune's
+    (or a continued pretraining's) tokens (CantoneseLLMChat-v0.5: 6.1B parameters, 0.4B tokens)."""
+    return (models["tokens_b"] < models["params_b"]).to_numpy()
+
+
+def _derivative_tokens(models: pd.DataFrame) -> np.ndarray:
+    """The token count says the model is a derivative: copied from its base, or a fine-tune's own."""
+    return models["tokens_inherited"].to_numpy(dtype=bool) | _finetune_tokens(models)
+
+
 def _own_names(res: _Resolver, models: pd.DataFrame) -> tuple[list[str], list[bool]]:
     """Each row's canonical repo name and whether the leaderboard lists it (by result id, else by repo name)."""
     joined = [res.by_eval.get(h) if isinstance(h, str) else None for h in models["hf_id"]]
@@ -271,9 +300,12 @@ def on_leaderboard(models: pd.DataFrame, tables: LineageTables | None = None) ->
 
 
 def derive_lineage(models: pd.DataFrame, tables: LineageTables | None = None) -> pd.DataFrame:
-    """Family, its source, whether its root is in the data and whether the row is the root, indexed like ``models``.
+    """The lineage columns (``LINEAGE_COLUMNS``), indexed like ``models``: family, its source, whether its root is
+    in the data and whether the row is the root; the family's base developer, how it was found and its group; the
+    row's size change against its base; the row it duplicates.
 
-    ``models`` needs ``model_id, hf_id, params_b, tokens_b, tokens_inherited``; optional ``base_model`` and
+    ``models`` needs ``model_id, hf_id, developer_raw, developer, developer_group, params_b, tokens_b,
+    tokens_base_b, tokens_inherited, ln_flops_1e18, mmlu_pro, math_l5, release_month``; optional ``base_model`` and
     ``family`` columns (a user's) override the derivation where they change it (source ``user``).
     """
     tables = tables or LineageTables.shipped()
@@ -284,11 +316,16 @@ def derive_lineage(models: pd.DataFrame, tables: LineageTables | None = None) ->
     walks = [res.walk(name) if board or name in res.curated_base else _Walk(name, None, "missing")
              for name, board in zip(own, on_board)]
     params = models["params_b"].to_numpy(dtype=float)
-    tokens = models["tokens_b"].to_numpy(dtype=float)
+    tokens = _base_tokens(models)
+    # A model whose tokens the authors copied from a base, or who recorded fewer tokens than it has parameters (a
+    # fine-tune's or continued pretraining's), is a derivative, never a pretraining run of its own, even where the
+    # leaderboard lists it as its own base: its base is inferred.
+    derivative = _derivative_tokens(models)
+    walks = [_Walk(w.name, None, "infer") if w.state == "root" and w.name == own[i] and derivative[i] else w
+             for i, w in enumerate(walks)]
     families = _known_roots(res, own, walks, params, tokens)
 
-    inherited = models["tokens_inherited"].to_numpy(dtype=bool)
-    result = [_finish(w, own[i], params[i], tokens[i], inherited[i], families, res) for i, w in enumerate(walks)]
+    result = [_finish(w, own[i], params[i], tokens[i], derivative[i], families, res) for i, w in enumerate(walks)]
     family = [f for f, _ in result]
     source = [s for _, s in result]
     _apply_user_columns(models, res, own, family, source)
@@ -299,10 +336,16 @@ def derive_lineage(models: pd.DataFrame, tables: LineageTables | None = None) ->
     out["is_root"] = [d == m and s != "none" for d, m, s in zip(display, ids, source)]
     roots = set(out.loc[out["is_root"], "family"])
     out["family_root_in_data"] = out["family"].isin(roots)
+    size_change = size_changes(models["model_id"], tables)
+    out["base_developer"], out["base_developer_source"] = _base_developers(
+        models, own, family, out["is_root"].to_numpy(), size_change.notna().to_numpy(), families, res)
+    out["base_developer_group"] = base_developer_groups(models, out["base_developer"])
+    out["size_change"] = size_change
+    out["duplicate_of"] = duplicate_uploads(models)
     return out[LINEAGE_COLUMNS]
 
 
-def _finish(w: _Walk, own: str, params: float, tokens: float, tokens_inherited: bool,
+def _finish(w: _Walk, own: str, params: float, tokens: float, derivative: bool,
             families: dict[str, _Family], res: _Resolver) -> tuple[str, str]:
     """The family and source of one row, inferring the base where the walk stopped at a merge or fine-tune."""
     if w.state in ("root", "unknown"):
@@ -314,19 +357,20 @@ def _finish(w: _Walk, own: str, params: float, tokens: float, tokens_inherited: 
         return found[0], _weaker(w.source, found[1])
     if not is_self:  # declared to a model whose own base is unknown: that model stands for the family
         return w.name, w.source or "declared"
-    if w.state != "missing" and _falls_back_to_root(w.state, res, own, tokens_inherited):
+    if w.state != "missing" and _falls_back_to_root(w.state, res, own, derivative):
         return own, "own_root"
     return own, "none"
 
 
-def _falls_back_to_root(state: str, res: _Resolver, name: str, tokens_inherited: bool) -> bool:
+def _falls_back_to_root(state: str, res: _Resolver, name: str, derivative: bool) -> bool:
     """Whether a self-declared model whose base cannot be inferred stands for its own pretraining run: an official
     self-merge that is not typed a merge, a continued pretraining, or a chat model the authors credit with its
-    own training tokens (EXAONE); a model typed as a fine-tune or merge never does."""
+    own training tokens (EXAONE); a model typed as a fine-tune or merge never does, nor one whose token count
+    says it is a derivative (``_derivative_tokens``)."""
     if state == "infer":  # the leaderboard records it as a merge of itself, or could not read its base
-        return _official_root(res, name)
+        return _official_root(res, name) and not derivative
     kind = res.node_type(name)
-    return kind == "continuously_pretrained" or (kind not in ("fine_tuned", "merge") and not tokens_inherited)
+    return not derivative and (kind == "continuously_pretrained" or kind not in ("fine_tuned", "merge"))
 
 
 def _official_root(res: _Resolver, name: str) -> bool:
@@ -363,6 +407,113 @@ def _display(name: str, row_of_name: dict[str, int], ids: pd.Series, res: _Resol
     if name in row_of_name:
         return str(ids.iloc[row_of_name[name]])
     return res.spelling.get(name, name).replace("/", "__", 1)
+
+
+# --------------------------------------------------------------------------------------------- base developers
+
+
+def size_changes(model_ids: pd.Series, tables: LineageTables) -> pd.Series:
+    """``pruned`` or ``upscaled`` where a model's name matches a pattern of ``lineage_size_changes.csv``, else missing:
+    its parameter count is not its base's pretraining run's (see data/README.md for what that does to compute)."""
+    names = model_ids.astype(str).map(lambda m: _name_part(repo_of(m)))
+    return names.map(lambda n: next((kind for kind, pattern in tables.size_changes if pattern.search(n)), np.nan))
+
+
+def _organisation(name: str) -> str:
+    return name.split("/", 1)[0] if "/" in name else ""
+
+
+def _base_developers(models: pd.DataFrame, names: list[str], family: list[str], is_root: np.ndarray,
+                     resized: np.ndarray, families: dict[str, _Family], res: _Resolver) -> tuple[list[str], list[str]]:
+    """Each row's family's base developer and how it was found (``BASE_SOURCES``), in two passes: families whose
+    pretraining run is known (its root is a row, a curated fact names its developer, or its root is a known
+    pretraining run: the organisation that published it); then the others, whose members show whether they are
+    derivatives: if none does, the family is its releaser's; if some do, the developer their base tokens and name
+    point to, else the unknown base. ``names`` are the rows' canonical repo names, ``family`` their families'."""
+    developer = models["developer"].astype(str).to_numpy()
+    by_org = dict(zip(models["developer_raw"].astype(str).str.lower(), developer))
+    named_rows = set(names)
+    rows: dict[str, list[int]] = {}
+    for i, f in enumerate(family):
+        rows.setdefault(f, []).append(i)
+
+    def org_developer(name: str) -> str:
+        org = _organisation(res.spelling.get(name, name))
+        return by_org.get(org.lower(), org) if org else ""
+
+    def curated(name: str) -> str:
+        target = res.curated_developer.get(name) or res.curated_developer.get(_organisation(name))
+        return by_org.get(target.lower(), target) if target else ""
+
+    base: dict[str, tuple[str, str]] = {}
+    for f, members in rows.items():
+        root = [i for i in members if is_root[i]]
+        if root:
+            base[f] = developer[root[0]], "root"
+        elif curated(f):
+            base[f] = curated(f), "curated"
+        elif f not in named_rows and res.pretraining_run(f) and org_developer(f):
+            base[f] = org_developer(f), "provider"
+    known = {name: fam for name, fam in families.items() if name in base}
+    params, tokens = models["params_b"].to_numpy(dtype=float), _base_tokens(models)
+    derivative, finetune_tokens = _derivative_tokens(models), _finetune_tokens(models)
+    for f, members in rows.items():
+        if f in base:
+            continue
+        tags = {i: name_tag(names[i], res.tags) for i in members}
+        derived = [i for i in members if derivative[i] or resized[i]
+                   or _tokens_point_to(known, params[i], tokens[i], tags[i], size_needed=tags[i] is None)]
+        if not derived:
+            named = [i for i in members if names[i] == f]
+            base[f] = (developer[named[0]] if named else org_developer(f) or developer[members[0]]), "releaser"
+            continue
+        found = set().union(*(_developers_of_base(known, base, params[i], tokens[i], tags[i], finetune_tokens[i])
+                              for i in derived))
+        base[f] = (found.pop(), "inferred") if len(found) == 1 else (UNKNOWN_BASE, "unknown")
+    return [base[f][0] for f in family], [base[f][1] for f in family]
+
+
+def _candidates(known: dict[str, _Family], tag: str | None) -> list[str]:
+    return [f for f in known if tag is None or known[f].tag == tag]
+
+
+def _tokens_point_to(known: dict[str, _Family], params: float, tokens: float, tag: str | None,
+                     size_needed: bool) -> list[str]:
+    """Known pretraining runs (of the name's tag, if any) one of whose members has these base tokens (and, where
+    ``size_needed``, this size): a model they point to is a derivative."""
+    return [f for f in _candidates(known, tag) if any(_relative(tokens, t) <= TOKENS_TOLERANCE for t in known[f].tokens)
+            and (not size_needed or known[f].distance(params) <= SIZE_TOLERANCE)]
+
+
+def _developers_of_base(known: dict[str, _Family], base: dict[str, tuple[str, str]], params: float, tokens: float,
+                        tag: str | None, finetune_tokens: bool) -> set[str]:
+    """The developers whose pretraining runs a derivative may come from: those sharing its base tokens (and name tag),
+    narrowed to those within the size tolerance when they are several developers' runs; by size (and tag) alone
+    when its recorded tokens are its fine-tune's."""
+    by_size = [f for f in _candidates(known, tag) if known[f].distance(params) <= SIZE_TOLERANCE]
+    if finetune_tokens:
+        return {base[f][0] for f in by_size}
+    by_tokens = _tokens_point_to(known, params, tokens, tag, size_needed=False)
+    developers = {base[f][0] for f in by_tokens}
+    return developers if len(developers) <= 1 else {base[f][0] for f in by_tokens if f in by_size}
+
+
+def base_developer_groups(models: pd.DataFrame, base_developer: pd.Series) -> pd.Series:
+    """Each base developer's paper group: its own rows' where it has rows in the file, else the Other size bin of
+    the mean ln(6 N D) of the rows it based (the unknown base and organisations known only as publishers of a root)."""
+    own = models.drop_duplicates("developer").set_index("developer")["developer_group"]
+    based = models["ln_flops_1e18"].groupby(base_developer.to_numpy()).mean()
+    return base_developer.map(own).fillna(base_developer.map(other_groups(based)))
+
+
+def duplicate_uploads(models: pd.DataFrame) -> pd.Series:
+    """The model id of the row a row duplicates, else missing: rows of one developer with the same parameter count and
+    the same MMLU-Pro and MATH Level 5 scores are one model uploaded twice; the earliest released (then the first by
+    id) is kept."""
+    key = ["developer_raw", "params_b", "mmlu_pro", "math_l5"]
+    order = models.sort_values(["release_month", "model_id"], kind="stable")
+    first = order.groupby(key, dropna=False)["model_id"].transform("first")
+    return first.where(first != order["model_id"]).reindex(models.index)
 
 
 # --------------------------------------------------------------------------------------------- summaries

@@ -1,11 +1,12 @@
 """The tables lineage is derived from, all shipped in ``data/``: an extract of the Open LLM Leaderboard v2
 contents (``leaderboard_lineage.csv``, built by ``make data`` from the raw file), hand-curated facts with their
-sources (``lineage_curated.csv``) and the name tags of base-model generations (``lineage_tags.csv``)."""
+sources (``lineage_curated.csv``), the name tags of base-model generations (``lineage_tags.csv``) and the name
+patterns of pruned and upscaled models (``lineage_size_changes.csv``)."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -15,8 +16,19 @@ from bayes_sauce.paths import DATA_DIR
 LEADERBOARD_LINEAGE_PATH = DATA_DIR / "leaderboard_lineage.csv"
 CURATED_LINEAGE_PATH = DATA_DIR / "lineage_curated.csv"
 TAGS_PATH = DATA_DIR / "lineage_tags.csv"
+SIZE_CHANGES_PATH = DATA_DIR / "lineage_size_changes.csv"
 
-LINEAGE_COLUMNS = ["family", "family_source", "family_root_in_data", "is_root"]
+FAMILY_COLUMNS = ["family", "family_source", "family_root_in_data", "is_root"]
+LINEAGE_COLUMNS = [*FAMILY_COLUMNS, "base_developer", "base_developer_source", "base_developer_group", "size_change",
+                   "duplicate_of"]
+# How a family's base developer (the developer of its pretraining run) was found, strongest first: its root's
+# developer, a curated fact, the organisation that published its root, the releaser of a model that shows no sign
+# of being a derivative, the single developer whose pretraining runs a derivative's tokens and name point to, none.
+BASE_SOURCES = ("root", "curated", "provider", "releaser", "inferred", "unknown")
+# The base developer of derivatives whose base no evidence ties to one developer: one pseudo-developer for all of
+# them (parentheses: no Hugging Face organisation can be named so).
+UNKNOWN_BASE = "(unknown base)"
+SIZE_CHANGES = ("pruned", "upscaled")
 # Optional columns of a user's file that override the derivation.
 USER_COLUMNS = ["base_model", "family"]
 # Strongest evidence first; a chain of steps reports its weakest link.
@@ -48,6 +60,7 @@ TYPE_CODES = (
 # Name tokens an organisation adds to one pretraining run's releases: post-training and context length.
 VARIANT_TOKENS = {"instruct", "chat", "it", "hf", "base", "sft", "dpo", "rlhf"}
 CONTEXT_TOKEN = re.compile(r"\d+k")
+PRETRAINED = ("pretrained", "continuously_pretrained")  # types of a pretraining run
 MERGE_SUFFIX = " (Merge)"
 REMOVED = "Removed"  # the leaderboard's Base Model for 411 rows whose base it could not read
 
@@ -85,11 +98,13 @@ def read_leaderboard_lineage(path: Path = LEADERBOARD_LINEAGE_PATH) -> pd.DataFr
 
 
 def read_curated(path: Path = CURATED_LINEAGE_PATH) -> pd.DataFrame:
-    """Hand-curated lineage facts: ``name, relation (alias|base), target, source, note``."""
+    """Hand-curated lineage facts: ``name, relation (alias|base|developer), target, source, note``; a ``developer``
+    fact names the developer (its raw organisation) who pretrained the repo or the organisation's models."""
     curated = pd.read_csv(path, dtype=str, keep_default_na=False)
-    bad = ~curated["relation"].isin(["alias", "base"]) | (curated["target"] == "") | (curated["source"] == "")
+    bad = (~curated["relation"].isin(["alias", "base", "developer"]) | (curated["target"] == "")
+           | (curated["source"] == ""))
     if bad.any():
-        raise ValueError(f"{path}: row(s) {(curated.index[bad] + 2).tolist()} need relation alias or base, "
+        raise ValueError(f"{path}: row(s) {(curated.index[bad] + 2).tolist()} need relation alias, base or developer, "
                          "a target and a source")
     return curated
 
@@ -100,6 +115,17 @@ def read_tags(path: Path = TAGS_PATH) -> list[tuple[str, re.Pattern[str]]]:
     return [(tag, re.compile(pattern)) for tag, pattern in zip(tags["tag"], tags["pattern"])]
 
 
+def read_size_changes(path: Path = SIZE_CHANGES_PATH) -> list[tuple[str, re.Pattern[str]]]:
+    """Name patterns of models pruned (or distilled) to fewer parameters than their base's, or upscaled to more,
+    as ``(size_change, pattern)`` in the order they are tried."""
+    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    bad = ~table["size_change"].isin(SIZE_CHANGES)
+    if bad.any():
+        raise ValueError(f"{path}: row(s) {(table.index[bad] + 2).tolist()} need size_change "
+                         f"{' or '.join(SIZE_CHANGES)}")
+    return [(kind, re.compile(pattern)) for kind, pattern in zip(table["size_change"], table["pattern"])]
+
+
 @dataclass(frozen=True)
 class LineageTables:
     """The shipped tables lineage is derived from."""
@@ -107,10 +133,11 @@ class LineageTables:
     leaderboard: pd.DataFrame
     curated: pd.DataFrame
     tags: list[tuple[str, re.Pattern[str]]]
+    size_changes: list[tuple[str, re.Pattern[str]]] = field(default_factory=list)
 
     @classmethod
     def shipped(cls) -> LineageTables:
-        return cls(read_leaderboard_lineage(), read_curated(), read_tags())
+        return cls(read_leaderboard_lineage(), read_curated(), read_tags(), read_size_changes())
 
 
 # --------------------------------------------------------------------------------------------- names

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
+
+from bayes_sauce.data.lineage_tables import LINEAGE_COLUMNS
 from bayes_sauce.paths import DATA_DIR
 
 CURATED_PATH = DATA_DIR / "models.csv"
@@ -52,6 +56,11 @@ MAJORS_POOL = "Majors"
 POOLS = (*OTHER_GROUPS, MAJORS_POOL)
 
 
+def other_groups(mean_ln_flops: pd.Series) -> pd.Series:
+    """The Other size bin of a developer's mean ln(6 N[B] D[B]) (the paper's rule for developers not among the majors)."""
+    return pd.cut(mean_ln_flops, [-np.inf, *OTHER_BIN_EDGES, np.inf], labels=OTHER_GROUPS).astype(str)
+
+
 def pool_of_group(group: str) -> str:
     """The pool a developer of this paper group is shrunk within: its Other size bin, or the majors' pool."""
     return MAJORS_POOL if group in MAJORS else group
@@ -86,12 +95,10 @@ CURATED_COLUMNS = [
     "is_leaderboard",
     "size_from_estimate",
     "is_moe",
-    "family",
-    "family_source",
-    "family_root_in_data",
-    "is_root",
+    *LINEAGE_COLUMNS,
 ]
 # Text columns of the curated file that must stay text when it is read back (e.g. a month like 2024-09).
 TEXT_COLUMNS = ("model_id", "display_name", "hf_id", "developer_raw", "developer_label", "developer",
                 "developer_group", "release_month", "release_quarter", "cohort", "family",
-                "family_source")
+                "family_source", "base_developer", "base_developer_source", "base_developer_group", "size_change",
+                "duplicate_of")

@@ -111,9 +111,14 @@ def fitted_periods(models: pd.DataFrame, time: str) -> list[str]:
 
 
 def base_developers(models: pd.DataFrame) -> pd.Series:
-    """Each family's base developer: its root's developer, else the developer whose raw prefix is the
-    family id's organisation, else the family's most frequent developer (the first by name among ties)."""
+    """Each family's base developer: the one lineage derived (``base_developer``, data/lineage.py: its root's, the
+    publisher of its root, or for a derivative of an unknown base the developer its tokens point to, else the
+    unknown base). Rows without that column (fits saved before it) keep the old rule: the root's developer, else
+    the developer whose raw prefix is the family id's organisation, else the family's most frequent developer."""
     families = pd.Index(sorted(models["family"].unique()), name="family")
+    if "base_developer" in models:
+        out = models.drop_duplicates("family").set_index("family")["base_developer"].reindex(families)
+        return out.rename("base_developer").rename_axis(None)
     roots = models[models["is_root"].astype(bool)].drop_duplicates("family").set_index("family")["developer"]
     by_prefix = models.drop_duplicates("developer_raw").set_index("developer_raw")["developer"]
     counts = models.groupby(["family", "developer"]).size().rename("n").reset_index()
@@ -123,14 +128,23 @@ def base_developers(models: pd.DataFrame) -> pd.Series:
     return out.rename("base_developer").rename_axis(None)
 
 
+def _most_common(values: pd.Series) -> float:
+    """The most common value (one mis-recorded member does not move it, as it moves a mean); among equally common
+    values the one nearest their median, then the smaller."""
+    counts = values.round(9).value_counts()
+    top = counts.index[counts == counts.max()]
+    return float(min(top, key=lambda v: (abs(v - values.median()), v)))
+
+
 def _families(m: pd.DataFrame, c0: float, periods: list[str], time: str, scale: ScoreScale,
               developers: list[str]) -> tuple[Families, list[str], list[str]]:
     """The family arrays, the family ids and the fine-tuners (developers with a fine-tune in the rows)."""
     families = sorted(m["family"].unique())
     roots = m[m["is_root"].astype(bool)].drop_duplicates("family").set_index("family")
     period = m[PERIOD_COLUMN[time]].astype(str)
-    # A family's compute and period are its root's, else the mean compute and first period of its members.
-    fam_x = roots["log10_flops"].astype(float).reindex(families).fillna(m.groupby("family")["log10_flops"].mean())
+    # A family's compute and period are its root's, else the most common compute and first period of its members.
+    fam_x = roots["log10_flops"].astype(float).reindex(families).fillna(
+        m.groupby("family")["log10_flops"].agg(_most_common))
     fam_period = roots[PERIOD_COLUMN[time]].astype(str).reindex(families).fillna(period.groupby(m["family"]).min())
     finetune = ~m["is_root"].astype(bool).to_numpy()
     finetuners = sorted(m.loc[finetune, "developer"].unique())
@@ -166,8 +180,13 @@ def prepare(spec: Spec, dataset: Dataset) -> tuple[Design, Dataset]:
     # In the family structure a developer's level is that of the bases it pretrained: the developers are
     # the families' base developers (a pure fine-tuner has a fine-tuner effect only).
     developers = sorted(base_developers(m).unique()) if by_family else sorted(m["developer"].unique())
-    groups = [g for g in GROUPS if g in set(m.loc[m["developer"].isin(developers), "developer_group"])]
-    group_of_dev = m.drop_duplicates("developer").set_index("developer")["developer_group"].loc[developers]
+    # A base developer without rows of its own (the unknown base, a root's publisher) has the group lineage gave it.
+    named = [m[["developer", "developer_group"]]]
+    if "base_developer_group" in m:
+        named.append(m[["base_developer", "base_developer_group"]].set_axis(["developer", "developer_group"], axis=1))
+    group_of_dev = pd.concat(named).drop_duplicates("developer").set_index("developer")["developer_group"]
+    group_of_dev = group_of_dev.loc[developers]
+    groups = [g for g in GROUPS if g in set(group_of_dev)]
     pool_of_dev = group_of_dev.map(pool_of_group)
     pools = [p for p in POOLS if p in set(pool_of_dev)]
     c0 = float(np.round(m["log10_flops"].mean(), 2))

@@ -280,7 +280,7 @@ def replicate(spec: Spec, dataset: Dataset, source: str = "<spec>", replicates: 
     """Run the paper's analysis for an OLS spec on a dataset (rows the logit cannot take are excluded)."""
     if spec.kind != "ols":
         raise SpecError(f"{source}: key 'kind': replicate needs kind = 'ols', got {spec.kind!r}")
-    dataset = exclude_for_analysis(dataset, spec.data.outcome, spec.data.time, logit=True)
+    dataset = exclude_for_analysis(dataset, spec.data.outcome, spec.data.time, logit=True, duplicates=False)
     design = build_design(spec, dataset, source)
     fit = fit_ols(design)
     components = build_components(design, fit)
