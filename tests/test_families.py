@@ -77,11 +77,11 @@ def test_skew_normal_families_have_the_stated_density_and_mean_zero_around_their
     """Skew-normal family levels: scipy's skewnorm with scale sigma_family and shape family_skew, located so that
     their mean is the developer's line; the SD the combined levels use is that distribution's."""
     centre, scale, skew = np.array([0.3, -1.0]), 0.8, -3.0
-    with pm.Model():
+    with pm.Model() as model:
         spread = FamilySpread(pt.as_tensor(scale), pt.as_tensor(skew))
-        levels = spread.draw("levels", centre, 2)
+        spread.draw("levels", centre, np.ones(2))  # centred: the raw variable is the level itself
         value = np.array([0.1, -2.5])
-        got = pm.logp(levels, value).eval()
+        got = pm.logp(model["levels_raw"], value).eval()
     delta = skew / np.sqrt(1 + skew**2)
     dist = skewnorm(skew, loc=centre - scale * delta * np.sqrt(2 / np.pi), scale=scale)
     np.testing.assert_allclose(got, dist.logpdf(value), rtol=1e-6)  # erfc approximations differ

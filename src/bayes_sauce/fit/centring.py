@@ -51,23 +51,21 @@ def weights_from_pilot(model: pm.Model, pilot: xr.Dataset, points: int = CURVATU
 
     plain = remove_value_transforms(model)  # its value variables take the posterior's (constrained) values
     values = [plain.rvs_to_values[rv] for rv in plain.free_RVs]
-    total, outputs = plain.logp(), []
-    for group in groups(model):
-        raw = plain.rvs_to_values[plain[group + RAW_SUFFIX]]
-        for term in (plain.logp(vars=[plain[group + RAW_SUFFIX]]), total):
-            hessian = pytensor.gradient.jacobian(pytensor.gradient.grad(term, raw), raw, vectorize=True)
-            outputs.append(-pt.diagonal(hessian))
-    curvatures = pytensor.function(values, outputs, mode=EVALUATION_MODE, on_unused_input="ignore")
     draws = {rv.name: pilot[rv.name].transpose(*SAMPLE_DIMS, ...).values for rv in plain.free_RVs}
     draws = {name: value.reshape(value.shape[0] * value.shape[1], *value.shape[2:]) for name, value in draws.items()}
-    picks = np.linspace(0, len(next(iter(draws.values()))) - 1, points).round().astype(int)
-    sums = [0.0] * len(outputs)
-    for pick in picks:
-        sums = [total + value for total, value in zip(sums, curvatures(*[draws[rv.name][pick] for rv in plain.free_RVs]))]
+    picks = np.linspace(0, len(draws[values[0].name]) - 1, points).round().astype(int)
     weights = {}
-    for i, group in enumerate(groups(model)):
-        own, everything = sums[2 * i], sums[2 * i + 1]
-        weights[group] = np.round(np.clip(1 - own / everything, 0.0, 1.0), DECIMALS)
+    for group in groups(model):
+        raw = plain.rvs_to_values[plain[group + RAW_SUFFIX]]
+        hessians = [pytensor.gradient.jacobian(pytensor.gradient.grad(term, raw), raw, vectorize=True)
+                    for term in (plain.logp(vars=[plain[group + RAW_SUFFIX]]), plain.logp())]
+        # One function per group: PyTensor's rewrites of several vectorised Hessians in one graph gave NaNs.
+        curvatures = pytensor.function(values, [-pt.diagonal(h) for h in hessians], mode=EVALUATION_MODE,
+                                       on_unused_input="ignore")
+        own, everything = np.sum([curvatures(*[draws[v.name][pick] for v in values]) for pick in picks], axis=0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            share = np.nan_to_num(1 - own / everything, nan=0.0)  # no finite curvature: non-centred, the safe form
+        weights[group] = np.round(np.clip(share, 0.0, 1.0), DECIMALS)
     return weights
 
 

@@ -128,6 +128,17 @@ def base_developers(models: pd.DataFrame) -> pd.Series:
     return out.rename("base_developer").rename_axis(None)
 
 
+def sets_level(models: pd.DataFrame) -> pd.Series:
+    """Per row: whether it sets its family's level, i.e. is not a fine-tune of it: the family's root, or, where the
+    root is not in the rows, the first model its base developer released of it (its own release of a run it never
+    published: with nothing to compare it to, its level and a fine-tuner effect could not be told apart)."""
+    root = models["is_root"].astype(bool)
+    base = models["family"].map(base_developers(models)) if len(models) else models["developer"]
+    candidates = models[~root.groupby(models["family"]).transform("any") & (models["developer"] == base)]
+    first = candidates.sort_values(["release_month", "model_id"]).drop_duplicates("family").index
+    return root | models.index.isin(first)
+
+
 def _most_common(values: pd.Series) -> float:
     """The most common value (one mis-recorded member does not move it, as it moves a mean); among equally common
     values the one nearest their median, then the smaller."""
@@ -140,13 +151,15 @@ def _families(m: pd.DataFrame, c0: float, periods: list[str], time: str, scale: 
               developers: list[str]) -> tuple[Families, list[str], list[str]]:
     """The family arrays, the family ids and the fine-tuners (developers with a fine-tune in the rows)."""
     families = sorted(m["family"].unique())
-    roots = m[m["is_root"].astype(bool)].drop_duplicates("family").set_index("family")
+    level_setting = sets_level(m).to_numpy()
+    roots = m[level_setting].drop_duplicates("family").set_index("family")
     period = m[PERIOD_COLUMN[time]].astype(str)
-    # A family's compute and period are its root's, else the most common compute and first period of its members.
+    # A family's compute and period are its root's (or stand-in's: ``sets_level``), else the most common compute and
+    # first period of its members.
     fam_x = roots["log10_flops"].astype(float).reindex(families).fillna(
         m.groupby("family")["log10_flops"].agg(_most_common))
     fam_period = roots[PERIOD_COLUMN[time]].astype(str).reindex(families).fillna(period.groupby(m["family"]).min())
-    finetune = ~m["is_root"].astype(bool).to_numpy()
+    finetune = ~level_setting
     finetuners = sorted(m.loc[finetune, "developer"].unique())
     k = scale.successes(m[scale.outcome].to_numpy(dtype=float))
     u = scale.observed_normalised(k)

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from bayes_sauce.data.schema import GROUPS, pool_of_group
-from bayes_sauce.model.design import Design
+from bayes_sauce.model.design import Design, sets_level
 from bayes_sauce.periods import MONTHS_PER_PERIOD, PERIOD_COLUMN, steps_outside
 
 MAX_EXTRAPOLATION_MONTHS = 12
@@ -67,7 +67,7 @@ def dataset_frame(models: pd.DataFrame, time: str) -> pd.DataFrame:
         "log10_flops": models["log10_flops"].to_numpy(dtype=float),
         "is_closed": (~models["is_leaderboard"].astype(bool)).to_numpy(),
         "family": models["family"].to_numpy() if "family" in models else None,
-        "is_finetune": (~models["is_root"].astype(bool)).to_numpy() if "is_root" in models else None,
+        "is_finetune": (~sets_level(models)).to_numpy() if "is_root" in models else None,
     })
 
 

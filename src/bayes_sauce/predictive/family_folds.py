@@ -20,7 +20,7 @@ from bayes_sauce.defaults import NEW_FAMILY_FOLDS as FOLDS
 from bayes_sauce.defaults import SEED
 from bayes_sauce.fit.fit import Fit
 from bayes_sauce.fit.reuse import fit_or_reuse
-from bayes_sauce.model.design import base_developers
+from bayes_sauce.model.design import base_developers, sets_level
 from bayes_sauce.model.new_rows import dataset_frame
 from bayes_sauce.periods import PERIOD_COLUMN
 from bayes_sauce.predictive.predict import predict
@@ -39,8 +39,9 @@ def family_folds(rows: pd.DataFrame, folds: int = FOLDS, seed: int = SEED) -> pd
 
 
 def first_members(rows: pd.DataFrame) -> pd.DataFrame:
-    """One row per family: its root, else its first member in the data."""
-    return rows.sort_values("is_root", ascending=False, kind="stable").drop_duplicates("family").sort_index()
+    """One row per family: the one that sets its level (``design.sets_level``), else its first member in the data."""
+    order = rows.assign(_sets=sets_level(rows)).sort_values("_sets", ascending=False, kind="stable")
+    return rows.loc[order.drop_duplicates("family").index].sort_index()
 
 
 def as_new_families(rows: pd.DataFrame, time: str, lineage: pd.DataFrame | None = None) -> pd.DataFrame:
