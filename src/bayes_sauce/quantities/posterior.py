@@ -223,13 +223,14 @@ def summarise(quantities: list[Quantity], paper: pd.DataFrame, prob: float,
     interval against the prior's and whether the data inform it (``informed.RULE``)."""
     rows = []
     slope = Key("compute_slope").id
-    beta = next(q.value for q in quantities if q.id == slope)
+    beta = next((q.value for q in quantities if q.id == slope), None)
+    assess = prior is not None and beta is not None and slope in prior
     for q in quantities:
         if set(SAMPLE_DIMS) <= set(q.value.dims):
             s = median_interval(q.value, prob)
             median, lo, hi = (float(s.sel(quantile=k)) for k in ("median", "lo", "hi"))
             ratio, where = (prior_closeness(q, prior[q.id], prob, beta, prior[slope].value)
-                            if prior is not None and q.id in prior else (np.nan, np.nan))
+                            if assess and q.id in prior else (np.nan, np.nan))
         else:
             median, lo, hi, ratio, where = float(q.value), np.nan, np.nan, np.nan, np.nan
         rows.append({"quantity": q.id, "median": median, "lo": lo, "hi": hi,
