@@ -9,7 +9,6 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from bayes_sauce.data.dataset import Dataset
 from bayes_sauce.model.build import build_model
 from bayes_sauce.model.design import prepare
 from bayes_sauce.paths import DEFAULT_SPEC, MODELS_DIR

@@ -94,6 +94,7 @@ class Key:
         c = _capital(component_name(self.component))
         a, b = (self.pair + ("", ""))[:2]
         spread = SPREAD_NAMES.get(self.spread, self.spread)
+        models = f"{self.subject}'s models" if self.subject else "major developers"
         base = {
             "compute_slope": "Compute slope (logit gain per 10x training compute)",
             "n_obs": "Models fitted",
@@ -108,8 +109,7 @@ class Key:
             "halving_time": "Months for the compute needed at a fixed score to halve",
             "developer_multiplier": f"{self.subject}'s compute multiplier vs Other-Small",
             "p_most_efficient_major": f"P({self.subject} is the most compute-efficient major)",
-            "within_firm_spread": f"Within-firm efficiency spread, {self.subject + chr(39) + 's models' if self.subject else 'major developers'} "
-                                  f"({spread})",
+            "within_firm_spread": f"Within-firm efficiency spread, {models} ({spread})",
             "frontier_share": f"{c}'s share of the gain, {a} to {b}",
             "frontier_compute_growth": f"Training compute growth, {a} to {b}",
             "level_compute_share": f"Compute's share of {self.subject}'s level (not identified)",

@@ -74,11 +74,6 @@ def developer_effects(fit: Fit) -> xr.DataArray:
     return fit.posterior["developer_effect"] + latent.developer_split_draws(fit)
 
 
-def _view_words(view: View) -> str:
-    return ("the paper's regression at each draw's beta" if view.name == PAPER else
-            "the fitted model's own components")
-
-
 def progress_quantities(fit: Fit, view: View) -> list[Quantity]:
     """Period multipliers vs the first period, last vs first, and the halving time of compute needed."""
     beta = view.components["beta"]
