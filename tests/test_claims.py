@@ -71,7 +71,7 @@ def test_claim_probabilities_are_the_claims_as_the_paper_states_them():
     # The paper's value inside our interval stays a second column: inside here, yet the claim is only undecided.
     assert claims.loc["frontier", "paper_value"] == "inside" and claims.loc["within_firm", "paper_value"] == "inside"
     assert claims.loc["frontier", "model_view_quantity"] == Key("frontier_share", MODEL, "compute",
-                                                                pair=FRONTIER.pair).id
+                                                                pair=FRONTIER.pair).id  # the first present
     assert set(claims.loc["frontier", "numbers"].split(";")) == {FRONTIER.id, "frontier_progress_share__"
                                                                                "Llama-2-70B__DeepSeek-V3"}
     assert "variance" not in claims.index  # a claim whose lead number was not computed is left out

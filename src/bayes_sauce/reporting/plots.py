@@ -119,7 +119,7 @@ def shapley_bars(table: pd.DataFrame, prob: float) -> plt.Figure:
         ax.set_xlabel("share of the variance of the logit score across models (%)")
         ax.set_title(f"{view} view" + (": the paper's decomposition at each draw's beta" if view == "paper" else
                                         ": the model's own components"), fontsize=9)
-        ax.legend(fontsize=7, loc="lower right")
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncols=3, frameon=False)
         ax.grid(axis="x", alpha=0.3)
     fig.suptitle("Variance shares (exact Shapley-Owen)")
     return fig
@@ -152,12 +152,13 @@ def developer_forest(table: pd.DataFrame, prob: float, base: str) -> plt.Figure:
     return fig
 
 
-def spread_posterior(draws: pd.DataFrame, rows: pd.DataFrame) -> plt.Figure:
+def spread_posterior(draws: pd.DataFrame, rows: pd.DataFrame, ncols: int = 3) -> plt.Figure:
     """Posterior of the within-firm spreads (one panel per column of ``draws``, named from ``rows``, the headline
     table by quantity), the paper's value marked where it has one; log axis."""
     columns = [c for c in draws.columns if c in rows.index]
-    fig, axes = plt.subplots(1, len(columns), figsize=(4.6 * len(columns), 4), constrained_layout=True, squeeze=False)
-    for ax, column in zip(axes[0], columns):
+    nrows = -(-len(columns) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.8 * ncols, 3.6 * nrows), constrained_layout=True, squeeze=False)
+    for ax, column in zip(axes.flat, columns):
         values = draws[column].to_numpy(dtype=float)
         values = values[np.isfinite(values) & (values > 0)]
         ax.hist(values, bins=np.geomspace(values.min(), values.max(), 50), color="C0", alpha=0.7)
@@ -166,9 +167,14 @@ def spread_posterior(draws: pd.DataFrame, rows: pd.DataFrame) -> plt.Figure:
             ax.axvline(paper, color="C3", lw=2, label=f"paper {paper:.2f}x")
             ax.legend(fontsize=8)
         ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}x"))
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.set_xlabel("compute-equivalent spread (x, log scale)")
         ax.set_ylabel("posterior draws")
-        ax.set_title(rows.loc[column, "name"].replace("Within-firm efficiency spread, ", ""), fontsize=7)
+        ax.set_title(rows.loc[column, "name"].replace("Within-firm efficiency spread, major developers ", ""),
+                     fontsize=8)
+    for ax in axes.flat[len(columns):]:
+        ax.set_visible(False)
     fig.suptitle("Within-firm efficiency spread of major-developer models: posterior")
     return fig
 
