@@ -11,7 +11,8 @@ import pytest
 from scipy.stats import binomtest
 
 from bayes_sauce.calibration.coverage import FAMILY_ALPHA, coverage_table, uniformity_p_value
-from bayes_sauce.calibration.ranks import RUNNING_BEST, _headline_id, rank_of
+from bayes_sauce.calibration.ranks import RUNNING_BEST, rank_of, ranked_key
+from bayes_sauce.quantities.keys import MODEL, PAPER, Key
 from bayes_sauce.calibration.runner import CalibrationResult, _check_settings, run_calibration
 from bayes_sauce.calibration.fitting import truth_fit
 from bayes_sauce.calibration.simulate import BLOCK, observed_values, simulate_posterior, simulate_prior
@@ -107,20 +108,26 @@ def test_proportion_interval_is_clopper_pearson():
     assert proportion_interval(0, 10, 0.9)[0] == 0 and proportion_interval(10, 10, 0.9)[1] == 1
 
 
-@pytest.mark.parametrize(("qid", "expected"), [
-    ("shapley_compute", "shapley_compute"),
-    ("shapley_compute__including_failures", None),
-    ("within_firm_spread_p90_p10", "within_firm_spread_p90_p10"),
-    ("within_firm_spread_p90_p10__Qwen", None),
-    ("frontier_compute_share__Llama-2-70B__DeepSeek-V3", "frontier_compute_share__Llama-2-70B__DeepSeek-V3"),
-    ("frontier_compute_share__a-model__another", RUNNING_BEST),
-    ("frontier_progress_share__Llama-2-70B__DeepSeek-V3", None),
-    ("progress_multiplier__2024q3-2025q1", None),  # the last period: the same as last_vs_first
-    ("progress_multiplier__2023q4-2024q2", "progress_multiplier__2023q4-2024q2"),
-    ("developer_multiplier__Qwen", None),
+PAIR = ("Llama-2-70B", "DeepSeek-V3")
+
+
+@pytest.mark.parametrize(("key", "expected"), [
+    (Key("shapley", PAPER, "compute"), "shapley_compute"),
+    (Key("shapley", MODEL, "family"), "shapley_family__model_view"),
+    (Key("within_firm_spread", PAPER, spread="p90_p10"), "within_firm_spread_p90_p10"),
+    (Key("within_firm_spread", PAPER, subject="Qwen", spread="p90_p10"), None),
+    (Key("within_firm_spread", MODEL, spread="p90_p10", variant="beta_at_median"), None),
+    (Key("frontier_share", PAPER, "compute", pair=PAIR), "frontier_compute_share__Llama-2-70B__DeepSeek-V3"),
+    (Key("frontier_share", MODEL, "compute", pair=("a-model", "another")),
+     Key("frontier_share", MODEL, "compute", pair=RUNNING_BEST).id),
+    (Key("frontier_share", PAPER, "time", pair=PAIR), None),
+    (Key("progress_multiplier", PAPER, subject="2024q3-2025q1"), None),  # the last period: the same as last_vs_first
+    (Key("progress_multiplier", PAPER, subject="2023q4-2024q2"), "progress_multiplier__2023q4-2024q2"),
+    (Key("developer_multiplier", PAPER, subject="Qwen"), None),
 ])
-def test_ranked_headline_ids(qid, expected):
-    assert _headline_id(qid, "2024q3-2025q1") == expected
+def test_ranked_headline_keys(key, expected):
+    ranked = ranked_key(key, "2024q3-2025q1")
+    assert (None if ranked is None else ranked.id) == expected
 
 
 def test_a_data_set_is_fixed_by_its_index_and_comes_from_the_models_observed_variable():

@@ -1,4 +1,5 @@
-"""report.html: readable names, the claims' verdicts, a self-contained page, and the page in a real browser.
+"""report.html: a self-contained page with every quantity's readable name, and the page in a real browser (the
+claims' probabilities and verdicts: test_claims).
 
 The page tests read the report that conftest's ``run_dir`` (one small real fit) wrote; the browser test
 renders it with headless Chromium (Debian's ``chromium``; skipped only where it is not installed).
@@ -6,71 +7,20 @@ renders it with headless Chromium (Debian's ``chromium``; skipped only where it 
 
 from __future__ import annotations
 
+import html
 import re
 import shutil
 import subprocess
 from html.parser import HTMLParser
 
-import numpy as np
 import pandas as pd
 import pytest
 
-from bayes_sauce.reporting.claims import (CLAIMS, FAILS, PARTLY, REPRODUCED, SURVIVES, UNTESTED, as_printed, overall,
-                                          verdicts)
-from bayes_sauce.reporting.names import readable
+from bayes_sauce.reporting.claims import CLAIMS
 
 CHROMIUM = shutil.which("chromium")
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync")
-
-
-def test_readable_names_for_the_ids_of_the_contract():
-    assert readable("frontier_compute_share__Llama-2-70B__DeepSeek-V3") == \
-        "Compute's share of the gain, Llama-2-70B to DeepSeek-V3"
-    assert readable("developer_multiplier__Nvidia") == "Nvidia's compute multiplier vs Other-Small"
-    assert readable("shapley_model") == "Model-specific efficiency's share of the variance in scores"
-    assert "90th/10th percentile" in readable("within_firm_spread_p90_p10__Meta")
-    assert "Meta" in readable("within_firm_spread_p90_p10__Meta")
-    assert readable("frontier_family_share__A__B") == "Base-model family's share of the gain, A to B"
-    assert readable("some_new_quantity__X") == "Some new quantity, X"  # unknown ids still read
-
-
-def _row(quantity: str, median: float, lo: float, hi: float, paper: float, unit: str = "share") -> dict:
-    return {"quantity": quantity, "median": median, "lo": lo, "hi": hi, "paper": paper, "unit": unit,
-            "definition": "d"}
-
-
-def test_verdicts_follow_the_paper_value_against_our_interval():
-    table = pd.DataFrame([
-        _row("frontier_compute_share__Llama-2-70B__DeepSeek-V3", 0.84, 0.77, 0.92, 0.796),   # inside
-        _row("frontier_model_share__Llama-2-70B__DeepSeek-V3", -0.2, -0.5, 0.1, -0.03),      # inside
-        _row("shapley_compute", 0.41, 0.39, 0.44, 0.32),                                      # paper below
-        _row("shapley_progress", 0.033, 0.026, 0.039, 0.027),                                 # inside
-        _row("within_firm_spread_p90_p10", 10.0, 5.0, 20.0, 40.55, "x"),                      # paper above
-        _row("threshold_compute_fall_all", 8016.1, np.nan, np.nan, 8016.0, "x"),              # descriptive
-        _row("progress_halving_time_months", 6.0, 4.0, 10.0, np.nan, "months"),               # unpublished
-    ])
-    found = {v.claim.key: v for v in verdicts(table, 0.9)}
-    assert set(found) == {"frontier", "variance", "within_firm", "threshold", "progress"}  # no developer rows
-    assert found["frontier"].status == SURVIVES and found["frontier"].lead.startswith("frontier_compute_share")
-    assert found["variance"].status == PARTLY
-    assert "below our interval: ours is higher" in found["variance"].sentence
-    assert "1 of its 2 numbers" in found["variance"].sentence
-    assert found["within_firm"].status == FAILS and "above our interval: ours is lower" in found["within_firm"].sentence
-    assert found["threshold"].status == REPRODUCED and found["progress"].status == UNTESTED
-    assert "the paper 79.6%, ours 84.0% (90% interval 77.0% to 92.0%)" in found["frontier"].sentence
-    other_rows = pd.DataFrame([_row("threshold_compute_fall_all", 367.0, np.nan, np.nan, 8016.0, "x")])
-    (differs,) = verdicts(other_rows, 0.9)
-    assert differs.status == FAILS and "gives a different number" in differs.sentence
-    text = overall(list(found.values()), table, 0.9)
-    assert "Of the paper's 5 headline claims checked here, 1 survives, 1 partly survives, 1 does not survive" in text
-    assert "Across all 5 numbers with a published value and an interval, 3 lie inside." in text
-
-
-def test_a_number_is_the_papers_when_it_rounds_to_it():
-    assert as_printed(2.2746, 2.3) and not as_printed(2.36, 2.3)
-    assert as_printed(8016.4, 8016.0) and not as_printed(4462.4, 4459.0)
-    assert as_printed(0.3204, 0.32, decimals=3) and not as_printed(0.3206, 0.32, decimals=3)
 
 
 class _Page(HTMLParser):
@@ -119,8 +69,8 @@ def test_page_is_self_contained_and_ordered(page_file):
         assert set(page.figures_in.get(f"claim-{claim.key}", [])) == set(claim.figures) & pngs, claim.key
     assert "claim-frontier" in page.articles and "claim-variance" in page.articles
     headline = pd.read_csv(page_file.parent / "headline.csv")
-    for q in headline["quantity"]:  # every id with its readable name
-        assert f'<span class="id">{q}</span>' in text and readable(q).replace("'", "&#x27;") in text, q
+    for q, name in zip(headline["quantity"], headline["name"]):  # every id with its readable name
+        assert f'<span class="id">{q}</span>' in text and html.escape(name) in text, q
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)")

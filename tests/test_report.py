@@ -28,7 +28,7 @@ from bayes_sauce.model.design import prepare
 from bayes_sauce.paths import MODELS_DIR
 from bayes_sauce.periods import months_between, period_midpoint
 from bayes_sauce.quantities import decompose, headline, posterior
-from bayes_sauce.reporting.tables import HEADLINE_COLUMNS
+from bayes_sauce.quantities.posterior import HEADLINE_COLUMNS
 from bayes_sauce.scale import COMPUTE_ORIGIN_LOG10_FLOPS
 from bayes_sauce.spec.schema import load_spec
 
@@ -113,21 +113,26 @@ def test_components_add_up_to_eta(fit):
 def test_quantities_have_known_answers_per_draw(fit):
     q = {x.id: x.value for x in posterior.quantities(fit)}
     periods = list(fit.posterior["period"].values)
-    # A period effect of beta (and 2 beta) on the logit is a 10x (100x) compute multiplier, in every draw.
-    np.testing.assert_allclose(q[f"progress_multiplier__{periods[1]}"], 10.0)
-    np.testing.assert_allclose(q["progress_multiplier_last_vs_first"], 100.0)
+    # In the model view, a period effect of beta (and 2 beta) on the logit is a 10x (100x) compute multiplier, in
+    # every draw (the paper view's are the paper's least squares at each draw's beta: test_views).
+    np.testing.assert_allclose(q[f"progress_multiplier__{periods[1]}__model_view"], 10.0)
+    np.testing.assert_allclose(q["progress_multiplier_last_vs_first__model_view"], 100.0)
     months = months_between(periods[0], periods[-1], "cohort")
-    np.testing.assert_allclose(q["progress_halving_time_months"], months * np.log(2) / np.log(100))
+    np.testing.assert_allclose(q["progress_halving_time_months__model_view"], months * np.log(2) / np.log(100))
     for group, step in GROUP_STEPS.items():
-        np.testing.assert_allclose(q[f"developer_multiplier__{group}"], 10**step)
+        np.testing.assert_allclose(q[f"developer_multiplier__{group}__model_view"], 10**step)
+        assert set(q[f"developer_multiplier__{group}"].dims) == {"chain", "draw"}  # the paper view's, per draw
     assert f"developer_multiplier__{BASE_GROUP}" not in q
     xr.testing.assert_equal(q["compute_slope"], fit.posterior["beta"])
-    shares = sum(q[f"shapley_{c}"] for c in ("compute", "progress", "developer", "model"))
-    np.testing.assert_allclose(shares, 1.0, atol=1e-12)
+    for view in ("", "__model_view"):  # each view's Shapley shares sum to one per draw
+        shares = sum(v for k, v in q.items() if k.startswith("shapley_") and k.endswith(view) and
+                     (view or not k.endswith("__model_view")))
+        np.testing.assert_allclose(shares, 1.0, atol=1e-12)
     for name in ("shapley_compute", "within_firm_spread_p90_p10", "finite_population_sd__model",
-                 "threshold_compute_fall_all_fitted"):
+                 "threshold_compute_fall_all__fitted__model_view"):
         assert set(q[name].dims) == {"chain", "draw"}, name
     majors = [k for k in q if k.startswith("p_most_efficient_major__")]
+    assert majors
     assert sum(float(q[k]) for k in majors) == pytest.approx(1.0)
 
 

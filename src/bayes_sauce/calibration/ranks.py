@@ -4,11 +4,15 @@ The quantities come from :func:`bayes_sauce.quantities.posterior.quantities`, co
 one-draw fit of the simulating model) and on the posterior of the same simulated data set. A quantity
 that depends on the data as well as the parameters (Shapley shares, within-firm spreads, frontier
 shares: the model effects are what the data leave after the other components) is a test quantity
-f(theta, y) like any other: its rank is uniform when the inference is calibrated. Both sides leave out
-the same models as failed evaluations (those the posterior says are, a function of the data alone).
+f(theta, y) like any other: its rank is uniform when the inference is calibrated. Both views are ranked; what the
+model view draws per draw (failed evaluations, damage, a single family's split: ``quantities.latent``) is drawn
+for the truth from its conditional distribution given the true parameters and the data, which keeps the ranks
+uniform. Quantities are chosen by their key (``quantities.keys``), not by parsing ids.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -18,44 +22,44 @@ from bayes_sauce.fit.fit import Fit
 from bayes_sauce.intervals import SAMPLE_DIMS, median_interval
 from bayes_sauce.quantities import posterior
 from bayes_sauce.quantities.headline import FRONTIER_PAIRS
+from bayes_sauce.quantities.keys import Key
 
-# Headline quantities ranked besides the scalar parameters (ids as in headline.csv).
-HEADLINE_PREFIXES = ("shapley_", "progress_multiplier", "within_firm_spread_p90_p10", "within_firm_spread_p75_p25",
-                     "frontier_compute_share__", "failure_share")
-PAPER_PAIRS = {f"{start}__{end}" for start, end in FRONTIER_PAIRS}
-RUNNING_BEST = "frontier_compute_share__first_to_last_frontier"
+# Kinds of headline quantities ranked besides the scalar parameters.
+RANKED_KINDS = ("shapley", "progress_multiplier", "progress_last_vs_first", "within_firm_spread", "frontier_share",
+                "failure_share")
+RUNNING_BEST = ("first_to_last_frontier",)  # the pair of the running-best frontier, whatever its models
 COVERAGE_LEVELS = (0.5, 0.9)
 RANK_COLUMNS = ["quantity", "kind", "truth", "rank", "n_draws", "pit", "median",
                 *[f"{side}_{round(p * 100)}" for p in COVERAGE_LEVELS for side in ("lo", "hi")],
                 *[f"covered_{round(p * 100)}" for p in COVERAGE_LEVELS]]
 
 
-def _headline_id(qid: str, last_period: str) -> str | None:
-    """The id under which a headline quantity is ranked (None: not ranked). The frontier pair from the first to
-    the last running-best model depends on the simulated scores, so it gets one id for every data set; the
-    per-developer spreads and the variants including failures are left out; the last period's multiplier is
-    ``progress_multiplier_last_vs_first``."""
-    if not qid.startswith(HEADLINE_PREFIXES) or qid.endswith("__including_failures"):
+def ranked_key(key: Key, last_period: str) -> Key | None:
+    """The key under which a headline quantity is ranked (None: not ranked): the Shapley shares, the period
+    multipliers (the last period's is ``progress_last_vs_first``), the pooled within-firm spreads, compute's share of
+    the frontier pairs and the failure share. The pair from the first to the last running-best model depends on the
+    simulated scores, so it gets one key for every data set."""
+    if key.kind not in RANKED_KINDS or (key.kind == "within_firm_spread" and (key.subject or key.variant)):
         return None
-    if qid.startswith("within_firm_spread") and "__" in qid:
+    if key.kind == "progress_multiplier" and key.subject == last_period:
         return None
-    if qid == f"progress_multiplier__{last_period}":
-        return None
-    if qid.startswith("frontier_compute_share__") and qid.removeprefix("frontier_compute_share__") not in PAPER_PAIRS:
-        return RUNNING_BEST
-    return qid
+    if key.kind == "frontier_share":
+        if key.component != "compute":
+            return None
+        return key if key.pair in FRONTIER_PAIRS else replace(key, pair=RUNNING_BEST)
+    return key
 
 
 def calibration_quantities(fit: Fit, comps: xr.Dataset) -> dict[str, tuple[str, xr.DataArray]]:
     """id -> (kind, values over the draws): every scalar variable of the posterior ("parameter") and the headline
-    quantities ("headline"), from the fit's components ``comps`` (their ``failure`` marks the models left out)."""
+    quantities of both views ("headline"), from the fit's components ``comps``."""
     post = fit.posterior
     out = {name: ("parameter", post[name]) for name in sorted(post.data_vars) if set(post[name].dims) == set(SAMPLE_DIMS)}
     last = str(post["period"].values[-1]) if "period" in post.coords else ""
     for q in posterior.quantities(fit, comps):
-        qid = _headline_id(q.id, last)
-        if qid is not None and set(SAMPLE_DIMS) <= set(q.value.dims) and q.value.ndim == len(SAMPLE_DIMS):
-            out[qid] = ("headline", q.value)
+        key = ranked_key(q.key, last)
+        if key is not None and set(SAMPLE_DIMS) <= set(q.value.dims) and q.value.ndim == len(SAMPLE_DIMS):
+            out[key.id] = ("headline", q.value)
     return out
 
 
@@ -71,10 +75,8 @@ def rank_table(truth: Fit, fitted: Fit, seed: int) -> pd.DataFrame:
     """One row per quantity both fits have: the truth, its rank and PIT among the draws, the median and the
     50% and 90% intervals (``intervals.median_interval``) and whether each covers the truth; a quantity that is
     NaN in the truth or a draw (undefined for this data set) has its row with no rank."""
-    comps = posterior.components(fitted)
-    true_comps = posterior.components(truth).assign_coords(failure=("model", comps["failure"].values))
-    true_values = calibration_quantities(truth, true_comps)
-    draws = calibration_quantities(fitted, comps)
+    true_values = calibration_quantities(truth, posterior.components(truth))
+    draws = calibration_quantities(fitted, posterior.components(fitted))
     rng = np.random.default_rng(seed)
     rows = []
     for qid in (q for q in draws if q in true_values):

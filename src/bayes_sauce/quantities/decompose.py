@@ -4,13 +4,12 @@ Every function is vectorised over xarray and works with any leading sample dims:
 point estimate), ``("replicate",)`` (a bootstrap) or ``("chain", "draw")`` (a posterior).
 
 Input convention: ``components`` is an ``xarray.Dataset`` with one data variable per additive
-component of the latent logit eta of each model, each of dims ``(*sample_dims, "model")``:
-``compute``, ``time``, ``developer``, optionally ``controls``, and ``model_effect`` (the
-model-specific effect or residual; a variable cannot share the ``model`` dimension's name), so
-that eta = level + sum of components; the level (intercept) is not a
-component. ``compute`` is ``beta * (log10 FLOPs - 18)``, i.e. x measured in log units of
-FLOPs / 1e18, the paper's units: only the level shares depend on that origin. ``beta`` (sample
-dims only) is the compute slope per log10 FLOP on the logit scale.
+component of each model's latent logit (eta), each of dims ``(*sample_dims, "model")``, in the order
+they are reported, one of them the residual (the model-specific part: ``model_effect`` by default), so that
+eta = level + sum of components; ``beta`` (sample dims only: the compute slope per log10 FLOP on the
+logit scale) and ``level`` (the intercept) may ride along and are not components. ``compute`` is
+``beta * (log10 FLOPs - 18)``, i.e. x measured in log units of FLOPs / 1e18, the paper's units: only the
+level shares depend on that origin.
 """
 
 from __future__ import annotations
@@ -22,12 +21,18 @@ from math import factorial
 import numpy as np
 import xarray as xr
 
-COMPONENT_ORDER = ("compute", "time", "developer", "family", "controls", "model_effect")
+NOT_COMPONENTS = ("beta", "level")
+RESIDUAL = "model_effect"  # a data variable cannot share the "model" dimension's name
 
 
-def explained_components(components: xr.Dataset) -> list[str]:
-    """The Shapley players present in ``components``: every component except ``model_effect``."""
-    return [c for c in COMPONENT_ORDER if c in components.data_vars and c != "model_effect"]
+def component_names(components: xr.Dataset) -> list[str]:
+    """The components of a components dataset, in its order (``beta`` and ``level`` are not components)."""
+    return [str(c) for c in components.data_vars if c not in NOT_COMPONENTS]
+
+
+def explained_components(components: xr.Dataset, residual: str = RESIDUAL) -> list[str]:
+    """The Shapley players present in ``components``: every component except the residual."""
+    return [c for c in component_names(components) if c != residual]
 
 
 def subset_label(members: Sequence[str]) -> str:
@@ -101,31 +106,65 @@ def shapley_weights(players: Sequence[str]) -> xr.DataArray:
                         coords={"component": list(players), "subset": [subset_label(m) for m in subsets]})
 
 
-def shapley_owen(r2: xr.DataArray, players: Sequence[str]) -> xr.DataArray:
-    """Exact Shapley-Owen shares of R2 over the players, plus ``model_effect`` = 1 - R2(all); they sum to one."""
+def shapley_owen(r2: xr.DataArray, players: Sequence[str], residual: str = RESIDUAL) -> xr.DataArray:
+    """Exact Shapley-Owen shares of R2 over the players, plus the residual = 1 - R2(all); they sum to one."""
     weights = shapley_weights(players)
     shares = xr.dot(weights, r2.sel(subset=weights["subset"]), dim="subset")
-    residual = (1 - r2.sel(subset=subset_label(players), drop=True)).expand_dims(component=["model_effect"])
-    return xr.concat([shares, residual], dim="component")
+    rest = (1 - r2.sel(subset=subset_label(players), drop=True)).expand_dims(component=[residual])
+    return xr.concat([shares, rest], dim="component")
 
 
-def component_shapley(components: xr.Dataset) -> xr.DataArray:
+def component_shapley(components: xr.Dataset, residual: str = RESIDUAL) -> xr.DataArray:
     """Shapley-Owen shares of eta's variance over models, one regressor per component vector.
 
     The value of a coalition is the R2 of regressing eta (the sum of all components) on those
-    component vectors, computed from their covariance matrix per sample; ``model_effect`` = 1 - R2.
+    component vectors, computed from their covariance matrix per sample; the residual's share = 1 - R2.
     """
-    players = explained_components(components)
-    columns = components[[*players, "model_effect"]].to_dataarray("var")
+    players = explained_components(components, residual)
+    columns = components[[*players, residual]].to_dataarray("var")
     eta = columns.sum("var").expand_dims(var=["eta"])
     cov = covariance(xr.concat([eta, columns.sel(var=players)], dim="var"))
-    return shapley_owen(subset_r2(cov, "eta", {p: [p] for p in players}), players)
+    return shapley_owen(subset_r2(cov, "eta", {p: [p] for p in players}), players, residual)
+
+
+def fixed_columns_covariance(columns: xr.DataArray, target: xr.DataArray, name: str, dim: str = "model") -> xr.DataArray:
+    """Covariance matrix of a target with sample dims and columns without, dims (..., var, var_), the target first.
+
+    The columns (dims ``dim``, ``var``: a regression's dummies) are the same in every sample: their block is
+    computed once and never copied per sample.
+    """
+    x = columns - columns.mean(dim)
+    t = target - target.mean(dim)
+    n = columns.sizes[dim]
+    block = (xr.dot(x, x.rename(var="var_"), dim=dim) / n).transpose("var", "var_").values
+    cross = (xr.dot(t, x, dim=dim) / n).transpose(..., "var")
+    own = (t * t).mean(dim)
+    full = np.empty((*own.shape, block.shape[0] + 1, block.shape[0] + 1))
+    full[..., 0, 0] = own.values
+    full[..., 0, 1:] = full[..., 1:, 0] = cross.values
+    full[..., 1:, 1:] = block
+    labels = [name, *map(str, columns["var"].values)]
+    return xr.DataArray(full, dims=(*own.dims, "var", "var_"),
+                        coords={**{d: own[d] for d in own.dims if d in own.coords}, "var": labels, "var_": labels})
+
+
+def explained_shapley(columns: xr.DataArray, groups: Mapping[str, Sequence[str]], explained: xr.DataArray,
+                      eta: xr.DataArray, residual: str = RESIDUAL) -> xr.DataArray:
+    """The paper's Shapley-Owen shares of eta's variance over groups of regressor columns, when the explained part
+    of eta is known per sample (``explained``, in the span of the columns: e.g. beta * x + cohort and group effects).
+
+    A coalition's value is the variance of the explained part's least-squares projection on the coalition's columns,
+    over eta's variance; the residual's share is 1 - var(explained) / var(eta). For a least-squares fit (the residual
+    orthogonal to every column) this is the R2 of eta regressed on each coalition's columns: the paper's Figure 1.
+    """
+    cov = fixed_columns_covariance(columns, explained, "explained")
+    scale = cov.sel(var="explained", var_="explained", drop=True) / eta.var("model")
+    return shapley_owen(subset_r2(cov, "explained", groups) * scale, list(groups), residual)
 
 
 def finite_population_sd(components: xr.Dataset) -> xr.DataArray:
     """SD over models of each component vector (Gelman's finite-population ANOVA); dims (..., component)."""
-    names = [c for c in COMPONENT_ORDER if c in components.data_vars]
-    return components[names].to_dataarray("component").std("model", ddof=1)
+    return components[component_names(components)].to_dataarray("component").std("model", ddof=1)
 
 
 def multiplier(effect: xr.DataArray | float, beta: xr.DataArray | float) -> xr.DataArray | float:
@@ -133,13 +172,15 @@ def multiplier(effect: xr.DataArray | float, beta: xr.DataArray | float) -> xr.D
     return 10 ** (effect / beta)
 
 
-def within_firm_spread(model_effect: xr.DataArray, beta: xr.DataArray, lo: float = 0.10, hi: float = 0.90) -> xr.DataArray:
-    """Compute-equivalent spread 10**((q_hi(e) - q_lo(e)) / beta) of model effects over ``model``.
+def within_firm_spread(efficiency: xr.DataArray, beta: xr.DataArray, lo: float = 0.10, hi: float = 0.90) -> xr.DataArray:
+    """Compute-equivalent spread 10**((q_hi(e) - q_lo(e)) / beta) of model efficiencies over ``model``.
 
     Quantiles are numpy's linear interpolation (the paper's 40.55x; Stata's definition gives 40.85x).
-    Select the models (e.g. one firm's, or all majors') before calling.
+    Select the models (e.g. one firm's, or all majors') before calling. A NaN efficiency (a model that has none in
+    that draw: a failed evaluation) is left out of its draw's quantiles.
     """
-    q = model_effect.quantile([lo, hi], dim="model", method="linear", skipna=False)  # nan-aware is 10x slower
+    skip = bool(efficiency.isnull().any())  # the nan-aware quantile is 10x slower: only where needed
+    q = efficiency.quantile([lo, hi], dim="model", method="linear", skipna=skip)
     return multiplier(q.sel(quantile=hi, drop=True) - q.sel(quantile=lo, drop=True), beta)
 
 
@@ -148,7 +189,7 @@ def change_shares(components: xr.Dataset, start: str, end: str) -> xr.DataArray:
 
     The intercept cancels; the model effect enters as the residual, so the shares sum to one.
     """
-    names = [c for c in COMPONENT_ORDER if c in components.data_vars]
+    names = component_names(components)
     # drop=True: the same shape whether or not start == end (a frontier whose first model leads for some periods;
     # the scalar 'model' coordinate survived only then, and xr.concat of the frontier's shares refused the mix).
     diff = components[names].sel(model=end, drop=True) - components[names].sel(model=start, drop=True)
@@ -162,7 +203,7 @@ def level_shares(components: xr.Dataset, model: str) -> xr.DataArray:
     These depend on the arbitrary origin of x (here log FLOPs / 1e18, the paper's units), so they
     are not identified; they are reported only to compare with the paper.
     """
-    names = [c for c in COMPONENT_ORDER if c in components.data_vars]
+    names = component_names(components)
     level = components[names].sel(model=model).to_dataarray("component")
     return level / level.sum("component")
 

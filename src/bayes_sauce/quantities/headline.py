@@ -1,13 +1,12 @@
-"""The paper's headline quantities, with stable ids and their definitions written beside them.
+"""The paper's headline quantities, each a structured key (``keys.Key``: its id and name are rendered from it), a
+value and its definition written beside it.
 
-Two kinds: quantities of the decomposition (functions of the per-model components, so they work
-per OLS fit, bootstrap replicate or posterior draw) and descriptive quantities of the data.
-Ids are the stable snake_case names of the output contract (``headline.csv``).
+Two kinds: quantities of a decomposition (functions of the per-model components of one view, so they work per OLS
+fit, bootstrap replicate or posterior draw) and descriptive quantities of the data.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,6 +16,7 @@ import xarray as xr
 from bayes_sauce.data.summary import compute_range_ratio
 from bayes_sauce.periods import month_ordinal as month_ordinals
 from bayes_sauce.quantities import decompose
+from bayes_sauce.quantities.keys import MODEL, PAPER, SPREADS, Key, safe_label
 
 # The paper's named models: its label -> our model_id.
 PAPER_MODELS = {
@@ -33,33 +33,31 @@ LEVEL_MODELS = ("GPT-4.5", "Gemini-1.5-Pro", "Grok-3", "DeepSeek-V3", "Claude-3-
 THRESHOLD_NORM_SCORE = 0.15  # the paper's "reach 15% normalised MMLU-Pro"
 MIN_MODELS_PER_FIRM = 5  # per-developer within-firm spreads need at least this many models
 # The key headline numbers: printed after a run, shown in the sweep's figure and robustness table.
-KEY_QUANTITIES = (
-    "compute_slope", "shapley_compute", "shapley_progress", "shapley_developer", "shapley_model",
-    "progress_multiplier_last_vs_first", "progress_halving_time_months", "within_firm_spread_p90_p10",
-    "within_firm_spread_p75_p25", "frontier_compute_share__Llama-2-70B__DeepSeek-V3",
-    "frontier_compute_share__Llama-2-70B__GPT-4.5", "developer_multiplier__Nvidia", "developer_multiplier__Microsoft",
-    "developer_multiplier__Qwen", "developer_multiplier__DeepSeek", "threshold_compute_fall_all",
-    "threshold_compute_fall_all_fitted",
-)
-# Output name of each component (the time component is the paper's "shared progress").
-SHARE_NAMES = {"compute": "compute", "time": "progress", "developer": "developer", "family": "family",
-               "controls": "controls",
-               "model_effect": "model"}
+KEY_QUANTITIES = tuple(k.id for k in (
+    Key("compute_slope"), *(Key("shapley", PAPER, c) for c in ("compute", "progress", "developer", "model")),
+    Key("progress_last_vs_first", PAPER), Key("progress_last_vs_first", MODEL), Key("halving_time", MODEL),
+    Key("within_firm_spread", PAPER, spread="p90_p10"), Key("within_firm_spread", PAPER, spread="p75_p25"),
+    Key("within_firm_spread", MODEL, spread="p90_p10"),
+    Key("within_firm_spread", MODEL, spread="p90_p10", variant="beta_at_median"),
+    *(Key("frontier_share", PAPER, "compute", pair=pair) for pair in FRONTIER_PAIRS),
+    *(Key("developer_multiplier", view, subject=g) for g in ("Nvidia", "Microsoft", "Qwen", "DeepSeek")
+      for view in (PAPER, MODEL)),
+    Key("threshold_fall", subject="all"), Key("threshold_fall", MODEL, subject="all", variant="fitted"),
+))
 
 
 @dataclass(frozen=True)
 class Quantity:
-    """One headline number: its id, value (over any sample dims), unit and definition."""
+    """One headline number: what it is (its key), its value (over any sample dims), unit and definition."""
 
-    id: str
+    key: Key
     value: xr.DataArray
     unit: str
     definition: str
 
-
-def safe_label(label: str) -> str:
-    """A model or group label usable inside an id and a file name (spaces and symbols -> '-')."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", label).strip("-")
+    @property
+    def id(self) -> str:
+        return self.key.id
 
 
 def running_best(models: pd.DataFrame, score: str, period: str = "release_quarter") -> pd.DataFrame:
@@ -132,9 +130,9 @@ def frontier_shares(components: xr.Dataset, models: pd.DataFrame, score: str) ->
 
 
 def data_quantities(models: pd.DataFrame, outcome: str) -> list[Quantity]:
-    """Descriptive headline numbers computed from the data alone."""
+    """Descriptive headline numbers computed from the data alone (no view: the same whatever the model)."""
     out = [Quantity(
-        "compute_range_p95_p5", xr.DataArray(compute_range_ratio(models["log10_flops"])), "x",
+        Key("compute_range"), xr.DataArray(compute_range_ratio(models["log10_flops"])), "x",
         "p95/p5 of training compute (6ND FLOPs) across the sample, Stata's percentile definition "
         "(numpy's default linear interpolation gives a smaller ratio)",
     )]
@@ -142,7 +140,7 @@ def data_quantities(models: pd.DataFrame, outcome: str) -> list[Quantity]:
         if (subset[f"{outcome}_norm"] >= THRESHOLD_NORM_SCORE).any():
             ratio, first, last = min_compute_fall(subset, f"{outcome}_norm")
             out.append(Quantity(
-                f"threshold_compute_fall_{name}", xr.DataArray(ratio), "x",
+                Key("threshold_fall", subject=name), xr.DataArray(ratio), "x",
                 f"fall in the minimum compute reaching >= {THRESHOLD_NORM_SCORE:.0%} normalised {outcome} "
                 f"({name} models): cheapest in the first month any reaches it ({first['display_name']}, "
                 f"{first['release_month']}, {first['flops']:.3g} FLOPs) / cheapest by the last month "
@@ -152,10 +150,8 @@ def data_quantities(models: pd.DataFrame, outcome: str) -> list[Quantity]:
     for start, end in FRONTIER_PAIRS:
         a, b = PAPER_MODELS[start], PAPER_MODELS[end]
         if a in flops.index and b in flops.index:
-            out.append(Quantity(
-                f"frontier_compute_growth__{start}__{end}", xr.DataArray(flops[b] / flops[a]), "x",
-                f"training compute of {end} / {start}",
-            ))
+            out.append(Quantity(Key("frontier_compute_growth", pair=(start, end)), xr.DataArray(flops[b] / flops[a]),
+                                "x", f"training compute of {end} / {start}"))
     return out
 
 
@@ -172,52 +168,64 @@ def _frontier_pairs(models: pd.DataFrame, score: str) -> list[tuple[str, str, st
     return pairs
 
 
-def component_quantities(components: xr.Dataset, models: pd.DataFrame, score: str) -> list[Quantity]:
-    """Headline numbers of the decomposition: within-firm spreads, frontier change and level shares.
+@dataclass(frozen=True)
+class Efficiency:
+    """What a view calls a model's efficiency (its values per model, NaN where a draw gives it none) and its words."""
 
-    ``components`` follows the convention of :mod:`bayes_sauce.decompose` with ``model`` coordinates
-    equal to ``models['model_id']``; ``score`` is the outcome column used to find the frontier.
-    """
-    beta = components["beta"]
-    out: list[Quantity] = []
+    values: xr.DataArray
+    what: str
+
+
+def spread_quantities(efficiency: Efficiency, beta: xr.DataArray, models: pd.DataFrame, view: str,
+                      variant: str = "") -> list[Quantity]:
+    """Within-firm spreads of the major developers' models pooled (each pair of percentiles) and per major
+    developer with at least MIN_MODELS_PER_FIRM models (90th/10th), as compute multipliers."""
     majors = models.loc[models["is_major"].astype(bool), "model_id"].tolist()
-    # A model's own efficiency: its model-specific effect, plus its base model's (family) where the model has one.
-    efficiency = components["model_effect"] + (components["family"] if "family" in components else 0.0)
-    what = "family and fine-tune effects e (base model's and model's own)" if "family" in components else \
-        "model-specific effects e"
-    for lo, hi in ((0.10, 0.90), (0.25, 0.75)):
-        tag = f"p{hi * 100:.0f}_p{lo * 100:.0f}"
-        if len(majors) >= 2:
+    slope = "beta at its posterior median" if variant == "beta_at_median" else "beta"
+    out = []
+    if len(majors) >= 2:
+        for tag, (lo, hi) in SPREADS.items():
             out.append(Quantity(
-                f"within_firm_spread_{tag}",
-                decompose.within_firm_spread(efficiency.sel(model=majors), beta, lo, hi), "x",
-                f"10**((q{hi * 100:.0f}(e) - q{lo * 100:.0f}(e)) / beta) over the {what} of the "
-                f"{len(majors)} major-developer models (numpy linear percentiles): the compute-equivalent gap "
-                "between a firm's more and less efficient models",
-            ))
+                Key("within_firm_spread", view, spread=tag, variant=variant),
+                decompose.within_firm_spread(efficiency.values.sel(model=majors), beta, lo, hi), "x",
+                f"10**((q{hi * 100:.0f}(e) - q{lo * 100:.0f}(e)) / {slope}) over the {efficiency.what} e of the "
+                f"{len(majors)} major-developer models (numpy linear percentiles): the compute-equivalent gap between "
+                "a firm's more and less efficient models"))
     counts = models.loc[models["is_major"].astype(bool), "developer"].value_counts()
     for developer in sorted(counts[counts >= MIN_MODELS_PER_FIRM].index):
         ids = models.loc[models["developer"] == developer, "model_id"].tolist()
         out.append(Quantity(
-            f"within_firm_spread_p90_p10__{safe_label(developer)}",
-            decompose.within_firm_spread(efficiency.sel(model=ids), beta), "x",
-            f"as within_firm_spread_p90_p10, over the {len(ids)} models of {developer} only",
-        ))
+            Key("within_firm_spread", view, subject=developer, spread="p90_p10", variant=variant),
+            decompose.within_firm_spread(efficiency.values.sel(model=ids), beta), "x",
+            f"as the pooled 90th/10th percentile spread, over the {len(ids)} models of {developer} only"))
+    return out
+
+
+def component_quantities(components: xr.Dataset, models: pd.DataFrame, score: str, view: str = PAPER,
+                         efficiency: Efficiency | None = None) -> list[Quantity]:
+    """Headline numbers of one view's decomposition: within-firm spreads, frontier change and (paper view) level shares.
+
+    ``components`` follows the convention of :mod:`bayes_sauce.quantities.decompose` (its residual named ``model`` in
+    the paper view) with ``model`` coordinates equal to ``models['model_id']``; ``score`` is the outcome column used
+    to find the frontier; ``efficiency`` is what the spreads measure (default: the residual, as the paper).
+    """
+    names = decompose.component_names(components)
+    efficiency = efficiency or Efficiency(components[decompose.RESIDUAL], "model-specific effects (residuals)")
+    out = spread_quantities(efficiency, components["beta"], models, view)
     for start, start_id, end, end_id in _frontier_pairs(models, score):
         shares = decompose.change_shares(components, start_id, end_id)
         for component in shares["component"].values:
             out.append(Quantity(
-                f"frontier_{SHARE_NAMES[component]}_share__{start}__{end}", shares.sel(component=component, drop=True),
-                "share",
-                f"{SHARE_NAMES[component]} component's share of the logit gain from {start} to {end} "
-                "(components: beta*x, period effect, developer effect, model effect; intercept cancels)",
-            ))
-    for label in LEVEL_MODELS:
-        if PAPER_MODELS[label] in set(models["model_id"]):
-            shares = decompose.level_shares(components, PAPER_MODELS[label])
-            out.append(Quantity(
-                f"level_compute_share__{label}", shares.sel(component="compute", drop=True), "share",
-                f"beta*x over the sum of {label}'s components (intercept dropped), x = log of FLOPs/1e18: "
-                "depends on that arbitrary origin, so not identified",
-            ))
+                Key("frontier_share", view, str(component), pair=(start, end)), shares.sel(component=component,
+                                                                                           drop=True), "share",
+                f"{component} component's share of the logit gain from {start} to {end} (components: "
+                f"{', '.join(names)}; the intercept cancels)"))
+    if view == PAPER:
+        for label in LEVEL_MODELS:
+            if PAPER_MODELS[label] in set(models["model_id"]):
+                shares = decompose.level_shares(components, PAPER_MODELS[label])
+                out.append(Quantity(
+                    Key("level_compute_share", view, subject=label), shares.sel(component="compute", drop=True), "share",
+                    f"beta*x over the sum of {label}'s components (intercept dropped), x = log of FLOPs/1e18: "
+                    "depends on that arbitrary origin, so not identified"))
     return out

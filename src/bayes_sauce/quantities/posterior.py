@@ -1,9 +1,9 @@
-"""From a fit to the headline quantities, one value per draw.
+"""From a fit to the headline quantities, one value per draw, in both views (``views``: the paper's decomposition
+at each draw's slope, and the model's own finer components).
 
-The Bayesian counterpart of ``replication.build_components`` and ``replication.headline_table``: the
-model's own decomposition of eta into components (evaluated over the draws) feeds every headline
-number through the same functions the OLS replication uses; tables summarise each quantity by its
-median and equal-tailed interval over the draws.
+The Bayesian counterpart of ``replication.build_components`` and ``replication.headline_table``: every headline
+number goes through the same functions the OLS replication uses (``decompose``, ``headline``); tables summarise each
+quantity by its median and equal-tailed interval over the draws.
 """
 
 from __future__ import annotations
@@ -18,14 +18,16 @@ from bayes_sauce.fit.fit import Fit
 from bayes_sauce.intervals import SAMPLE_DIMS, interval_frame, median_interval
 from bayes_sauce.model.build import COMPONENT_PREFIX, COMPONENTS
 from bayes_sauce.periods import months_between
-from bayes_sauce.quantities import decompose, headline
+from bayes_sauce.quantities import decompose, headline, latent, views
 from bayes_sauce.quantities.headline import Quantity
+from bayes_sauce.quantities.informed import is_informed, prior_closeness
+from bayes_sauce.quantities.keys import ID_TOKENS, MODEL, PAPER, Key, component_name
+from bayes_sauce.quantities.views import View
 from bayes_sauce.scale import COMPUTE_ORIGIN_LOG10_FLOPS
 
 MIN_MODELS_TO_RANK = 5  # developers ranked among "all developers" need at least this many models
-
-
-FAILURE_THRESHOLD = 0.5  # a model with a posterior failure probability above this is reported apart
+HEADLINE_COLUMNS = ["quantity", "median", "lo", "hi", "paper", "unit", "definition", "view", "name",
+                    "width_vs_prior", "informed"]
 
 
 def failure_probability(fit: Fit) -> xr.DataArray:
@@ -37,27 +39,22 @@ def failure_probability(fit: Fit) -> xr.DataArray:
 
 
 def components(fit: Fit) -> xr.Dataset:
-    """Per-model components of eta for every draw, dims (chain, draw, model), plus ``beta`` and ``level``.
-
-    The model's own decomposition (``model.build.COMPONENTS``, those its structure has): compute = beta *
-    (log10 FLOPs - 18), time, developer, family, model_effect; ``level`` = eta minus the components, the
-    same for every model. Coordinates: ``p_failure``, each model's posterior probability of a failed evaluation,
-    and ``failure``, the models more likely failed evaluations than not.
-    """
+    """The model's own per-model components of eta for every draw, dims (chain, draw, model), plus ``beta`` and
+    ``level``: those of ``model.build.COMPONENTS`` its structure has (compute = beta * (log10 FLOPs - 18), time,
+    developer, family, model_effect); ``level`` = eta minus the components, the same for every model."""
     present = [c for c in COMPONENTS if fit.has(COMPONENT_PREFIX + c)]
     names = [COMPONENT_PREFIX + c for c in present]
-    values = fit.evaluate([*names, "mu", *(["p_failure"] if fit.has("p_failure") else [])])  # one graph for all
+    values = fit.evaluate([*names, "mu"])  # one graph for all
     comps = values[names].rename({COMPONENT_PREFIX + c: c for c in present})
     level = (values["mu"] - comps["compute"] - comps["time"] - comps["developer"]).isel(model=0, drop=True)
-    p_failure = failure_probability(fit).values
-    return comps.assign(beta=fit.posterior["beta"], level=level).assign_coords(
-        p_failure=("model", p_failure), failure=("model", p_failure > FAILURE_THRESHOLD)).transpose(*SAMPLE_DIMS, ...)
+    return comps.assign(beta=fit.posterior["beta"], level=level).transpose(*SAMPLE_DIMS, ...)
 
 
-def without_failures(comps: xr.Dataset, rows: pd.DataFrame) -> tuple[xr.Dataset, pd.DataFrame]:
-    """The components and rows of the models that are not failed evaluations."""
-    keep = ~comps["failure"].values
-    return comps.isel(model=keep), rows.loc[keep].reset_index(drop=True)
+def fit_views(fit: Fit, comps: xr.Dataset | None = None) -> list[View]:
+    """The paper view (where the fitted rows support the paper's regression) and the model view, from the same draws."""
+    comps = components(fit) if comps is None else comps
+    paper = views.paper_view(fit, comps)
+    return [*([paper] if paper is not None else []), views.model_view(fit, comps)]
 
 
 def systematic_logit(fit: Fit) -> xr.DataArray:
@@ -65,71 +62,97 @@ def systematic_logit(fit: Fit) -> xr.DataArray:
     return fit.evaluate(["mu"])["mu"]
 
 
-def rank_probabilities(fit: Fit, developers: list[str]) -> pd.Series:
+def rank_probabilities(effect: xr.DataArray, beta: xr.DataArray, developers: list[str]) -> pd.Series:
     """P(each developer has the largest compute multiplier among ``developers``), over the draws."""
-    post = fit.posterior
-    log_multiplier = (post["developer_effect"] / post["beta"]).sel(developer=developers)
+    log_multiplier = (effect / beta).sel(developer=developers)
     return decompose.prob_largest(log_multiplier, "developer", SAMPLE_DIMS).to_series()
 
 
-def progress_quantities(fit: Fit) -> list[Quantity]:
+def developer_effects(fit: Fit) -> xr.DataArray:
+    """Every developer's effect per draw, a developer with a single family's part drawn from its conditional
+    distribution (``latent.developer_split_draws``)."""
+    return fit.posterior["developer_effect"] + latent.developer_split_draws(fit)
+
+
+def progress_quantities(fit: Fit, view: View) -> list[Quantity]:
     """Period multipliers vs the first period, last vs first, and the halving time of compute needed."""
-    post = fit.posterior
-    periods = [str(p) for p in post["period"].values]
+    beta = view.components["beta"]
+    periods = [str(p) for p in view.progress["period"].values]
     if len(periods) < 2:
         return []
     first, last = periods[0], periods[-1]
-    progress = decompose.multiplier(post["period_effect"], post["beta"])
-    out = [Quantity(f"progress_multiplier__{p}", progress.sel(period=p, drop=True), "x",
-                    f"10**(tau/beta): compute-equivalent of period {p} vs {first}") for p in periods[1:]]
-    out.append(Quantity("progress_multiplier_last_vs_first", progress.sel(period=last, drop=True), "x",
-                        f"10**(tau/beta): shared progress, last period {last} vs first {first}"))
+    progress = decompose.multiplier(view.progress, beta)
+    what = ("the paper's release-cohort effect (least squares given beta)" if view.name == PAPER else
+            next(view.meanings[c] for c in ("pretraining_cohort", "release_cohort") if c in view.meanings))
+    out = [Quantity(Key("progress_multiplier", view.name, subject=p), progress.sel(period=p, drop=True), "x",
+                    f"10**(tau/beta), tau {what}: compute-equivalent of period {p} vs {first}") for p in periods[1:]]
+    out.append(Quantity(Key("progress_last_vs_first", view.name), progress.sel(period=last, drop=True), "x",
+                        f"10**(tau/beta), tau {what}: shared progress, last period {last} vs first {first}"))
     months = months_between(first, last, fit.spec.data.time)
     out.append(Quantity(
-        "progress_halving_time_months", decompose.halving_time(progress.sel(period=last, drop=True), months),
-        "months",
+        Key("halving_time", view.name), decompose.halving_time(progress.sel(period=last, drop=True), months), "months",
         f"months for the compute needed at a fixed score to halve: {months:.1f} months between the midpoints "
-        f"of {first} and {last} x log 2 / log(progress_multiplier_last_vs_first), i.e. constant exponential "
-        "progress between them; +inf in draws without progress",
-    ))
+        f"of {first} and {last} x log 2 / log(the last period's multiplier), i.e. constant exponential "
+        "progress between them; +inf in draws without progress"))
     return out
 
 
-def developer_quantities(fit: Fit) -> list[Quantity]:
-    """Group multipliers vs Other-Small (the paper's 13 groups) and P(most efficient) among the majors."""
-    post, models = fit.posterior, fit.rows
-    out = []
-    if "group_effect" in post and BASE_GROUP in post["group"].values:
-        groups = decompose.multiplier(post["group_effect"], post["beta"])
-        for group in (str(g) for g in post["group"].values if g != BASE_GROUP):
-            out.append(Quantity(
-                f"developer_multiplier__{headline.safe_label(group)}", groups.sel(group=group, drop=True), "x",
-                f"10**(nu/beta): compute-equivalent of {group}'s effect vs {BASE_GROUP} (a major: its own "
-                f"developer effect; an Other bin: its pool mean)"))
-    majors = sorted(models.loc[models["is_major"].astype(bool), "developer"].unique())
-    if len(majors) >= 2:
-        for developer, p in rank_probabilities(fit, majors).items():
-            out.append(Quantity(
-                f"p_most_efficient_major__{headline.safe_label(developer)}", xr.DataArray(p), "probability",
-                f"share of draws in which {developer} has the largest compute multiplier of the "
-                f"{len(majors)} major developers"))
+def developer_quantities(fit: Fit, view: View) -> list[Quantity]:
+    """Group multipliers vs Other-Small (the paper's 13 groups) and, in the model view, P(most efficient) among the
+    majors."""
+    beta = view.components["beta"]
+    what = {PAPER: "the paper's group effect (least squares given beta over the models its developers released)",
+            MODEL: "its effect in the model (a major: its own developer effect as the base developer of its families, "
+                   "a single family's part drawn; an Other bin: its pool mean)"}[view.name]
+    out = [Quantity(Key("developer_multiplier", view.name, subject=str(g)),
+                    decompose.multiplier(view.groups.sel(group=g, drop=True), beta), "x",
+                    f"10**(effect/beta), effect {what}: compute-equivalent of {g} vs {BASE_GROUP}")
+           for g in view.groups["group"].values if g != BASE_GROUP]
+    if view.name == MODEL:
+        developers = fit.design.coords["developer"]
+        majors = sorted(set(fit.rows.loc[fit.rows["is_major"].astype(bool), "developer"]) & set(developers))
+        if len(majors) >= 2:
+            for developer, p in rank_probabilities(developer_effects(fit), beta, majors).items():
+                out.append(Quantity(
+                    Key("p_most_efficient_major", MODEL, subject=developer), xr.DataArray(p), "probability",
+                    f"share of draws in which {developer} has the largest compute multiplier (its developer effect / "
+                    f"beta) of the {len(majors)} major developers in the model"))
     return out
 
 
-def shapley_quantities(comps: xr.Dataset) -> list[Quantity]:
-    """Shapley-Owen shares of eta's variance per draw, and the finite-population SD of each component."""
-    shares = decompose.component_shapley(comps)
-    out = [Quantity(
-        f"shapley_{headline.SHARE_NAMES[c]}", shares.sel(component=c, drop=True), "share",
-        "1 - R2 of eta on the three component vectors (model-specific share)" if c == "model_effect" else
-        f"exact Shapley-Owen share of the variance of eta (latent logit, all components summed) over models "
-        f"for the {headline.SHARE_NAMES[c]} component; a coalition's value is the R2 of eta regressed on its "
-        "component vectors (one regressor per component), per draw")
-        for c in shares["component"].values]
-    sd = decompose.finite_population_sd(comps)
-    out += [Quantity(f"finite_population_sd__{headline.SHARE_NAMES[c]}", sd.sel(component=c, drop=True), "logit",
-                     f"SD over models of the {headline.SHARE_NAMES[c]} component (finite-population ANOVA)")
+def shapley_quantities(view: View) -> list[Quantity]:
+    """A view's Shapley-Owen shares of eta's variance per draw, and the finite-population SD of each component."""
+    names = decompose.component_names(view.components)
+    if view.name == PAPER:
+        method = ("the paper's exact Shapley-Owen share of the variance of eta (each model's latent logit) over "
+                  "models: a coalition's value is the variance of the explained part (beta * x + the cohort and group "
+                  "effects) projected on the coalition's regressors (log compute; cohort dummies; group dummies), over "
+                  "eta's variance, per draw; at the paper's own fit, its Figure 1")
+    else:
+        method = (f"exact Shapley-Owen share of the variance of eta over models among the model's components "
+                  f"({', '.join(names[:-1])}), one regressor per component vector, per draw")
+    out = [Quantity(Key("shapley", view.name, str(c)), view.shares.sel(component=c, drop=True), "share",
+                    f"{method}; {component_name(view.residual)} = 1 - R2" if c == view.residual else
+                    f"{method}: the {component_name(str(c))} component")
+           for c in view.shares["component"].values]
+    sd = decompose.finite_population_sd(view.components)
+    out += [Quantity(Key("finite_population_sd", view.name, str(c)), sd.sel(component=c, drop=True), "logit",
+                     f"SD over models of the {component_name(str(c))} component ({view.meanings.get(str(c), '')})")
             for c in sd["component"].values]
+    return out
+
+
+def view_quantities(fit: Fit, view: View) -> list[Quantity]:
+    """Every headline quantity of one view."""
+    out = shapley_quantities(view) + progress_quantities(fit, view) + developer_quantities(fit, view)
+    out += headline.component_quantities(view.components, fit.rows, fit.spec.data.outcome, view.name, view.efficiency)
+    if view.name == MODEL:
+        out += headline.spread_quantities(view.efficiency, view.components["beta"].median(), fit.rows, MODEL,
+                                          variant="beta_at_median")
+        if view.failed is not None:
+            out.append(Quantity(Key("failures_per_draw", MODEL), view.failed.sum("model").astype(float), "models",
+                                "models that are failed evaluations in a draw, each with its posterior probability "
+                                "(the model view's failed-evaluation component)"))
     return out
 
 
@@ -141,10 +164,10 @@ def threshold_quantity(fit: Fit) -> Quantity:
                                coords={"model": models["model_id"].to_numpy()})
     fall = headline.threshold_fall(reach, log10_flops, headline.month_ordinal(models))
     return Quantity(
-        "threshold_compute_fall_all_fitted", fall, "x",
+        Key("threshold_fall", MODEL, subject="all", variant="fitted"), fall, "x",
         f"as threshold_compute_fall_all, but a model reaches >= {headline.THRESHOLD_NORM_SCORE:.0%} normalised "
-        f"{fit.spec.data.outcome} when its fitted score does (eta without its model-specific effect: what its "
-        "compute, period and developer predict), per draw")
+        f"{fit.spec.data.outcome} when its fitted score does (what its compute, period and developer predict in the "
+        "model, without its own family, fine-tune or model effect), per draw")
 
 
 # The scalar parameters reported with their posterior: (name, unit, what it is).
@@ -164,70 +187,63 @@ SCALARS = (
 )
 
 
-def quantities(fit: Fit, comps: xr.Dataset | None = None) -> list[Quantity]:
-    """Every headline quantity of a fit, per draw where it has a posterior. Decompositions leave out the
-    models more likely failed evaluations than not; the ``__including_failures`` ids say what they change."""
-    outcome = fit.spec.data.outcome
+def quantities(fit: Fit, comps: xr.Dataset | None = None, views_: list[View] | None = None) -> list[Quantity]:
+    """Every headline quantity of a fit, per draw where it has a posterior: the parameters both views share, then
+    each view's decomposition (``views_``: default, computed from ``comps``), the data's descriptive numbers and the
+    fitted threshold fall."""
     post = fit.posterior
-    comps = components(fit) if comps is None else comps
-    kept, rows = without_failures(comps, fit.rows)
-    failed = comps["model"].values[comps["failure"].values]
     out = [
-        Quantity("compute_slope", post["beta"], "logit per log10 FLOP",
+        Quantity(Key("compute_slope"), post["beta"], "logit per log10 FLOP",
                  "beta: logit gain (of the chance-normalised score) per 10x training compute, for a given developer"
                  if fit.spec.model.mundlak else
                  "beta: logit gain (of the chance-normalised score) per 10x training compute"),
-        Quantity("n_obs", xr.DataArray(post.sizes["model"]), "models", "models fitted"),
+        Quantity(Key("n_obs"), xr.DataArray(post.sizes["model"]), "models", "models fitted"),
     ]
-    out += [Quantity(name, post[name], unit, f"posterior of {what} ({name})") for name, unit, what in SCALARS
-            if name in post]
+    out += [Quantity(Key("scalar", subject=name), post[name], unit, f"posterior of {what} ({name})")
+            for name, unit, what in SCALARS if name in post]
     if "failure_rate" in post:
-        out.append(Quantity("failure_share", 1 / (1 + np.exp(-post["failure_rate"])), "share",
+        out.append(Quantity(Key("failure_share"), 1 / (1 + np.exp(-post["failure_rate"])), "share",
                             "posterior of the share of fine-tunes whose evaluation failed (scored near chance)"))
-        out.append(Quantity("n_failures", xr.DataArray(len(failed)), "models",
-                            f"models with posterior P(failed evaluation) > {FAILURE_THRESHOLD}, left out of the "
-                            f"decompositions: {', '.join(map(str, failed)) or 'none'}"))
-    out += shapley_quantities(kept)
-    out += progress_quantities(fit)
-    out += developer_quantities(fit)
-    out += headline.component_quantities(kept, rows, outcome)
-    out += headline.data_quantities(fit.rows, outcome)
+    for view in fit_views(fit, comps) if views_ is None else views_:
+        out += view_quantities(fit, view)
+    out += headline.data_quantities(fit.rows, fit.spec.data.outcome)
     out.append(threshold_quantity(fit))
-    if len(failed):
-        out += _including_failures(comps, fit.rows, outcome)
     return out
 
 
-def _including_failures(comps: xr.Dataset, rows: pd.DataFrame, outcome: str) -> list[Quantity]:
-    """The variance shares and the within-firm spreads with the failed evaluations kept in."""
-    keep = ("shapley_", "within_firm_spread_p90_p10", "within_firm_spread_p75_p25")
-    found = shapley_quantities(comps) + headline.component_quantities(comps, rows, outcome)
-    return [Quantity(f"{q.id}__including_failures", q.value, q.unit, f"{q.definition}; failed evaluations included")
-            for q in found if q.id.startswith(keep) and "__" not in q.id]
-
-
-def summarise(quantities: list[Quantity], paper: pd.DataFrame, prob: float) -> pd.DataFrame:
-    """The headline table: quantity, median, lo, hi, paper, unit, definition (lo/hi empty without draws)."""
+def summarise(quantities: list[Quantity], paper: pd.DataFrame, prob: float,
+              prior: dict[str, Quantity] | None = None) -> pd.DataFrame:
+    """The headline table (HEADLINE_COLUMNS): each quantity's median and interval (lo/hi empty without draws), the
+    paper's value, its view and readable name, and, given the same quantities under the prior, the width of its
+    interval against the prior's and whether the data inform it (``informed.RULE``)."""
     rows = []
+    slope = Key("compute_slope").id
+    beta = next((q.value for q in quantities if q.id == slope), None)
+    assess = prior is not None and beta is not None and slope in prior
     for q in quantities:
         if set(SAMPLE_DIMS) <= set(q.value.dims):
             s = median_interval(q.value, prob)
             median, lo, hi = (float(s.sel(quantile=k)) for k in ("median", "lo", "hi"))
+            ratio, where = (prior_closeness(q, prior[q.id], prob, beta, prior[slope].value)
+                            if assess and q.id in prior else (np.nan, np.nan))
         else:
-            median, lo, hi = float(q.value), np.nan, np.nan
+            median, lo, hi, ratio, where = float(q.value), np.nan, np.nan, np.nan, np.nan
         rows.append({"quantity": q.id, "median": median, "lo": lo, "hi": hi,
-                     "paper": paper["value"].get(q.id, np.nan), "unit": q.unit, "definition": q.definition})
-    return pd.DataFrame(rows)
+                     "paper": paper["value"].get(q.id, np.nan), "unit": q.unit, "definition": q.definition,
+                     "view": q.key.view, "name": q.key.name, "width_vs_prior": ratio,
+                     "informed": is_informed(ratio, where)})
+    return pd.DataFrame(rows, columns=HEADLINE_COLUMNS)
 
 
 def developer_table(fit: Fit) -> pd.DataFrame:
-    """Every raw developer: multiplier vs the base group and vs the population, and rank probabilities.
+    """Every developer of the model: multiplier vs the base group and vs the population, and rank probabilities (a
+    developer with a single family: its part drawn from its conditional distribution).
 
     The population is the average developer: the unweighted mean of all developers' effects, per draw.
     P(most efficient) is among developers with >= MIN_MODELS_TO_RANK models, and among the majors.
     """
-    post, models, prob = fit.posterior, fit.rows, fit.prob
-    effect, beta = post["developer_effect"], post["beta"]
+    models, prob = fit.rows, fit.prob
+    effect, beta = developer_effects(fit), fit.posterior["beta"]
     info = models.groupby("developer").agg(group=("developer_group", "first"), n_models=("model_id", "size"),
                                            is_major=("is_major", "first"))
     info = info.reindex(effect["developer"].values)
@@ -237,18 +253,19 @@ def developer_table(fit: Fit) -> pd.DataFrame:
     for column, members in (("p_most_efficient", info.index[info["n_models"] >= MIN_MODELS_TO_RANK]),
                             ("p_most_efficient_major", info.index[info["is_major"].astype(bool)])):
         if len(members) >= 2:
-            table[column] = rank_probabilities(fit, list(members))
+            table[column] = rank_probabilities(effect, beta, list(members))
     table.index.name = "developer"
     return table.sort_values("vs_population_median", ascending=False).reset_index()
 
 
-def frontier_table(comps: xr.Dataset, models: pd.DataFrame, score: str, prob: float) -> pd.DataFrame:
-    """Running-best frontier by quarter: each component's share of the gain since its first model (``since``), long form."""
-    frontier, shares = headline.frontier_shares(comps, models, score)
+def frontier_table(view: View, models: pd.DataFrame, score: str, prob: float) -> pd.DataFrame:
+    """Running-best frontier by quarter: each component's share of the gain since its first model (``since``) in one
+    view, long form."""
+    frontier, shares = headline.frontier_shares(view.components, models, score)
     later = (frontier["model_id"] != frontier["model_id"].iloc[0]).to_numpy()  # the first has no gain yet
     shares = shares.assign_coords(frontier=frontier["period"].to_numpy()).isel(frontier=later)
     table = median_interval(shares, prob).to_dataframe("value")["value"].unstack("quantile").reset_index()
-    table["component"] = table["component"].map(headline.SHARE_NAMES)
+    table["component"] = table["component"].map(lambda c: ID_TOKENS.get(c, c))
     table = frontier.merge(table.rename(columns={"frontier": "period"}), on="period")
     table["since"] = frontier["display_name"].iloc[0]
     return table[[*frontier.columns, "since", "component", "median", "lo", "hi"]]

@@ -25,6 +25,7 @@ from bayes_sauce.data.schema import GROUPS
 from bayes_sauce.defaults import SEED
 from bayes_sauce.periods import PERIOD_COLUMN
 from bayes_sauce.quantities import decompose, headline
+from bayes_sauce.quantities.keys import ID_TOKENS, PAPER, Key
 from bayes_sauce.scale import COMPUTE_ORIGIN_LOG10_FLOPS, scale_of
 from bayes_sauce.spec.schema import Spec, SpecError, check_columns
 
@@ -217,7 +218,7 @@ def multiplier_interval(fit: OLSFit, term: str, level: float) -> tuple[float, fl
 
 def _row(q: headline.Quantity, lo: float = np.nan, hi: float = np.nan, interval: str = "") -> dict:
     return {"quantity": q.id, "median": float(q.value), "lo": lo, "hi": hi, "unit": q.unit,
-            "definition": q.definition, "interval": interval}
+            "definition": q.definition, "interval": interval, "name": q.key.name}
 
 
 def headline_table(spec: Spec, design: Design, fit: OLSFit, components: xr.Dataset,
@@ -230,36 +231,36 @@ def headline_table(spec: Spec, design: Design, fit: OLSFit, components: xr.Datas
     slope_note = (" in the base period (period-specific slopes add log10_flops:<period>; period effects are at "
                   "mean compute); every multiplier below divides by it") if len(design.groups["compute"]) > 1 else ""
     rows = [
-        _row(headline.Quantity("compute_slope", xr.DataArray(beta), "logit per log10 FLOP",
+        _row(headline.Quantity(Key("compute_slope"), xr.DataArray(beta), "logit per log10 FLOP",
                                f"beta: OLS slope of the logit score on log10 FLOPs{slope_note}"),
              beta - z * se, beta + z * se, f"{pct} normal, clustered SE"),
-        _row(headline.Quantity("r2", xr.DataArray(fit.r2), "R2", "R2 of the full OLS")),
-        _row(headline.Quantity("n_obs", xr.DataArray(fit.n_obs), "models", "models in the estimation sample")),
+        _row(headline.Quantity(Key("r2"), xr.DataArray(fit.r2), "R2", "R2 of the full OLS")),
+        _row(headline.Quantity(Key("n_obs"), xr.DataArray(fit.n_obs), "models", "models in the estimation sample")),
     ]
     for r in shapley.itertuples():
         definition = ("model-specific share: 1 - R2 of the full OLS" if r.component == "model" else
                       f"exact Shapley-Owen share of the OLS R2 for the {r.component} regressors, each subset's "
                       "value being the R2 of the OLS on its regressor groups")
         rows.append(_row(
-            headline.Quantity(f"shapley_{r.component}", xr.DataArray(r.share), "share", definition),
+            headline.Quantity(Key("shapley", PAPER, r.component), xr.DataArray(r.share), "share", definition),
             r.lo, r.hi, f"{pct} percentile, {replicates} cluster-bootstrap replicates" if replicates else ""))
     delta = f"{pct} delta method on log10 scale, clustered covariance"
     periods = design.groups["time"]
     for term in periods:
         m, lo, hi = multiplier_interval(fit, term, level)
         rows.append(_row(headline.Quantity(
-            f"progress_multiplier__{term}", xr.DataArray(m), "x",
+            Key("progress_multiplier", PAPER, subject=term), xr.DataArray(m), "x",
             f"10**(tau/beta): compute-equivalent of period {term} vs {design.base_period}"), lo, hi, delta))
     if periods:
         m, lo, hi = multiplier_interval(fit, periods[-1], level)
         rows.append(_row(headline.Quantity(
-            "progress_multiplier_last_vs_first", xr.DataArray(m), "x",
+            Key("progress_last_vs_first", PAPER), xr.DataArray(m), "x",
             f"10**(tau/beta): shared progress, last period {periods[-1]} vs first {design.base_period}"),
             lo, hi, delta))
     for term in design.groups["developer"]:
         m, lo, hi = multiplier_interval(fit, term, level)
         rows.append(_row(headline.Quantity(
-            f"developer_multiplier__{headline.safe_label(term)}", xr.DataArray(m), "x",
+            Key("developer_multiplier", PAPER, subject=term), xr.DataArray(m), "x",
             f"10**(nu/beta): compute-equivalent of {term}'s group effect vs {design.base_group}"), lo, hi, delta))
     score = spec.data.outcome
     quantities = headline.component_quantities(components, design.models, score)
@@ -272,7 +273,7 @@ def frontier_table(design: Design, components: xr.Dataset, score: str) -> pd.Dat
     """The running-best model by quarter, with each component's share of the gain since the first one."""
     frontier, shares = headline.frontier_shares(components, design.models, score)
     shares = shares.transpose("frontier", "component").to_pandas().reset_index(drop=True)
-    return pd.concat([frontier, shares.rename(columns=lambda c: f"{headline.SHARE_NAMES[c]}_share_since_first")], axis=1)
+    return pd.concat([frontier, shares.rename(columns=lambda c: f"{ID_TOKENS.get(c, c)}_share_since_first")], axis=1)
 
 
 def replicate(spec: Spec, dataset: Dataset, source: str = "<spec>", replicates: int = 200, seed: int = SEED,
@@ -285,7 +286,7 @@ def replicate(spec: Spec, dataset: Dataset, source: str = "<spec>", replicates: 
     fit = fit_ols(design)
     components = build_components(design, fit)
     point = shapley_shares(design)
-    shapley = pd.DataFrame({"component": [headline.SHARE_NAMES[c] for c in point["component"].values],
+    shapley = pd.DataFrame({"component": [ID_TOKENS.get(str(c), str(c)) for c in point["component"].values],
                             "share": point.values, "lo": np.nan, "hi": np.nan})
     if replicates > 0:
         boot = bootstrap_shapley(design, replicates, seed, progress)

@@ -1,8 +1,9 @@
-"""Sentences on where a fit's headline numbers and the paper's differ, and why, generated from the numbers.
+"""Sentences on where a fit's headline numbers and the paper's differ, and why, generated from the numbers and from
+the structure actually fitted (the spec's options, the views' components, the rows' lineage).
 
-Each function looks at one family of quantities (variance shares, developer multipliers, spreads, the
-rest), compares our interval with the paper's value and states the reason that applies, with the
-numbers that support it; nothing here types in an estimate.
+The paper view is the paper's regression read at each posterior draw of beta, so it differs from the paper's numbers
+through beta (and, where the model's latent logit is not the observed one, eta) alone; the model view says what the
+paper's regression cannot see. Nothing here types in an estimate.
 """
 
 from __future__ import annotations
@@ -16,12 +17,10 @@ from scipy.stats import kurtosis, skew
 from bayes_sauce.data.schema import BASE_GROUP, MAJORS
 from bayes_sauce.fit.fit import Fit
 from bayes_sauce.intervals import SAMPLE_DIMS
-from bayes_sauce.quantities import headline
+from bayes_sauce.quantities.informed import RULE, uninformed
+from bayes_sauce.quantities.keys import MODEL, PAPER, Key, component_name
 from bayes_sauce.replication.ols import Replication
 from bayes_sauce.reporting.paper import format_value
-
-FEW_MODELS = 2  # developers with at most this many models are barely identified
-SHRINK_FACTOR = 1.5  # developer multipliers this far from the paper's are called out
 
 
 @dataclass(frozen=True)
@@ -42,160 +41,174 @@ class Comparison:
         r = self.rows
         return r["paper"].notna() & r["lo"].notna() & ((r["paper"] < r["lo"]) | (r["paper"] > r["hi"]))
 
-    def show(self, q: str) -> str:
+    def has(self, key: Key) -> bool:
+        return key.id in self.rows.index
+
+    def show(self, q: str | Key) -> str:
         """'median [lo, hi]' of a quantity in its unit."""
-        r = self.rows.loc[q]
+        r = self.rows.loc[q.id if isinstance(q, Key) else q]
         interval = f" [{format_value(r['lo'], r['unit'])}, {format_value(r['hi'], r['unit'])}]" if pd.notna(r["lo"]) else ""
         return f"{format_value(r['median'], r['unit'])}{interval}"
 
-    def versus(self, q: str) -> str:
+    def versus(self, q: str | Key) -> str:
         """'ours vs the paper's' for one quantity, flagged when the paper's value is outside our interval."""
+        q = q.id if isinstance(q, Key) else q
         if pd.isna(self.rows.loc[q, "paper"]):
             return f"{self.show(q)} (the paper has no such number)"
         paper = format_value(self.rows.loc[q, "paper"], self.rows.loc[q, "unit"])
-        return f"{self.show(q)} vs {paper}" + (" (outside)" if self.outside[q] else "")
+        return f"{self.show(q)} vs the paper's {paper}" + (" (outside our interval)" if self.outside[q] else "")
 
     @property
     def beta(self) -> tuple[float, float]:
         """Our median compute slope and the paper's."""
         return tuple(self.rows.loc["compute_slope", ["median", "paper"]])
 
-    @property
-    def sizes(self) -> tuple[int, int]:
-        """Developers in the fit, and the paper's developer groups among its rows."""
-        return len(self.fit.design.coords["developer"]), self.fit.rows["developer_group"].nunique()
+
+def slope_reasons(fit: Fit) -> list[str]:
+    """Why the fitted beta is not the paper's OLS slope, from the spec's options."""
+    model = fit.spec.model
+    reasons = []
+    if model.mundlak:
+        reasons.append("it is the slope within a developer (the Mundlak term takes each developer's mean compute)")
+    if model.structure == "families":
+        reasons.append("it is estimated between base models' pretraining runs, a fine-tune sitting at its base's "
+                       "level (its compute apart from its family's has its own slope, beta_within)")
+        reasons.append("each score is weighed by its question sampling and evaluation noise on the accuracy scale")
+    elif model.likelihood == "binomial":
+        reasons.append("the binomial likelihood weighs each model by the precision of its score")
+    if model.developers != "fixed_groups":
+        reasons.append("developers are partially pooled rather than 13 fixed group dummies")
+    return reasons
 
 
-def shapley_note(c: Comparison) -> list[str]:
-    """Why the variance shares differ from the paper's Figure 1: the method and the model, with numbers."""
-    shapley = [q for q in c.rows.index if q.startswith("shapley_")]
-    if not c.outside[shapley].any():
-        return []
-    n_dev, n_groups = c.sizes
-    listed = "; ".join(f"{q.removeprefix('shapley_')} {c.versus(q)}" for q in shapley)
-    text = (f"**Variance shares.** Ours vs the paper's: {listed}. "
-            "Two things differ. The method: the paper's value of a coalition is the R2 of the observed logit score on "
-            "that coalition's dummies; ours is the R2 of the latent logit eta on one vector per component")
-    method = c.tables["shapley"]["ols_component_method"]
-    text += (f"; the paper's own OLS fit decomposed our way gives {' / '.join(format_value(v, 'share') for v in method)}."
-             if method.notna().all() else ".")
-    if c.fit.spec.model.developers != "fixed_groups":
-        text += (f" The model: our developer component varies over {n_dev} raw developers, each partially pooled, the "
-                 f"paper's over {n_groups} groups, so differences between developers inside a group count as developer "
-                 "rather than model-specific variation.")
+def views_note(c: Comparison) -> list[str]:
+    """What the paper view is, and the one thing through which it differs from the paper: beta."""
+    if not c.has(Key("shapley", PAPER, "compute")):
+        return ["**The paper view is missing**: the fitted rows cannot support the paper's regression (one cluster, "
+                "no model of the base group, or fewer models than coefficients), so nothing is compared with the "
+                "paper's numbers."]
+    paper = c.beta[1]
+    latent = ("the observed logit" if c.fit.spec.model.structure == "families" or c.fit.spec.model.likelihood !=
+              "binomial" else "the model's latent logit (the binomial likelihood takes question sampling out)")
+    reasons = slope_reasons(c.fit)
+    text = (f"**The paper view** is the paper's regression read at each posterior draw of the compute slope: given "
+            f"beta, its cohort and group effects are the least squares on what compute leaves of eta ({latent}) over "
+            "the paper's release-cohort and releasing-group dummies, and its Shapley shares are the paper's method; at "
+            "the paper's own slope it is the paper's fit exactly. So the paper view differs from the paper's numbers "
+            f"through beta: ours {c.show('compute_slope')} vs the paper's {format_value(paper, '')}")
+    text += (f", because {'; '.join(reasons)}." if reasons else ".")
     return [text]
 
 
-def developer_notes(c: Comparison) -> list[str]:
-    """Developer multipliers far from the paper's and why, the ranking at the top, and the closed labs."""
+def model_view_note(c: Comparison) -> list[str]:
+    """How the model view splits what the paper calls developer and model-specific."""
+    shares = c.tables["shapley"]
+    model = shares[shares["view"] == MODEL]
+    if not len(model):
+        return []
+    listed = "; ".join(f"{component_name(r.component)} {format_value(r.median, 'share')} "
+                       f"[{format_value(r.lo, 'share')}, {format_value(r.hi, 'share')}]" for r in model.itertuples())
+    paper = shares[(shares["view"] == PAPER) & (shares["component"] == "model")]
+    lead = (f"The paper view's model-specific share is {format_value(paper['median'].iloc[0], 'share')} (the paper's "
+            f"{format_value(paper['paper'].iloc[0], 'share')}). " if len(paper) else "")
+    return [f"**What the paper's regression cannot see.** {lead}The model view splits eta's variance among the fitted "
+            f"model's own components (one regressor per component; not comparable with the paper's numbers): {listed}."]
+
+
+def lineage_note(c: Comparison) -> list[str]:
+    """Why the developer multipliers differ between the views: whose developer effect a model carries."""
+    design, rows = c.fit.design, c.fit.rows
     groups = c.tables["developer_multipliers"]
-    if not len(groups):
+    if design.families is None or not len(groups) or groups["model_median"].isna().all():
         return []
-    notes = []
-    ids = "developer_multiplier__" + groups["group"]
-    ratio = groups["median"] / groups["paper"]
-    far = groups[((np.maximum(ratio, 1 / ratio) >= SHRINK_FACTOR) | c.outside[ids].to_numpy()).to_numpy()]
-    if len(far):
-        def listing(sub: pd.DataFrame) -> str:
-            return "; ".join(f"{g} {c.versus(f'developer_multiplier__{g}')}" for g in sub["group"])
-
-        is_major = far["group"].isin([headline.safe_label(m) for m in MAJORS])
-        if c.fit.spec.model.developers == "pooled_groups":
-            parts = [f"{listing(far[is_major])}: partial pooling pulls each major's effect toward the majors' common "
-                     "mean, more the further it lies from it and the fewer models it has (the paper's fixed effects "
-                     "are the no-pooling limit)" if is_major.any() else "",
-                     f"{listing(far[~is_major])}: an Other bin's multiplier is its pool mean, an average over its "
-                     "developers (each shrunk toward it), where the paper's dummy averages over its models"
-                     if (~is_major).any() else ""]
-        else:
-            parts = [f"{listing(far)}: the binomial likelihood weighs each model by the precision of its score"]
-        beta, beta_paper = c.beta
-        if pd.notna(beta_paper) and abs(beta / beta_paper - 1) > 0.02:
-            parts.append(f"our slope is {'steeper' if beta > beta_paper else 'flatter'} (beta "
-                         f"{format_value(beta, '')} vs {format_value(beta_paper, '')}), which makes every multiplier "
-                         f"10**(effect/beta) {'smaller' if beta > beta_paper else 'larger'} for the same logit effect")
-        notes.append(f"**Developer multipliers** at least {SHRINK_FACTOR}x from the paper's or outside our interval. "
-                     + ". ".join(p[0].upper() + p[1:] for p in parts if p) + ".")
-    developers = c.tables["developers"].set_index("developer")
-    majors = groups.set_index("group")
-    if "p_most_efficient_major" in developers and majors["paper"].notna().any():
-        ranks = developers["p_most_efficient_major"].dropna().sort_values(ascending=False)
-        paper_top = majors["paper"].idxmax()
-        leader = "the same developer leads" if headline.safe_label(ranks.index[0]) == paper_top else "a different developer leads"
-        certainty = (f"{ranks.index[0]} leads with at least 90% probability" if ranks.iloc[0] >= 0.9 else
-                     "no major is the most efficient with 90% probability")
-        notes.append(f"**Ranking.** The paper's most compute-efficient major is {paper_top} "
-                     f"({format_value(majors.loc[paper_top, 'paper'], 'x')}); the posterior's P(most efficient among "
-                     f"the majors): {', '.join(f'{d} {p:.2f}' for d, p in ranks.head(4).items())}. So {leader}, and "
-                     f"{certainty}.")
-    few = developers[developers["is_major"].astype(bool) & (developers["n_models"] <= FEW_MODELS)]
-    if len(few):
-        def ols_interval(d: str) -> str:
-            lo, hi = majors.loc[d, ["ols_lo", "ols_hi"]] if d in majors.index else (np.nan, np.nan)
-            return f" (OLS [{format_value(lo, 'x')}, {format_value(hi, 'x')}])" if pd.notna(lo) else ""
-
-        listed = "; ".join(f"{d} ({int(r.n_models)} model{'s' * (r.n_models > 1)}) {format_value(r.vs_base_median, 'x')} "
-                           f"[{format_value(r.vs_base_lo, 'x')}, {format_value(r.vs_base_hi, 'x')}]{ols_interval(d)}"
-                           for d, r in few.iterrows())
-        notes.append(f"**Closed labs.** {listed}, vs {BASE_GROUP}: with so few models the data barely identify them, "
-                     "and their intervals stay wide (the paper's OLS intervals on the same rows in brackets).")
-    return notes
+    developers = np.array(design.coords["developer"])
+    base = developers[design.families.base_of_family[design.families.family_idx]]
+    major_base = pd.Series(base, index=rows.index).isin(MAJORS) & ~rows["is_major"].astype(bool)
+    small = rows["developer_group"] == BASE_GROUP
+    carried = int((pd.Series(base).isin(MAJORS)).sum())
+    top = groups.dropna(subset=["median", "model_median"]).head(3)
+    listed = "; ".join(f"{g} {format_value(m, 'x')} (paper view) and {format_value(mm, 'x')} (model view)"
+                       for g, m, mm in zip(top["group"], top["median"], top["model_median"]))
+    return [f"**Developer multipliers, two meanings.** The paper's group effect averages over the models a group's "
+            f"developers released; the model's developer effect is that of the developer who pretrained a model's base, "
+            f"so {carried} of {len(rows)} models carry a major's developer effect against {int(rows['is_major'].sum())} "
+            f"released by majors. {int((major_base & small).sum())} of the {int(small.sum())} models released by "
+            f"{BASE_GROUP} developers are fine-tunes or merges of a major's base model: in the paper they lift "
+            f"{BASE_GROUP}'s mean, the baseline of every multiplier; in the model they carry that major's effect, and "
+            f"{BASE_GROUP} is the pool of developers that pretrained their own bases. Hence, at the top: {listed}."]
 
 
-def spread_notes(c: Comparison) -> list[str]:
-    """Within-firm spreads outside our interval, split into the model-effect gap and the slope."""
-    spread = [q for q in ("within_firm_spread_p90_p10", "within_firm_spread_p75_p25") if q in c.rows.index]
-    if c.ols is None:
+def single_family_note(c: Comparison) -> list[str]:
+    """Developers whose developer and family parts are one combined level, drawn apart per draw."""
+    design = c.fit.design
+    if design.families is None or c.fit.spec.model.developers == "fixed_groups":
         return []
-    ols_rows = c.ols.headline.set_index("quantity")
-    beta, ols_beta = c.beta[0], ols_rows.loc["compute_slope", "median"]
-    return [f"**{q}.** Ours {c.versus(q)}: the spread is 10**(gap/beta); our gap between the model-effect quantiles is "
-            f"about {np.log10(c.rows.loc[q, 'median']) * beta:.2f} logits (the OLS residuals': "
-            f"{np.log10(ols_rows.loc[q, 'median']) * ols_beta:.2f}) and our beta {format_value(beta, '')} (the OLS's "
-            f"{format_value(ols_beta, '')})." for q in spread if c.outside[q]]
+    single = design.units_per_developer == 1
+    developers = np.array(design.coords["developer"])
+    majors = [d for d in developers[single] if d in MAJORS]
+    shown = [f"{d} {c.show(Key('developer_multiplier', MODEL, subject=d))}" for d in majors
+             if c.has(Key("developer_multiplier", MODEL, subject=d))]
+    return [f"**Developers with a single family** ({int(single.sum())} of {len(developers)}): the data pin only the sum "
+            "of such a developer's level and its family's; each draw takes the developer's part from its conditional "
+            "distribution given the sum, so its interval carries that uncertainty" + (f" (model view: {'; '.join(shown)})"
+                                                                                     if shown else "") + "."]
 
 
-def other_notes(c: Comparison, explained: set[str]) -> list[str]:
-    """Any other quantity outside our interval, with the reason that applies to its kind."""
-    beta, beta_paper = c.beta
-    n_dev, n_groups = c.sizes
-    notes = []
-    for q in c.rows.index[c.outside]:
-        if any(q.startswith(prefix) for prefix in explained):
-            continue
-        if q.startswith(("frontier_", "level_")):
-            why = (f"compute's part of a gain is beta times the difference in log compute, so shares move with beta "
-                   f"(ours {format_value(beta, '')} vs {format_value(beta_paper, '')}) and with the two models' "
-                   "estimated developer and model effects")
-        elif q.startswith("progress_"):
-            why = f"period effects are estimated beside {n_dev} developer effects rather than {n_groups} group dummies"
-        elif q == "compute_slope":
-            why = (f"the binomial likelihood weighs models by the precision of their scores, and developers enter as "
-                   f"{n_dev} pooled effects rather than {n_groups} group dummies")
-        else:
-            why = "see its definition in headline.csv"
-        notes.append(f"**{q}.** Ours {c.versus(q)}: {why}.")
-    return notes
+def failures_note(c: Comparison) -> list[str]:
+    """What carrying the failed evaluations per draw changes."""
+    count = Key("failures_per_draw", MODEL)
+    if not c.has(count):
+        return []
+    share = Key("shapley", MODEL, "failed_evaluation")
+    return [f"**Failed evaluations, per draw.** In each draw a model is a failed evaluation with its posterior "
+            f"probability given the draw's parameters and its score: {c.show(count)} models per draw. The paper view keeps "
+            "them, as the paper does; in the model view they form the failed-evaluation component"
+            + (f" ({c.show(share)} of the variance)" if c.has(share) else "")
+            + " and are left out of the latent efficiencies of the within-firm spreads (no cut on a posterior mean)."]
+
+
+def spread_note(c: Comparison) -> list[str]:
+    """The within-firm spread: the paper's definition, latent efficiencies, and beta's part."""
+    paper, latent = Key("within_firm_spread", PAPER, spread="p90_p10"), Key("within_firm_spread", MODEL, spread="p90_p10")
+    fixed = Key("within_firm_spread", MODEL, spread="p90_p10", variant="beta_at_median")
+    if not (c.has(paper) and c.has(latent)):
+        return []
+    text = (f"**Within-firm spread.** The paper view (its residuals, evaluation noise and failed evaluations included): "
+            f"{c.versus(paper)}. On latent efficiencies (model view: evaluation noise taken out): {c.show(latent)}")
+    if c.has(fixed):
+        text += (f"; with beta fixed at its median: {c.show(fixed)}. What the full interval adds to the second is "
+                 "beta's uncertainty (a spread is 10**(gap/beta)); the second is the efficiencies' own")
+    return [text + "."]
+
+
+def uninformed_note(c: Comparison) -> list[str]:
+    """The quantities the data do not inform, by the stated rule."""
+    rows = c.rows
+    flagged = rows[rows["informed"].map(uninformed)]
+    if not len(flagged):
+        return []
+    return [f"**Not informed by the data** ({RULE}): " + "; ".join(f"{r['name']} {c.show(q)}"
+                                                                    for q, r in flagged.iterrows())
+            + ". They are reported, never given a verdict."]
 
 
 def threshold_note(c: Comparison) -> list[str]:
     """The observed threshold fall beside its fitted-score counterpart."""
-    if not {"threshold_compute_fall_all", "threshold_compute_fall_all_fitted"} <= set(c.rows.index):
+    observed, fitted = Key("threshold_fall", subject="all"), Key("threshold_fall", MODEL, subject="all", variant="fitted")
+    if not (c.has(observed) and c.has(fitted)):
         return []
     return [f"**Threshold fall.** On observed scores the minimum compute reaching the threshold fell "
-            f"{c.show('threshold_compute_fall_all')}; on fitted scores (model-specific effects removed) "
-            f"{c.show('threshold_compute_fall_all_fitted')}. The observed ratio rests on the single cheapest model to "
-            "cross the line; the fitted one asks when compute, period and developer alone predict crossing it."]
+            f"{c.show(observed)}; on fitted scores (what compute, period and developer predict in the model) "
+            f"{c.show(fitted)}. The observed ratio rests on the single cheapest model to cross the line."]
 
 
 def disagreements(tables: dict[str, pd.DataFrame], fit: Fit, ols: Replication | None) -> list[str]:
-    """Sentences on where the posterior and the paper differ, and why, generated from the numbers."""
+    """Sentences on where the posterior and the paper differ, and why, generated from the numbers and the structure."""
     c = Comparison(tables, fit, ols)
-    notes = shapley_note(c) + developer_notes(c) + spread_notes(c)
-    notes += other_notes(c, {"shapley_", "developer_multiplier__", *(["within_firm_spread_p"] if ols else [])})
-    notes += threshold_note(c)
+    notes = (views_note(c) + model_view_note(c) + lineage_note(c) + single_family_note(c) + failures_note(c)
+             + spread_note(c) + uninformed_note(c) + threshold_note(c))
     compared = c.rows["paper"].notna() & c.rows["lo"].notna()
-    notes.append(f"Of the {int(compared.sum())} quantities with a published value and a posterior interval, "
+    notes.append(f"Of the {int(compared.sum())} paper-view quantities with a published value and a posterior interval, "
                  f"{int((compared & ~c.outside).sum())} have the paper's value inside our {fit.prob:.0%} interval.")
     return notes
 

@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from bayes_sauce.quantities.explain import Explanation  # noqa: E402
-from bayes_sauce.reporting.names import component_name  # noqa: E402
+from bayes_sauce.quantities.keys import component_name  # noqa: E402
 from bayes_sauce.reporting.paper import format_value  # noqa: E402
 
 RELATIONS = {"family": "the same base-model family", "developer": "the same developer, as no other model shares its family",

@@ -1,8 +1,8 @@
 """report.html: a fit's report as one self-contained page that opens from disk (figures inside it as PNG, the
 style and a few lines of script inline, nothing from the network).
 
-It leads with the answer (each of the paper's claims, our estimate and whether the claim survives, in
-sentences generated from the numbers), then the gate and the predictive checks, then the claims one by one
+It leads with the answer (each of the paper's claims, its posterior probability as the paper states it and the
+verdict that follows, in sentences generated from the numbers), then the gate and the predictive checks, then the claims one by one
 with their numbers and figures, then the details. It renders whatever the report holds: every headline
 row, every figure, every note, so a new quantity or component shows without a change here.
 """
@@ -19,16 +19,18 @@ import pandas as pd
 from markdown_it import MarkdownIt
 
 from bayes_sauce.fit.fit import Fit
-from bayes_sauce.reporting.claims import FAILS, PARTLY, REPRODUCED, SURVIVES, Verdict, overall, position, verdicts
+from bayes_sauce.quantities.informed import uninformed
+from bayes_sauce.reporting.claims import (CONTRADICTED, NOT_REPRODUCED, REPRODUCED, RULE, SUPPORTED, UNDECIDED, Verdict,
+                                          overall, position, verdicts)
 from bayes_sauce.reporting.differences import checks_note, failed_checks_warning, ppc_note
 from bayes_sauce.reporting.evaluation import prediction_section
-from bayes_sauce.reporting.names import readable
 from bayes_sauce.reporting.paper import format_value
 from bayes_sauce.reporting.psense import psense_markdown
 from bayes_sauce.reporting.texts import CAPTIONS, definitions, fit_sentence
 
 MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable("table")
-STATUS_CLASS = {SURVIVES: "ok", REPRODUCED: "ok", PARTLY: "partly", FAILS: "no"}  # any other status: "na"
+STATUS_CLASS = {SUPPORTED: "ok", REPRODUCED: "ok", UNDECIDED: "partly", CONTRADICTED: "no",
+                NOT_REPRODUCED: "no"}  # any other status (not informed, not computed): "na"
 POSITION_WORDS = {"inside": "inside our interval", "above": "above our interval", "below": "below our interval",
                   "same": "the same number", "differs": "differs", "no published value": ""}
 CHECK_FIGURES = ("ppc",)
@@ -86,17 +88,21 @@ def wrap_table(header: str, body: list[str]) -> str:
 
 
 def quantity_table(rows: pd.DataFrame, prob: float, with_definitions: bool) -> str:
-    """Headline rows (index quantity): readable name and id, ours, interval, the paper's, where it lies."""
-    head = ["Quantity", "Ours (median)", f"{prob:.0%} interval", "Paper", "The paper's value", "Unit"]
+    """Headline rows (index quantity): readable name and id, ours, interval, the paper's, where it lies, whether the
+    data inform it."""
+    head = ["Quantity", "Ours (median)", f"{prob:.0%} interval", "Paper", "The paper's value", "Unit",
+            "Informed by the data"]
     head += ["Definition"] * with_definitions
     body = []
     for q, r in rows.iterrows():
         where = position(r)
         interval = "" if pd.isna(r["lo"]) else f"{format_value(r['lo'], r['unit'])} to {format_value(r['hi'], r['unit'])}"
-        cells = [f'<td class="quantity"><span class="name">{esc(readable(q))}</span><span class="id">{esc(q)}</span></td>',
+        informed = "no: prior-dominated" if uninformed(r["informed"]) else "" if pd.isna(r["width_vs_prior"]) else "yes"
+        cells = [f'<td class="quantity"><span class="name">{esc(r["name"])}</span><span class="id">{esc(q)}</span></td>',
                  num_cell(r["median"], r["unit"]), f'<td class="num" data-sort="{"" if pd.isna(r["lo"]) else r["lo"]!r}">'
                  f"{esc(interval)}</td>", num_cell(r["paper"], r["unit"]),
-                 f'<td class="pos">{esc(POSITION_WORDS.get(where, where))}</td>', f"<td>{esc(r['unit'])}</td>"]
+                 f'<td class="pos">{esc(POSITION_WORDS.get(where, where))}</td>', f"<td>{esc(r['unit'])}</td>",
+                 f"<td>{esc(informed)}</td>"]
         cells += [f'<td class="def">{esc(r["definition"])}</td>'] * with_definitions
         body.append(f'<tr class="{esc(where)}">{"".join(cells)}</tr>')
     return wrap_table("".join(f"<th>{esc(h)}</th>" for h in head), body)
@@ -122,7 +128,7 @@ def answer_section(found: list[Verdict], headline: pd.DataFrame, prob: float) ->
                     f'</strong> {esc(v.sentence)} <a href="#claim-{esc(v.claim.key)}">Numbers and figure</a></li>'
                     for v in found)
     return (f'<section id="answer"><h2>The answer</h2><p class="lead">{esc(overall(found, headline, prob))}</p>'
-            f'<ul class="claims">{items}</ul></section>')
+            f'<ul class="claims">{items}</ul>{md(RULE)}</section>')
 
 
 def gate_table(d: dict) -> str:
@@ -173,7 +179,7 @@ def details_section(fit: Fit, tables: dict[str, pd.DataFrame], images: dict[str,
         parts += [f"<h3>Every developer ({len(developers)})</h3>",
                   "<p>Compute multipliers vs Other-Small and vs the average developer, and the probability of being "
                   "the most compute-efficient.</p>", frame_table(developers, units)]
-    parts += ["<h3>Definitions</h3>", md(definitions(fit))]
+    parts += ["<h3>Definitions</h3>", md(definitions(fit, tables))]
     if "psense" in tables and len(tables["psense"]):
         parts += ["<h3>Prior and likelihood sensitivity (power-scaling)</h3>", md(psense_markdown(tables["psense"]))]
     parts += ["<h3>Diagnostics in full (diagnostics.json)</h3>", frame_table(diagnostics)]
@@ -190,7 +196,7 @@ def page(fit: Fit, tables: dict[str, pd.DataFrame], notes: list[str], images: di
          checks: dict[str, dict], evaluations: Sequence[Path] = ()) -> str:
     """The whole page: header, the answer, the checks, the claims, where and why we differ, the details."""
     headline = tables["headline"]
-    found = verdicts(headline, fit.prob)
+    found = verdicts(tables, fit.prob)
     shown = {*CHECK_FIGURES, *(name for v in found for name in v.claim.figures)}
     warning = ("" if fit.passed else f'<div class="warning"><strong>This fit FAILED the diagnostics gate</strong> '
                f"({esc('; '.join(fit.diagnostics['failures']))}). Its numbers are not reliable; refit with more draws "

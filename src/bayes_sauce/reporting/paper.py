@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
+from bayes_sauce.quantities.informed import RULE, uninformed
+
+
 def format_value(value: float, unit: str) -> str:
     """A number as the paper prints it: shares in percent, multipliers with an 'x'."""
     if pd.isna(value):
@@ -22,8 +25,8 @@ def format_value(value: float, unit: str) -> str:
 def compare(headline: pd.DataFrame, paper: pd.DataFrame) -> pd.DataFrame:
     """Ours beside the paper's for every quantity in either; difference = ours - paper (same unit).
 
-    ``headline`` has columns quantity, median, lo, hi, unit; a paper number we could not compute
-    (e.g. a named model missing from the sample) shows with an empty 'ours'.
+    ``headline`` has columns quantity, median, lo, hi, unit (and, for a posterior, informed); a paper number we could
+    not compute (e.g. a named model missing from the sample) shows with an empty 'ours'.
     """
     ours = headline.set_index("quantity")
     ids = list(ours.index) + [q for q in paper.index if q not in ours.index and not q.startswith("coef__")]
@@ -34,6 +37,8 @@ def compare(headline: pd.DataFrame, paper: pd.DataFrame) -> pd.DataFrame:
     table["hi"] = ours["hi"].reindex(ids)
     table["paper"] = paper["value"].reindex(ids)
     table["difference"] = table["ours"] - table["paper"]
+    if "informed" in ours:
+        table["informed"] = ours["informed"].reindex(ids)
     return table.reset_index()
 
 
@@ -52,15 +57,18 @@ def coefficient_comparison(coefficients: pd.DataFrame, paper: pd.DataFrame) -> p
 
 
 def comparison_markdown(table: pd.DataFrame, level: float) -> str:
-    """The comparison as a markdown table, numbers formatted in each quantity's unit."""
+    """The comparison as a markdown table, numbers formatted in each quantity's unit; a quantity the data do not
+    inform (``informed`` False) is marked with a dagger and a note under the table."""
+    flagged = table["informed"].map(uninformed) if "informed" in table else pd.Series(False, index=table.index)
     rows = []
-    for r in table.itertuples(index=False):
+    for r, flag in zip(table.itertuples(index=False), flagged):
         interval = f"{format_value(r.lo, r.unit)} to {format_value(r.hi, r.unit)}" if pd.notna(r.lo) else ""
         diff = "" if pd.isna(r.difference) else (
             f"{100 * r.difference:+.1f} pp" if r.unit == "share" else f"{r.difference:+.3g}")
-        rows.append({"quantity": r.quantity, "ours": format_value(r.ours, r.unit) or "not computed",
+        rows.append({"quantity": r.quantity + " †" * flag, "ours": format_value(r.ours, r.unit) or "not computed",
                      f"{level:.0%} interval": interval, "paper": format_value(r.paper, r.unit), "difference": diff})
-    return pd.DataFrame(rows).to_markdown(index=False)
+    note = f"\n\n† Not informed by the data: {RULE}; no verdict rests on it." if flagged.any() else ""
+    return pd.DataFrame(rows).to_markdown(index=False) + note
 
 
 def coefficient_markdown(table: pd.DataFrame) -> str:

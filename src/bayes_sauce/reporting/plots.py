@@ -98,91 +98,116 @@ def _interval_bars(ax: plt.Axes, y: np.ndarray, table: pd.DataFrame, label: str,
 
 
 def shapley_bars(table: pd.DataFrame, prob: float) -> plt.Figure:
-    """Shapley shares: posterior median and interval, the paper's bars, the paper's OLS decomposed per component.
+    """Shapley shares per view: the paper view beside the paper's bars and the paper's OLS on the same rows; the model
+    view's components on their own panel (not comparable with the paper's numbers).
 
-    ``table``: component, median, lo, hi, paper, ols_component_method.
+    ``table``: view, component, median, lo, hi, paper, ols.
     """
-    fig, ax = plt.subplots(figsize=(8, 4.5), constrained_layout=True)
-    y = np.arange(len(table))
-    ax.barh(y + 0.2, 100 * table["paper"], height=0.35, color="0.75", label="paper (OLS, dummy groups)")
-    if table["ols_component_method"].notna().any():
-        ax.scatter(100 * table["ols_component_method"], y + 0.2, marker="|", s=200, color="k",
-                   label="paper's OLS fit, one regressor per component")
-    _interval_bars(ax, y - 0.2, table, f"posterior median, {prob:.0%} interval", "C0", scale=100)
-    ax.set_yticks(y, table["component"])
-    ax.invert_yaxis()
-    ax.set_xlabel("share of the variance of the logit score across models (%)")
-    ax.set_title("Variance shares (exact Shapley-Owen), posterior vs the paper's Figure 1")
-    fig.legend(fontsize=8, loc="outside lower center", ncols=3)
-    ax.grid(axis="x", alpha=0.3)
+    views = list(dict.fromkeys(table["view"]))
+    fig, axes = plt.subplots(1, len(views), figsize=(6.5 * len(views), 4.8), constrained_layout=True, squeeze=False)
+    for ax, view in zip(axes[0], views):
+        sub = table[table["view"] == view].reset_index(drop=True)
+        y = np.arange(len(sub))
+        if sub["paper"].notna().any():
+            ax.barh(y + 0.2, 100 * sub["paper"], height=0.35, color="0.75", label="paper (Figure 1)")
+        if sub["ols"].notna().any():
+            ax.scatter(100 * sub["ols"], y + 0.2, marker="|", s=200, color="k", label="the paper's OLS on these rows")
+        _interval_bars(ax, y - 0.2, sub, f"posterior median, {prob:.0%} interval", "C0" if view == "paper" else "C2",
+                       scale=100)
+        ax.set_yticks(y, sub["component"].str.replace("_", " "))
+        ax.invert_yaxis()
+        ax.set_xlabel("share of the variance of the logit score across models (%)")
+        ax.set_title(f"{view} view" + (": the paper's decomposition at each draw's beta" if view == "paper" else
+                                        ": the model's own components"), fontsize=9)
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncols=3, frameon=False)
+        ax.grid(axis="x", alpha=0.3)
+    fig.suptitle("Variance shares (exact Shapley-Owen)")
     return fig
 
 
 def developer_forest(table: pd.DataFrame, prob: float, base: str) -> plt.Figure:
-    """Developer-group compute multipliers vs the base group: posterior vs the paper's OLS, log axis.
+    """Developer-group compute multipliers vs the base group: paper view, model view, the paper's OLS, log axis.
 
-    ``table``: group, n_models, median, lo, hi, ols, ols_lo, ols_hi, paper.
+    ``table``: group, n_models, median, lo, hi (paper view), model_median, model_lo, model_hi, ols, ols_lo, ols_hi,
+    paper.
     """
-    fig, ax = plt.subplots(figsize=(8, 0.45 * len(table) + 1.5), constrained_layout=True)
+    fig, ax = plt.subplots(figsize=(8, 0.55 * len(table) + 1.5), constrained_layout=True)
     y = np.arange(len(table))
-    _interval_bars(ax, y - 0.15, table, f"posterior median, {prob:.0%} interval", "C0")
+    _interval_bars(ax, y - 0.2, table, f"paper view, {prob:.0%} interval", "C0")
+    model = pd.DataFrame({"median": table["model_median"], "lo": table["model_lo"], "hi": table["model_hi"]})
+    if model["median"].notna().any():
+        _interval_bars(ax, y, model, f"model view (its base-developer effect), {prob:.0%} interval", "C2")
     if table["ols"].notna().any():
         ols = pd.DataFrame({"median": table["ols"], "lo": table["ols_lo"], "hi": table["ols_hi"]})
-        _interval_bars(ax, y + 0.15, ols, f"paper's OLS on these rows, {prob:.0%} delta-method interval", "C3")
-    ax.scatter(table["paper"], y + 0.15, marker="x", color="k", zorder=3, label="paper's published value")
+        _interval_bars(ax, y + 0.2, ols, f"paper's OLS on these rows, {prob:.0%} delta-method interval", "C3")
+    ax.scatter(table["paper"], y + 0.2, marker="x", color="k", zorder=3, label="paper's published value")
     ax.axvline(1, color="k", lw=0.8, ls=":")
     ax.set_xscale("log")
     ax.set_yticks(y, [f"{g} ({n})" for g, n in zip(table["group"], table["n_models"])])
     ax.invert_yaxis()
     ax.set_xlabel(f"compute multiplier vs {base}, 10**(effect/beta) (x, log scale)")
-    ax.set_title(f"Developer compute multipliers vs {base} (models in brackets)")
-    ax.legend(fontsize=8, loc="lower right")
+    ax.set_title(f"Developer compute multipliers vs {base} (models released in brackets)")
+    ax.legend(fontsize=7, loc="lower right")
     ax.grid(axis="x", alpha=0.3, which="both")
     return fig
 
 
-def spread_posterior(draws: pd.DataFrame, paper: dict[str, float]) -> plt.Figure:
-    """Posterior of the within-firm spreads (one panel each), the paper's values marked; log axis."""
-    columns = [c for c in draws.columns if c.startswith("within_firm_spread")]
-    fig, axes = plt.subplots(1, len(columns), figsize=(5 * len(columns), 4), constrained_layout=True, squeeze=False)
-    for ax, column in zip(axes[0], columns):
-        values = draws[column].to_numpy()
+def spread_posterior(draws: pd.DataFrame, rows: pd.DataFrame, ncols: int = 3) -> plt.Figure:
+    """Posterior of the within-firm spreads (one panel per column of ``draws``, named from ``rows``, the headline
+    table by quantity), the paper's value marked where it has one; log axis."""
+    columns = [c for c in draws.columns if c in rows.index]
+    nrows = -(-len(columns) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.8 * ncols, 3.6 * nrows), constrained_layout=True, squeeze=False)
+    for ax, column in zip(axes.flat, columns):
+        values = draws[column].to_numpy(dtype=float)
+        values = values[np.isfinite(values) & (values > 0)]
         ax.hist(values, bins=np.geomspace(values.min(), values.max(), 50), color="C0", alpha=0.7)
-        if pd.notna(paper.get(column)):
-            ax.axvline(paper[column], color="C3", lw=2, label=f"paper {paper[column]:.2f}x")
+        paper = rows.loc[column, "paper"]
+        if pd.notna(paper):
+            ax.axvline(paper, color="C3", lw=2, label=f"paper {paper:.2f}x")
             ax.legend(fontsize=8)
         ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}x"))
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.set_xlabel("compute-equivalent spread (x, log scale)")
         ax.set_ylabel("posterior draws")
-        ax.set_title(column.removeprefix("within_firm_spread_").replace("_", "/"))
+        ax.set_title(rows.loc[column, "name"].replace("Within-firm efficiency spread, major developers ", ""),
+                     fontsize=8)
+    for ax in axes.flat[len(columns):]:
+        ax.set_visible(False)
     fig.suptitle("Within-firm efficiency spread of major-developer models: posterior")
     return fig
 
 
 def frontier_pairs(table: pd.DataFrame, prob: float) -> plt.Figure:
-    """Each component's share of the logit gain between frontier models, with intervals and the paper's values.
+    """Each component's share of the logit gain between frontier models, with intervals and the paper's values, one
+    panel per view.
 
-    ``table``: pair, component, median, lo, hi, paper.
+    ``table``: view, pair, component, median, lo, hi, paper.
     """
-    pairs = list(dict.fromkeys(table["pair"]))
-    components = list(dict.fromkeys(table["component"]))
-    fig, ax = plt.subplots(figsize=(9, 4.5), constrained_layout=True)
-    width = 0.8 / len(pairs)
-    x = np.arange(len(components))
-    for i, pair in enumerate(pairs):
-        sub = table[table["pair"] == pair].set_index("component").reindex(components)
-        pos = x - 0.4 + width * (i + 0.5)
-        ax.bar(pos, 100 * sub["median"], width=width, color=f"C{i}", alpha=0.6, label=pair)
-        ax.errorbar(pos, 100 * sub["median"], yerr=100 * np.vstack([sub["median"] - sub["lo"], sub["hi"] - sub["median"]]),
-                    fmt="none", color="k", capsize=3)
-        ax.scatter(pos, 100 * sub["paper"], marker="x", color="k", zorder=3,
-                   label="paper" if i == 0 else None)
-    ax.axhline(0, color="k", lw=0.8)
-    ax.set_xticks(x, components)
-    ax.set_ylabel("share of the logit gain (%)")
-    ax.set_title(f"Frontier decomposition: share of the gain between two models (median, {prob:.0%} interval)")
-    ax.legend(fontsize=8)
-    ax.grid(axis="y", alpha=0.3)
+    views = list(dict.fromkeys(table["view"]))
+    fig, axes = plt.subplots(len(views), 1, figsize=(10, 4.2 * len(views)), constrained_layout=True, squeeze=False)
+    for ax, view in zip(axes[:, 0], views):
+        sub_view = table[table["view"] == view]
+        pairs = list(dict.fromkeys(sub_view["pair"]))
+        components = list(dict.fromkeys(sub_view["component"]))
+        width = 0.8 / len(pairs)
+        x = np.arange(len(components))
+        for i, pair in enumerate(pairs):
+            sub = sub_view[sub_view["pair"] == pair].set_index("component").reindex(components)
+            pos = x - 0.4 + width * (i + 0.5)
+            ax.bar(pos, 100 * sub["median"], width=width, color=f"C{i}", alpha=0.6, label=pair)
+            ax.errorbar(pos, 100 * sub["median"], yerr=100 * np.vstack([sub["median"] - sub["lo"],
+                                                                        sub["hi"] - sub["median"]]),
+                        fmt="none", color="k", capsize=3)
+            if sub["paper"].notna().any():
+                ax.scatter(pos, 100 * sub["paper"], marker="x", color="k", zorder=3, label="paper" if i == 0 else None)
+        ax.axhline(0, color="k", lw=0.8)
+        ax.set_xticks(x, [c.replace("_", " ") for c in components], fontsize=8)
+        ax.set_ylabel("share of the logit gain (%)")
+        ax.set_title(f"{view} view: share of the gain between two models (median, {prob:.0%} interval)", fontsize=9)
+        ax.legend(fontsize=7)
+        ax.grid(axis="y", alpha=0.3)
     return fig
 
 

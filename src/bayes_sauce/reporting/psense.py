@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from bayes_sauce.quantities.headline import KEY_QUANTITIES
-from bayes_sauce.sensitivity.psense import PSENSE_THRESHOLD, TOP_LEVEL_PRIORS
+from bayes_sauce.sensitivity.psense import PSENSE_THRESHOLD
 
 
 def psense_markdown(table: pd.DataFrame, threshold: float = PSENSE_THRESHOLD) -> str:
@@ -16,8 +16,8 @@ def psense_markdown(table: pd.DataFrame, threshold: float = PSENSE_THRESHOLD) ->
     lines = [
         "Power-scaling sensitivity (ArviZ `psense`, Kallioinen et al. 2024): how far each posterior moves when the "
         "priors or the likelihood are raised to a power alpha in [0.99, 1.01], estimated by Pareto-smoothed importance "
-        f"sampling without refitting. The priors scaled are the spec's top-level ones ({', '.join(TOP_LEVEL_PRIORS)}, "
-        "those present), not the hierarchical levels. A prior value >= "
+        "sampling without refitting. The priors scaled are every prior of the spec that the model uses (its `[priors]`: "
+        "slopes, scales, shapes, shares, offsets), not the hierarchical levels drawn around them. A prior value >= "
         f"{threshold:g} means the prior informs that posterior; a likelihood value below {threshold:g} means the data "
         "say little about it.",
         "",

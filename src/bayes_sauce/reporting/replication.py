@@ -9,7 +9,6 @@ import pandas as pd
 
 from bayes_sauce.replication.ols import Replication
 from bayes_sauce.reporting.claims import as_printed
-from bayes_sauce.reporting.names import readable
 from bayes_sauce.reporting.paper import (coefficient_comparison, coefficient_markdown, compare, comparison_markdown,
                                          format_value)
 
@@ -67,8 +66,9 @@ def replication_summary(rep: Replication, paper: pd.DataFrame) -> str:
     coefficients = coefficient_comparison(rep.fit.coefficients, paper).dropna(subset=["paper"])
     close = [as_printed(o, p, decimals[f"coef__{t}"])
              for t, o, p in zip(coefficients["term"], coefficients["estimate"], coefficients["paper"])]
-    beta = rep.headline.set_index("quantity").loc["compute_slope"]
-    differ = "; ".join(f"{readable(q)}: ours {format_value(table.loc[q, 'ours'], table.loc[q, 'unit'])}, paper "
+    ours = rep.headline.set_index("quantity")
+    beta = ours.loc["compute_slope"]
+    differ = "; ".join(f"{ours.loc[q, 'name']}: ours {format_value(table.loc[q, 'ours'], table.loc[q, 'unit'])}, paper "
                        f"{format_value(table.loc[q, 'paper'], table.loc[q, 'unit'])}" for q in same.index[~same])
     return "\n".join([
         f"The paper's OLS on {rep.fit.n_obs} models: R2 {rep.fit.r2:.3f}, compute slope {beta['median']:.3f} "

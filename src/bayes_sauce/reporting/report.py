@@ -20,14 +20,14 @@ from bayes_sauce.fit.fit import Fit
 from bayes_sauce.periods import PERIOD_COLUMN, describe_periods
 from bayes_sauce.quantities import headline
 from bayes_sauce.quantities.headline import KEY_QUANTITIES
+from bayes_sauce.quantities.keys import MODEL
 from bayes_sauce.reporting import data_plots, html, plots
-from bayes_sauce.reporting.claims import overall, verdicts
+from bayes_sauce.reporting.claims import CONTRADICT, RULE, SUPPORT, THRESHOLD, overall, verdicts
 from bayes_sauce.predictive.checks import predictive_checks
 from bayes_sauce.predictive.family_folds import FOLDS
 from bayes_sauce.reporting.differences import (Comparison, checks_note, disagreements, failed_checks_warning,
                                                ppc_note)
 from bayes_sauce.reporting.evaluation import prediction_section
-from bayes_sauce.reporting.names import readable
 from bayes_sauce.reporting.paper import compare, comparison_markdown, format_value
 from bayes_sauce.reporting.psense import psense_markdown
 from bayes_sauce.reporting.tables import build_tables, ols_reference, paper_reference
@@ -50,12 +50,11 @@ class Report:
 def draw_figures(tables: dict[str, pd.DataFrame], fit: Fit) -> dict[str, Any]:
     """One figure per table that has one (same stem); tables without rows get no figure."""
     rows = tables["headline"].set_index("quantity")
-    paper = rows["paper"]
-    fall = format_value(rows["median"].get("threshold_compute_fall_all", float("nan")), "x")
+    fall = format_value(rows["median"].get(THRESHOLD.id, float("nan")), "x")
     makers = {
         "shapley": lambda t: plots.shapley_bars(t, fit.prob),
         "developer_multipliers": lambda t: plots.developer_forest(t, fit.prob, BASE_GROUP),
-        "within_firm_spread": lambda t: plots.spread_posterior(t, paper.to_dict()),
+        "within_firm_spread": lambda t: plots.spread_posterior(t, rows),
         "frontier_pairs": lambda t: plots.frontier_pairs(t, fit.prob),
         "frontier_running": lambda t: plots.frontier_running(t, fit.prob),
         "threshold_fall": lambda t: data_plots.threshold_fall(t, headline.THRESHOLD_NORM_SCORE, fall),
@@ -76,7 +75,9 @@ def markdown(fit: Fit, tables: dict[str, pd.DataFrame], figures: dict[str, Any],
     """report.md: gate status first, then the answer (each claim's verdict), the headline comparison, the
     disagreements, definitions and figures."""
     d, spec = fit.diagnostics, fit.spec
-    found = verdicts(tables["headline"], fit.prob)
+    found = verdicts(tables, fit.prob)
+    views = tables["headline"]["view"]
+    reference = paper_reference(spec, fit.design.coords["period"])
     lines = [f"# Bayesian report: {spec.name}", ""]
     if not d["passed"]:
         lines += [f"> **WARNING: this fit FAILED the diagnostics gate** ({'; '.join(d['failures'])}). "
@@ -91,12 +92,17 @@ def markdown(fit: Fit, tables: dict[str, pd.DataFrame], figures: dict[str, Any],
         "",
         *[f"- **{v.claim.title}** ({v.status}). {v.sentence}" for v in found],
         "",
+        RULE,
+        "",
         f"Rows: {fit.tree.attrs.get('filters', 'not recorded')}. Periods: "
         f"{describe_periods([str(p) for p in fit.posterior['period'].values], spec.data.time)}.",
         "",
-        f"## Headline numbers beside the paper ({fit.prob:.0%} equal-tailed intervals; definitions in headline.csv)",
-        comparison_markdown(compare(tables["headline"], paper_reference(spec, fit.design.coords["period"])),
-                            fit.prob),
+        f"## Headline numbers beside the paper: the paper view ({fit.prob:.0%} equal-tailed intervals; definitions "
+        "in headline.csv)",
+        comparison_markdown(compare(tables["headline"][views != MODEL], reference), fit.prob),
+        "",
+        "## The model view: what the paper's regression cannot see (not compared with the paper's numbers)",
+        comparison_markdown(compare(tables["headline"][views == MODEL], reference.iloc[:0]), fit.prob),
         "",
         "## Where the posterior and the paper differ",
         *[f"- {n}" for n in notes],
@@ -114,14 +120,16 @@ def markdown(fit: Fit, tables: dict[str, pd.DataFrame], figures: dict[str, Any],
         psense_markdown(tables["psense"]),
         "",
         "## Definitions",
-        definitions(fit),
+        definitions(fit, tables),
         "",
         "## Figures",
         *_figure_lines(figures),
         "",
         "## Files",
-        "headline.csv (every quantity: median, lo, hi, paper, unit, definition), developers.csv (every raw developer), "
-        "psense.csv (power-scaling sensitivity of every parameter and per-draw quantity) and one CSV per figure, named as the figure.",
+        "headline.csv (every quantity: median, lo, hi, paper, unit, definition, view, name, width_vs_prior, "
+        "informed), claims.csv (each claim's probability and verdict), components.csv (each view's components), "
+        "developers.csv (every developer of the model), model_effects.csv, psense.csv (power-scaling sensitivity of "
+        "every parameter and per-draw quantity) and one CSV per figure, named as the figure.",
     ]
     return "\n".join(lines) + "\n"
 
@@ -166,16 +174,18 @@ def write_report(report: Report) -> list[Path]:
 def terminal_summary(report: Report) -> str:
     """For the terminal: each claim's verdict, the key numbers as median [interval] vs the paper, the gate."""
     c = Comparison(report.tables, report.fit, None)
-    found = verdicts(report.tables["headline"], report.fit.prob)
-    lines = [f"The paper's claims, fit '{report.fit.spec.name}' ({report.fit.prob:.0%} intervals; a claim survives "
-             "when the paper's value lies inside ours):"]
-    lines += [f"  {v.status.upper():<18} {v.claim.title}" for v in found]
-    lines += ["", "Key numbers, ours vs the paper:"]
+    found = verdicts(report.tables, report.fit.prob)
+    lines = [f"The paper's claims, fit '{report.fit.spec.name}' (the posterior probability of each claim as the paper "
+             f"states it, paper view; supported at >= {SUPPORT:.0%}, contradicted at <= {CONTRADICT:.0%}):"]
+    lines += [f"  {v.status.upper():<25} P = {v.row['probability']:.2f}  {v.claim.title}" if pd.notna(v.row["probability"])
+              else f"  {v.status.upper():<25} {'':>8}  {v.claim.title}" for v in found]
+    lines += ["", f"Key numbers ({report.fit.prob:.0%} intervals), ours vs the paper:"]
     shown = [q for q in KEY_QUANTITIES if q in c.rows.index]
-    width = max((len(readable(q)) for q in shown), default=0)
+    width = max((len(c.rows.loc[q, "name"]) for q in shown), default=0)
     for q in shown:
         paper = format_value(c.rows.loc[q, "paper"], c.rows.loc[q, "unit"]) or "-"
-        lines.append(f"  {readable(q):<{width}}  {c.show(q):<30} paper {paper}{'  (outside)' if c.outside[q] else ''}")
+        lines.append(f"  {c.rows.loc[q, 'name']:<{width}}  {c.show(q):<30} paper {paper}"
+                     f"{'  (outside)' if c.outside[q] else ''}")
     d = report.fit.diagnostics
     lines.append("Diagnostics gate: PASSED" if d["passed"] else
                  f"!! Diagnostics gate FAILED: {'; '.join(d['failures'])}. These numbers are not reliable.")

@@ -1,5 +1,6 @@
 """Power-scaling sensitivity (ArviZ psense, Kallioinen et al. 2024): which posteriors move when the priors
-or the likelihood are raised to a power near 1, estimated by importance sampling without refitting."""
+(every prior of the spec) or the likelihood are raised to a power near 1, estimated by importance sampling without
+refitting."""
 
 from __future__ import annotations
 
@@ -13,29 +14,35 @@ from arviz_stats import psense_summary
 from bayes_sauce.fit.fit import Fit
 from bayes_sauce.intervals import SAMPLE_DIMS
 from bayes_sauce.quantities.headline import Quantity
+from bayes_sauce.spec.schema import Spec
 
 # Power-scaling: the usual threshold on the CJS distance's derivative (Kallioinen et al. 2024).
 PSENSE_THRESHOLD = 0.05
-# The priors power-scaled are the spec's top-level ones; the hierarchical levels (developer levels,
-# model effects eta, random-walk steps) are structure, not choices, and scaling them would scale
-# the model itself (as the priorsense authors advise for hierarchical models).
-TOP_LEVEL_PRIORS = ("alpha", "beta", "group_offset", "pool_offset", "period_offset", "sigma_developer",
-                    "nu_developer", "sigma_model", "sigma_closed", "sigma_period_step")
-PSENSE_PARAMETERS = ("intercept", "beta", "sigma_developer", "nu_developer", "sigma_model", "sigma_closed",
-                     "sigma_period_step", "period_effect", "pool_effect", "group_effect")
+# Spec priors whose random variables are named otherwise: the group prior sets the pool or group offsets, the period
+# prior the cohort offsets. Every other prior of the spec is the variable of its own name.
+PRIOR_VARIABLES = {"group": ("pool_offset", "group_offset"), "period": ("period_offset",)}
+# Derived effects reported in place of the level alpha and the offsets (each a function of the scaled parameters).
+REPORTED_EFFECTS = ("intercept", "period_effect", "pool_effect", "group_effect")
+
+
+def spec_prior_variables(spec: Spec) -> list[str]:
+    """The random variables that carry the spec's priors (every prior of ``[priors]``; those the structure uses are
+    in the fit), not the hierarchical levels drawn around them (developer, family, fine-tuner levels, random-walk
+    steps): scaling those would scale the model itself, as the priorsense authors advise against."""
+    return [v for key in type(spec.priors).model_fields for v in PRIOR_VARIABLES.get(key, (key,))]
 
 
 def psense_table(fit: Fit, quantities: list[Quantity], threshold: float = PSENSE_THRESHOLD) -> pd.DataFrame:
     """Prior and likelihood power-scaling sensitivity of the parameters and the per-draw headline quantities.
 
     ``prior``/``likelihood``: ArviZ's psense values (CJS distance per unit of log power, alpha 0.99..1.01);
-    ``prior_sensitive``: prior >= threshold, i.e. the posterior moves when the (top-level) priors are
+    ``prior_sensitive``: prior >= threshold, i.e. the posterior moves when every prior of the spec is
     power-scaled. Reference levels fixed at 0 are left out.
     """
     tree, post = fit.tree, fit.posterior
     per_draw = {q.id: q.value.reset_coords(drop=True) for q in quantities if set(q.value.dims) == set(SAMPLE_DIMS)}
-    params = [v for v in PSENSE_PARAMETERS if v in post]
-    priors = [v for v in TOP_LEVEL_PRIORS if v in tree["log_prior"].ds]
+    priors = [v for v in spec_prior_variables(fit.spec) if v in tree["log_prior"].ds]
+    params = [v for v in (*priors, *REPORTED_EFFECTS) if v in post and v != "alpha" and not v.endswith("_offset")]
     posterior = post[params].assign({k: v for k, v in per_draw.items() if k not in post})
     data = xr.DataTree.from_dict({"posterior": posterior, "log_prior": tree["log_prior"].ds,
                                   "log_likelihood": tree["log_likelihood"].ds})
