@@ -54,17 +54,13 @@ def _fold(name: str) -> str:
     return repo_of(name.strip()).lower()
 
 
-def _by_rows(name: str, rows: pd.DataFrame) -> tuple[pd.Series | None, str]:
-    """The fitted row a name is (by model id or repo, else by leaderboard result id), and how it matched."""
-    key = _fold(name)
-    hit = rows[rows["model_id"].astype(str).map(_fold) == key]
-    if len(hit):
-        return hit.iloc[0], "model"
+def _row_lookup(rows: pd.DataFrame) -> dict[str, tuple[int, str]]:
+    """Folded name -> (row position, how it matched): model ids and their repos, then leaderboard result ids."""
+    lookup = {}
     if "hf_id" in rows:
-        hit = rows[rows["hf_id"].fillna("").astype(str).str.lower() == name.strip().lower()]
-        if len(hit):
-            return hit.iloc[0], "leaderboard id"
-    return None, ""
+        lookup.update({str(h).strip().lower(): (i, "leaderboard id") for i, h in enumerate(rows["hf_id"]) if isinstance(h, str)})
+    lookup.update({_fold(str(m)): (i, "model") for i, m in enumerate(rows["model_id"])})
+    return lookup
 
 
 def _through_lineage(names: list[str], rows: pd.DataFrame) -> list[str]:
@@ -92,10 +88,12 @@ def resolve_bases(names: list[str], rows: pd.DataFrame, families: list[str], exc
     """Each distinct base-model name -> its ``Base``: a fitted family (``families``: the fit's family ids; ``rows``:
     its models), or why it leads to none."""
     by_fold = {_fold(f): f for f in families}
+    lookup = _row_lookup(rows) if names else {}
     out: dict[str, Base] = {}
     pending = []
     for name in dict.fromkeys(n.strip() for n in names):
-        row, how = _by_rows(name, rows)
+        position, how = lookup.get(_fold(name), lookup.get(name.lower(), (None, "")))
+        row = rows.iloc[position] if position is not None else None
         if _fold(name) in by_fold:
             out[name] = Base(name, by_fold[_fold(name)], "family")
         elif row is None:

@@ -283,7 +283,10 @@ def new_model_rows(frame: pd.DataFrame, fit: Fit, extend_last_cohort: bool = Fal
         predicted_as = np.full(len(frame), LINE_ONLY)
         base_developer = pd.Series(None, index=frame.index)
         finetune = np.zeros(len(frame), dtype=bool)
-    group = _text(frame["developer_group"])
+    # A developer of the fitted rows (a fine-tuner that pretrained no base, in the family structure) has its group.
+    known_group = dict(zip(fit.rows["developer"].astype(str), fit.rows["developer_group"].astype(str)))
+    group = pd.Series([known_group.get(d, g) for d, g in zip(developer, _text(frame["developer_group"]))],
+                      index=frame.index, dtype=object)
     rows = pd.DataFrame({
         "model": frame["model"].fillna(pd.Series([f"new-{i}" for i in range(len(frame))], index=frame.index)).astype(str),
         "base_model": base_name,
@@ -302,7 +305,8 @@ def new_model_rows(frame: pd.DataFrame, fit: Fit, extend_last_cohort: bool = Fal
     return rows.reset_index(drop=True)
 
 
-IDENTITY_COLUMNS = ["model", "base_model", "predicted_as", "family", "developer", "developer_group", "release_month",
+IDENTITY_COLUMNS = ["model", "base_model", "predicted_as", "family", "base_developer", "developer", "developer_group",
+                    "release_month",
                     "period"]
 
 
