@@ -16,8 +16,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     fitted and observed score, its score with the median developer's effect, and its nearest relatives (same
     family, else same developer, else nearest compute)."""
     from bayes_sauce.fit.fit import Fit, read_rows
-    from bayes_sauce.quantities.explain import RELATIVES, explain, resolve
-    from bayes_sauce.quantities.headline import safe_label
+    from bayes_sauce.quantities.explain import RELATIVES, explain, file_stem, resolve
     from bayes_sauce.reporting.explanation import explanation_text, plt, waterfall, waterfall_table
 
     log = sys.stderr if args.csv else sys.stdout  # with --csv, stdout carries only the table
@@ -30,7 +29,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     e = explain(fit, args.model_id, RELATIVES if args.relatives is None else args.relatives)
     out = args.out or fit.path / "explain"
     out.mkdir(parents=True, exist_ok=True)
-    stem = safe_label(e.model_id)
+    stem = file_stem(e.model_id)
     paths = [out / f"{stem}.png", out / f"{stem}.csv", out / f"{stem}_parts.csv", out / f"{stem}_relatives.csv"]
     figure = waterfall(e, fit.prob)
     figure.savefig(paths[0], dpi=130)

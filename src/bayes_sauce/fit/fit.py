@@ -238,7 +238,11 @@ LAZY_GROUPS = ("posterior", "sample_stats")  # what a lazily loaded fit opens: e
 def _open_lazily(path: Path) -> xr.DataTree:
     """The root's attributes and the ``LAZY_GROUPS``, their arrays read from the file when first used (opening
     every group of a posterior.nc reads each one's metadata: about half a second)."""
-    groups = {name: xr.open_dataset(path, group=name, engine="h5netcdf") for name in LAZY_GROUPS}
+    import h5netcdf
+
+    with h5netcdf.File(path, "r") as file:
+        present = set(file.groups)
+    groups = {name: xr.open_dataset(path, group=name, engine="h5netcdf") for name in LAZY_GROUPS if name in present}
     return xr.DataTree.from_dict({"/": xr.open_dataset(path, engine="h5netcdf"), **groups})
 
 

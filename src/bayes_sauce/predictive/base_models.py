@@ -4,8 +4,8 @@ or any repo the lineage tables lead from to one of the fit's families.
 A name is matched, ignoring case, to the fit's family ids, then to its rows (model id, its repo, the leaderboard
 result id: a fitted fine-tune leads to its own family), then through the lineage tables exactly as a ``base_model``
 column of a data file is (``data.lineage.derive_lineage``: a row naming the base, its family read back). A name the
-fit excluded, a fitted model whose own base is unknown (``family_source`` none: not a base model), and a name that
-leads to no fitted family are refused with the reason and the closest names.
+fit excluded, a fitted model whose own base is unknown and whose family is itself alone (``family_source`` none: not
+a base model), and a name that leads to no fitted family are refused with the reason and the closest names.
 """
 
 from __future__ import annotations
@@ -36,9 +36,9 @@ class Base:
     problem: str = ""
 
     def refused(self, new_family: bool) -> bool:
-        """Whether a row naming this base is refused: it leads to no fitted family, and it is not an unknown
-        base the caller allows to found a new one."""
-        return self.family is None and (self.kind != UNKNOWN or not new_family)
+        """Whether a row naming this base is refused: it leads to no fitted family, and the caller does not let it
+        found a new one (an excluded base is refused whatever the caller allows: the fit dropped it for a reason)."""
+        return self.family is None and (self.kind == EXCLUDED or not new_family)
 
 
 def closest(name: str, candidates: list[str], n: int = SUGGESTIONS) -> list[str]:
@@ -89,19 +89,21 @@ def resolve_bases(names: list[str], rows: pd.DataFrame, families: list[str], exc
     its models), or why it leads to none."""
     by_fold = {_fold(f): f for f in families}
     lookup = _row_lookup(rows) if names else {}
+    size = rows["family"].value_counts().to_dict()
     out: dict[str, Base] = {}
     pending = []
     for name in dict.fromkeys(n.strip() for n in names):
         position, how = lookup.get(_fold(name), lookup.get(name.lower(), (None, "")))
         row = rows.iloc[position] if position is not None else None
-        if _fold(name) in by_fold:
+        if row is not None and str(row.get("family_source", "")) == "none" and size.get(row["family"], 0) == 1:
+            out[name] = Base(name, None, kind=NOT_A_BASE, problem=(
+                f"{row['model_id']} is a model of the fit but not a base model: its own base is unknown (lineage "
+                "none), so it is a family of one for want of one and its fine-tunes have none; name the model it "
+                "was fine-tuned from"))
+        elif _fold(name) in by_fold:
             out[name] = Base(name, by_fold[_fold(name)], "family")
         elif row is None:
             pending.append(name)
-        elif str(row.get("family_source", "")) == "none" and not bool(row.get("is_root", False)):
-            out[name] = Base(name, None, kind=NOT_A_BASE, problem=(
-                f"{row['model_id']} is a model of the fit but not a base model: its own base is unknown (lineage "
-                "none), so no family is known for its fine-tunes; name the model it was fine-tuned from"))
         else:
             out[name] = Base(name, str(row["family"]), f"{how} {row['model_id']}'s family")
     for name, family in zip(pending, _through_lineage(pending, rows) if pending else []):

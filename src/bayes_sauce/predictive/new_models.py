@@ -26,7 +26,7 @@ from bayes_sauce.fit.fit import Fit
 from bayes_sauce.intervals import interval_frame
 from bayes_sauce.model.new_rows import PredictionError
 from bayes_sauce.periods import MONTHS_PER_PERIOD, cohort_last_month, period_labels, steps_outside
-from bayes_sauce.predictive.base_models import NEW_FAMILY_HINT, UNKNOWN, resolve_bases
+from bayes_sauce.predictive.base_models import EXCLUDED, NEW_FAMILY_HINT, resolve_bases
 
 INPUT_COLUMNS = ("model", "base_model", "params_b", "tokens_b", "flops", "developer", "developer_group",
                  "release_month", "is_closed")
@@ -262,7 +262,7 @@ def new_model_rows(frame: pd.DataFrame, fit: Fit, extend_last_cohort: bool = Fal
     if refused.any():
         base = bases[base_name[refused].iloc[0]]
         raise PredictionError(f"{where(frame.index, refused)}: {base.problem}"
-                              + (f"; {NEW_FAMILY_HINT}" if base.kind == UNKNOWN else ""))
+                              + (f"; {NEW_FAMILY_HINT}" if base.kind != EXCLUDED else ""))
     known = family.notna().to_numpy()
     families = fit.spec.model.structure == "families"
     defaults = inherited.reindex(family.fillna("").to_numpy()).set_axis(frame.index)
@@ -288,7 +288,7 @@ def new_model_rows(frame: pd.DataFrame, fit: Fit, extend_last_cohort: bool = Fal
     group = pd.Series([known_group.get(d, g) for d, g in zip(developer, _text(frame["developer_group"]))],
                       index=frame.index, dtype=object)
     rows = pd.DataFrame({
-        "model": frame["model"].fillna(pd.Series([f"new-{i}" for i in range(len(frame))], index=frame.index)).astype(str),
+        "model": [str(m) if m is not None else f"new-{i}" for i, m in enumerate(_text(frame["model"]))],
         "base_model": base_name,
         "predicted_as": predicted_as,
         "family": family if families else None,
@@ -306,8 +306,7 @@ def new_model_rows(frame: pd.DataFrame, fit: Fit, extend_last_cohort: bool = Fal
 
 
 IDENTITY_COLUMNS = ["model", "base_model", "predicted_as", "family", "base_developer", "developer", "developer_group",
-                    "release_month",
-                    "period"]
+                    "release_month", "period"]
 
 
 def _identity(rows: pd.DataFrame) -> pd.DataFrame:
