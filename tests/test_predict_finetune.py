@@ -312,3 +312,17 @@ def test_median_interval_is_arviz_s_equal_tailed_interval():
     theirs = eti(values, prob=0.9, dim=["chain", "draw"], method=QUANTILE_METHOD)
     np.testing.assert_array_equal(ours.sel(quantile="lo"), theirs.isel(ci_bound=0))
     np.testing.assert_array_equal(ours.sel(quantile="hi"), theirs.isel(ci_bound=1))
+
+
+def test_explain_a_hypothetical_fine_tune_beside_its_family(fit_dir, capsys):
+    assert main(["explain", str(fit_dir), "--base-model", "Qwen/Qwen2.5-7B", "--developer", "some-new-lab",
+                 "--relatives", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "a new member of the family Qwen__Qwen2.5-7B (its level, base developer Qwen" in out
+    assert "P(damaged fine-tune)" in out and "a fresh fine-tuner effect" in out
+    listed = [line.split()[0] for line in out.split("from its base-model family")[1].strip().splitlines()[1:]]
+    rows = pd.read_csv(fit_dir / "models.csv").set_index("model_id")
+    assert len(listed) == 3 and (rows.loc[listed, "family"] == QWEN).all()
+    assert main(["explain", "Qwen__Qwen2.5-7B", str(fit_dir), "--base-model", "Qwen/Qwen2.5-7B",
+                 "--developer", "lab"]) == 2
+    assert "not both" in capsys.readouterr().err

@@ -23,22 +23,52 @@ def _print_table(table, path: Path) -> None:
     print("\n" + options.wrote([path]))
 
 
-def cmd_predict(args: argparse.Namespace) -> int:
-    """MMLU-Pro of new models (median and interval) from a fit, or the compute a developer needs to reach a score."""
+def add_model_inputs(p: argparse.ArgumentParser) -> None:
+    """The options that describe one new model (predict, and explain of a hypothetical model)."""
+    p.add_argument("--name", default=None, help="a name for the model")
+    p.add_argument("--base-model", default=None, metavar="REPO",
+                   help="the model is a fine-tune or merge of this base: a Hugging Face repo (Qwen/Qwen2.5-7B), or a "
+                        "family id or model id of the fit; --params, --tokens and --date are then optional")
+    p.add_argument("--new-family", action="store_true",
+                   help="predict a fine-tune of a base the fit does not have as the first model of a new family "
+                        "(instead of refusing it); give --params, --tokens and --date")
+    p.add_argument("--params", type=float, default=None, help="parameters, billions (default with --base-model: "
+                                                              "the base's)")
+    p.add_argument("--tokens", type=float, default=None, help="training tokens, billions (C = 6 N D; default with "
+                                                              "--base-model: the base's)")
+    p.add_argument("--flops", type=float, default=None, help="training FLOPs, instead of --params and --tokens")
+    p.add_argument("--developer", default=None,
+                   help="developer as in the data (e.g. Meta, Qwen) or a new name; of a fine-tune: its fine-tuner")
+    p.add_argument("--group", default=None,
+                   help="paper group of a developer the fit never saw (e.g. Other-Med); ignored for a known developer")
+    p.add_argument("--date", default=None, help="release month YYYY-MM (or YYYY-MM-DD)")
+    p.add_argument("--closed", action="store_true", help="a self-reported (non-leaderboard) score")
+    p.add_argument("--extend-last-cohort", action="store_true",
+                   help="for a date after the last fitted cohort, assume the last cohort's effect persists")
+
+
+def model_frame(args: argparse.Namespace):
+    """The one model the options describe, as ``new_models``' input."""
     import pandas as pd
 
+    from bayes_sauce.model.new_rows import PredictionError
+
+    if args.developer is None or (args.date is None and args.base_model is None):
+        raise PredictionError(f"{args.command} needs --developer and --date, or --base-model and --developer"
+                              + (" (or --csv FILE)" if args.command == "predict" else ""))
+    return pd.DataFrame([{"model": args.name, "base_model": args.base_model, "params_b": args.params,
+                          "tokens_b": args.tokens, "flops": args.flops, "developer": args.developer,
+                          "developer_group": args.group, "release_month": args.date, "is_closed": args.closed}])
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    """MMLU-Pro of new models (median and interval) from a fit, or the compute a developer needs to reach a score."""
     from bayes_sauce.data.read import read_table
     from bayes_sauce.fit.fit import Fit
-    from bayes_sauce.model.new_rows import PredictionError
     from bayes_sauce.predictive.new_models import KNOWN, compute_table, new_model_rows
     from bayes_sauce.predictive.predict import compute_needed, predict_models
 
-    if args.csv is None and (args.developer is None or (args.date is None and args.base_model is None)):
-        raise PredictionError("predict needs --developer and --date, or --base-model and --developer (or --csv FILE)")
-    frame = read_table(args.csv) if args.csv else pd.DataFrame([{
-        "model": args.name, "base_model": args.base_model, "params_b": args.params, "tokens_b": args.tokens,
-        "flops": args.flops, "developer": args.developer, "developer_group": args.group, "release_month": args.date,
-        "is_closed": args.closed}])
+    frame = read_table(args.csv) if args.csv else model_frame(args)
     source = str(args.csv or "the command line")
     fit = Fit.load(args.fit, lazy=True)
     print(fit.gate_status())
@@ -185,28 +215,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--csv", type=Path, default=None,
                    help="many models: a CSV with columns developer, and model, base_model, params_b, tokens_b (or "
                         "flops), developer_group, release_month, is_closed as needed (any other column is refused)")
-    p.add_argument("--name", default=None, help="a name for the model")
-    p.add_argument("--base-model", default=None, metavar="REPO",
-                   help="the model is a fine-tune or merge of this base: a Hugging Face repo (Qwen/Qwen2.5-7B), or a "
-                        "family id or model id of the fit; --params, --tokens and --date are then optional")
-    p.add_argument("--new-family", action="store_true",
-                   help="predict a fine-tune of a base the fit does not have as the first model of a new family "
-                        "(instead of refusing it); give --params, --tokens and --date")
-    p.add_argument("--params", type=float, default=None, help="parameters, billions (default with --base-model: "
-                                                              "the base's)")
-    p.add_argument("--tokens", type=float, default=None, help="training tokens, billions (C = 6 N D; default with "
-                                                              "--base-model: the base's)")
-    p.add_argument("--flops", type=float, default=None, help="training FLOPs, instead of --params and --tokens")
-    p.add_argument("--developer", default=None,
-                   help="developer as in the data (e.g. Meta, Qwen) or a new name; of a fine-tune: its fine-tuner")
-    p.add_argument("--group", default=None,
-                   help="paper group of a developer the fit never saw (e.g. Other-Med); ignored for a known developer")
-    p.add_argument("--date", default=None, help="release month YYYY-MM (or YYYY-MM-DD)")
-    p.add_argument("--closed", action="store_true", help="a self-reported (non-leaderboard) score")
+    add_model_inputs(p)
     p.add_argument("--target", type=float, default=None,
                    help="instead: the log10 FLOPs needed to reach this MMLU-Pro score (e.g. 0.6)")
-    p.add_argument("--extend-last-cohort", action="store_true",
-                   help="for a date after the last fitted cohort, assume the last cohort's effect persists")
     options.add_level(p)
     p.add_argument("--seed", type=int, default=0, help="seed for new effects and outcome draws (default: 0)")
     p.add_argument("--out", type=Path, default=None,

@@ -24,6 +24,7 @@ from bayes_sauce.fit.fit import Fit
 from bayes_sauce.intervals import interval_frame
 from bayes_sauce.model.new_rows import dataset_frame
 from bayes_sauce.predictive.base_models import closest
+from bayes_sauce.predictive.new_models import new_model_rows, prediction_table
 from bayes_sauce.predictive.predict import NEW_DIM, predict
 from bayes_sauce.quantities import decompose, posterior
 from bayes_sauce.quantities.headline import safe_label
@@ -162,3 +163,50 @@ def explain(fit: Fit, model_id: str, n_relatives: int = RELATIVES) -> Explanatio
     row = fit.rows.set_index("model_id").loc[model_id]
     return Explanation(model_id, names, parts, relatives.rename(columns={outcome: "observed"}), relation, row,
                        developer, finetuner)
+
+
+@dataclass(frozen=True)
+class NewExplanation:
+    """A model the fit never saw: ``predict``'s row for it (how it was predicted, P(damaged), P(failed), the score),
+    the score expected from its inputs, its fine-tuner's fitted effect (None where fresh or not a fine-tune), and
+    the fitted models nearest to it with the scores their inputs lead the model to expect."""
+
+    prediction: pd.Series
+    expected: pd.Series
+    finetuner_effect: pd.Series | None
+    relatives: pd.DataFrame
+    relation: str
+
+
+def _relatives_of_new(models: pd.DataFrame, row: pd.Series, n: int) -> tuple[pd.DataFrame, str]:
+    """The fitted models of the new model's family, else of its (base) developer, else all; nearest compute first."""
+    for relation, value in (("family", row.get("family")), ("developer", row.get("base_developer") or row["developer"])):
+        same = models[models[relation] == value] if value else models.iloc[:0]
+        if len(same):
+            break
+    else:
+        relation, same = "compute", models
+    distance = (same["log10_flops"] - row["log10_flops"]).abs()
+    return same.assign(compute_distance=distance).sort_values(["compute_distance", "model_id"]).head(n), relation
+
+
+def explain_new(fit: Fit, frame: pd.DataFrame, n_relatives: int = RELATIVES, seed: int = 0,
+                extend_last_cohort: bool = False, new_family: bool = False) -> NewExplanation:
+    """``explain`` for one model the fit never saw (``new_models``' input, e.g. a fine-tune of a base model):
+    its prediction beside the fitted models nearest to it, in one pass through the model."""
+    rows = new_model_rows(frame, fit, extend_last_cohort, new_family=new_family)
+    row = rows.iloc[0]
+    relatives, relation = _relatives_of_new(fit.rows, row, n_relatives)
+    asked = pd.concat([rows.iloc[[0]], dataset_frame(relatives, fit.spec.data.time)], ignore_index=True)
+    draws = predict(fit, asked, seed, only=("mean", "score"))
+    expected = interval_frame(fit.design.scale.accuracy(draws["mean"]), fit.prob, "expected_").reset_index(drop=True)
+    table = prediction_table(rows.iloc[[0]], draws.isel({NEW_DIM: [0]}), fit.prob)
+    effect = None
+    if "finetuner_effect" in draws and draws["finetuner_effect"].values[0] == "fitted":
+        tuner = fit.posterior["finetuner_effect"].sel(finetuner=row["developer"])
+        effect = interval_frame(tuner, fit.prob).iloc[0]
+    outcome = fit.spec.data.outcome
+    columns = ["model_id", "display_name", "developer", "release_month", "log10_flops", outcome]
+    relatives = pd.concat([relatives[columns].reset_index(drop=True), expected.iloc[1:].reset_index(drop=True)], axis=1)
+    return NewExplanation(table.iloc[0], expected.iloc[0], effect, relatives.rename(columns={outcome: "observed"}),
+                          relation)

@@ -8,12 +8,15 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from bayes_sauce.quantities.explain import Explanation  # noqa: E402
+from bayes_sauce.predictive.new_models import KNOWN  # noqa: E402
+from bayes_sauce.quantities.explain import Explanation, NewExplanation  # noqa: E402
 from bayes_sauce.reporting.names import component_name  # noqa: E402
 from bayes_sauce.reporting.paper import format_value  # noqa: E402
 
 RELATIONS = {"family": "the same base-model family", "developer": "the same developer, as no other model shares its family",
              "compute": "every model, as none shares its family or developer"}
+NEW_RELATIONS = {"family": "its base-model family", "developer": "its (base) developer's models",
+                 "compute": "every model, as none shares its family or developer"}
 
 
 def waterfall_table(e: Explanation) -> pd.DataFrame:
@@ -100,4 +103,33 @@ def explanation_text(e: Explanation, prob: float, outcome: str) -> str:
                      f"{r['expected_median']:.3f} [{r['expected_lo']:.3f}, {r['expected_hi']:.3f}]")
     if not len(e.relatives):
         lines.append("  (none: the fit has no other model)")
+    return "\n".join(lines)
+
+
+def new_explanation_text(e: NewExplanation, prob: float) -> str:
+    """A model the fit never saw: how it was predicted, its score, P(damaged), P(failed), and its nearest relatives."""
+    p = e.prediction
+    if p["predicted_as"] == KNOWN:
+        how = (f"a fine-tune of {p['base_model']} by {p['developer']}: a new member of the family {p['family']} (its "
+               f"level, base developer {p['base_developer']} and period {p['period']})")
+    elif p["base_model"]:
+        how = (f"a fine-tune of {p['base_model']}, which the fit does not have, by {p['developer']}: the first model of "
+               f"a new family around {p['base_developer'] or p['developer']}'s line ({p['period']})")
+    else:
+        how = f"a new pretraining run of {p['developer']}: the first model of a new family ({p['period']})"
+    kind = p.get("finetuner_effect", "") or ""
+    tuner = (f"{p['developer']}'s fitted effect as a fine-tuner, {_show(e.finetuner_effect)} (logit)" if kind == "fitted"
+             else f"a fresh fine-tuner effect ({p['developer']} has no fitted one)" if kind == "fresh"
+             else "no fine-tuner effect")
+    lines = [f"{p['model']}: {how}; {tuner}",
+             f"Predicted score {p['score_median']:.3f} [{p['score_lo']:.3f}, {p['score_hi']:.3f}] (median [{prob:.0%} "
+             f"interval]); expected from its inputs {_show(e.expected.rename(lambda c: c.removeprefix('expected_')))}"]
+    if "p_failure" in p:
+        lines.append(f"P(damaged fine-tune) {p['p_damaged']:.3f}, P(failed evaluation) {p['p_failure']:.3f}")
+    if p["extrapolation"]:
+        lines.append(f"Extrapolated past the data: {p['extrapolation']}")
+    lines += ["", f"Nearest fitted models, from {NEW_RELATIONS[e.relation]} (nearest in compute first):"]
+    for _, r in e.relatives.iterrows():
+        lines.append(f"  {r['model_id']:<48} {r['log10_flops']:6.2f} log10 FLOPs  observed {r['observed']:.3f}  expected "
+                     f"{r['expected_median']:.3f} [{r['expected_lo']:.3f}, {r['expected_hi']:.3f}]")
     return "\n".join(lines)
