@@ -81,19 +81,24 @@ class Explanation:
     finetuner: str | None = None
 
 
+def _nearest(models: pd.DataFrame, keys: list[tuple[str, object]], log10_flops: float, n: int) -> tuple[pd.DataFrame, str]:
+    """The models sharing the first (column, value) of ``keys`` that any share, else every model; nearest compute first."""
+    for relation, value in keys:
+        known = relation in models and value is not None and not pd.isna(value) and value != ""
+        same = models[models[relation] == value] if known else models.iloc[:0]
+        if len(same):
+            break
+    else:
+        relation, same = "compute", models
+    distance = (same["log10_flops"] - log10_flops).abs()
+    return same.assign(compute_distance=distance).sort_values(["compute_distance", "model_id"]).head(n), relation
+
+
 def relatives_of(models: pd.DataFrame, model_id: str, n: int = RELATIVES) -> tuple[pd.DataFrame, str]:
     """Other models of the same family, else of the same developer, else every model; nearest in compute first."""
     me = models.set_index("model_id").loc[model_id]
-    others = models[models["model_id"] != model_id]
-    for relation in ("family", "developer"):
-        if relation in models and pd.notna(me[relation]):
-            same = others[others[relation] == me[relation]]
-            if len(same):
-                break
-    else:
-        relation, same = "compute", others
-    distance = (same["log10_flops"] - me["log10_flops"]).abs()
-    return same.assign(compute_distance=distance).sort_values(["compute_distance", "model_id"]).head(n), relation
+    return _nearest(models[models["model_id"] != model_id], [("family", me.get("family")), ("developer", me["developer"])],
+                    me["log10_flops"], n)
 
 
 def _parts(comps: xr.Dataset, names: list[str], eta: xr.DataArray, score: xr.DataArray, extra: dict,
@@ -178,25 +183,16 @@ class NewExplanation:
     relation: str
 
 
-def _relatives_of_new(models: pd.DataFrame, row: pd.Series, n: int) -> tuple[pd.DataFrame, str]:
-    """The fitted models of the new model's family, else of its (base) developer, else all; nearest compute first."""
-    for relation, value in (("family", row.get("family")), ("developer", row.get("base_developer") or row["developer"])):
-        same = models[models[relation] == value] if value else models.iloc[:0]
-        if len(same):
-            break
-    else:
-        relation, same = "compute", models
-    distance = (same["log10_flops"] - row["log10_flops"]).abs()
-    return same.assign(compute_distance=distance).sort_values(["compute_distance", "model_id"]).head(n), relation
-
-
 def explain_new(fit: Fit, frame: pd.DataFrame, n_relatives: int = RELATIVES, seed: int = 0,
                 extend_last_cohort: bool = False, new_family: bool = False) -> NewExplanation:
     """``explain`` for one model the fit never saw (``new_models``' input, e.g. a fine-tune of a base model):
     its prediction beside the fitted models nearest to it, in one pass through the model."""
     rows = new_model_rows(frame, fit, extend_last_cohort, new_family=new_family)
     row = rows.iloc[0]
-    relatives, relation = _relatives_of_new(fit.rows, row, n_relatives)
+    # Its family's models, else its (base) developer's.
+    relatives, relation = _nearest(fit.rows, [("family", row.get("family")),
+                                              ("developer", row.get("base_developer") or row["developer"])],
+                                   row["log10_flops"], n_relatives)
     asked = pd.concat([rows.iloc[[0]], dataset_frame(relatives, fit.spec.data.time)], ignore_index=True)
     draws = predict(fit, asked, seed, only=("mean", "score"))
     expected = interval_frame(fit.design.scale.accuracy(draws["mean"]), fit.prob, "expected_").reset_index(drop=True)
