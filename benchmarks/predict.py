@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -37,7 +38,7 @@ N_MANY = 1000
 
 def many_models(fit: Path, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
     """1,000 new families (compute, developer, date from the fit's rows, perturbed) and 1,000 fine-tunes of its
-    families (a fitted fine-tuner or one of 50 new ones)."""
+    families (by a fitted developer or one of 50 new labs)."""
     rows = pd.read_csv(fit / "models.csv")
     rng = np.random.default_rng(seed)
     pick = rows.sample(N_MANY, replace=True, random_state=seed).reset_index(drop=True)
@@ -45,20 +46,26 @@ def many_models(fit: Path, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
                              "params_b": (pick["params_b"] * rng.uniform(0.8, 1.25, N_MANY)).round(3),
                              "tokens_b": pick["tokens_b"], "developer": pick["developer"],
                              "release_month": pick["release_month"]})
-    tuners = np.where(rng.random(N_MANY) < 0.5, pick["developer"], [f"new-lab-{i % 50}" for i in range(N_MANY)])
-    finetunes = pd.DataFrame({"model": [f"f{i}" for i in range(N_MANY)], "base_model": pick["family"],
+    # Fine-tunes of the families with their root in the data and two or more models, by a fitted developer or new.
+    size = rows.groupby("family")["model_id"].transform("size")
+    tuned = rows[rows["family_root_in_data"].astype(bool) & (size >= 2)].sample(N_MANY, replace=True, random_state=seed)
+    tuners = np.where(rng.random(N_MANY) < 0.5, tuned["developer"], [f"new-lab-{i % 50}" for i in range(N_MANY)])
+    finetunes = pd.DataFrame({"model": [f"f{i}" for i in range(N_MANY)], "base_model": tuned["family"].to_numpy(),
                               "developer": tuners})
     return families, finetunes
 
 
-def wall(command: list[str], env: dict[str, str]) -> float:
-    """Seconds a fresh process takes to run ``command`` (exit status 0 required)."""
+def wall(command: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Wall seconds a fresh process takes to run ``command``, and the CPU seconds it used (user + system: on a
+    machine shared with other jobs the wall time grows with their load, the CPU time far less)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, env=env)
     seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} exited {done.returncode}: {done.stderr[-2000:]}")
-    return seconds
+    return seconds, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def main() -> None:
@@ -79,7 +86,7 @@ def main() -> None:
     versions = {"this tree": {**os.environ}}
     if args.baseline_src:
         versions["baseline"] = {**os.environ, "PYTHONPATH": str(args.baseline_src.resolve())}
-    times: dict[tuple[str, str], list[float]] = {}
+    times: dict[tuple[str, str], list[tuple[float, float]]] = {}
     wall([*base, *ONE], versions["this tree"])  # warm the file cache and the compile caches once
     for _ in range(args.repeats):
         for name, (extra, old_too) in rows.items():
@@ -87,11 +94,14 @@ def main() -> None:
                 if version == "baseline" and not old_too:
                     continue
                 times.setdefault((name, version), []).append(wall([*base, *extra], env))
-    table = pd.DataFrame([{"row": name, "version": version, "median_s": statistics.median(t),
-                           "min_s": min(t), "max_s": max(t), "repeats": len(t)} for (name, version), t in times.items()])
-    text = (f"predict on {args.fit} ({platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}); "
-            f"fresh processes, {args.repeats} repeats, versions interleaved\n\n"
-            + table.to_markdown(index=False, floatfmt=".2f"))
+    table = pd.DataFrame([{"row": name, "version": version,
+                           "wall_median_s": statistics.median(w for w, _ in t), "wall_min_s": min(w for w, _ in t),
+                           "cpu_median_s": statistics.median(c for _, c in t), "cpu_min_s": min(c for _, c in t),
+                           "repeats": len(t)} for (name, version), t in times.items()])
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    text = (f"predict on {args.fit} ({platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+            f"load average {load} at the end); fresh processes, {args.repeats} repeats, versions interleaved; cpu = "
+            f"user + system seconds of the process\n\n" + table.to_markdown(index=False, floatfmt=".2f"))
     print(text)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "predict.md").write_text(text + "\n")
