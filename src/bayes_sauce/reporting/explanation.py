@@ -72,7 +72,8 @@ def explanation_text(e: Explanation, prob: float, outcome: str) -> str:
     """The decomposition, the expected score, the median-developer score and the relatives, for the terminal."""
     row, parts = e.row, e.parts.set_index("part")
     family = row.get("family")
-    who = (f"fine-tuned by {e.finetuner} ({row['developer_group']}) from a base model of {e.developer}" if e.finetuner
+    base = "its own base model" if e.finetuner == e.developer else f"a base model of {e.developer}"
+    who = (f"fine-tuned by {e.finetuner} ({row['developer_group']}) from {base}" if e.finetuner
            else f"developer {e.developer or row['developer']} ({row['developer_group']})")
     lines = [f"{e.model_id} ({row['display_name']}): {who}, released "
              f"{row['release_month']}, {10 ** row['log10_flops']:.3g} training FLOPs"
