@@ -42,6 +42,7 @@ from IPython.display import Markdown, display
 from scipy.stats import norm
 
 from bayes_sauce.data.dataset import Dataset
+from bayes_sauce.data.lineage import repo_of
 from bayes_sauce.defaults import NEW_FAMILY_FOLDS
 from bayes_sauce.defaults import SEED as CHECK_SEED
 from bayes_sauce.fit.diagnostics import gate_table
@@ -50,7 +51,9 @@ from bayes_sauce.notebooks import emit, ensure_fit, fit_dir_for, resolve, versio
 from bayes_sauce.periods import PERIOD_COLUMN
 from bayes_sauce.predictive import prior
 from bayes_sauce.predictive.checks import PIT_SIMULATIONS, ppc_table, predictive_checks, replicated_scores
+from bayes_sauce.predictive.finetune_check import finetune_check
 from bayes_sauce.predictive.loo import marginal_log_likelihood
+from bayes_sauce.predictive.predict import predict_models
 from bayes_sauce.quantities import posterior
 from bayes_sauce.reporting import plots
 from bayes_sauce.reporting.differences import checks_note, ppc_note
@@ -340,6 +343,56 @@ else:
           "compared across specs.")
 
 # %% [markdown]
+# ## Predicting a new fine-tune of a known base model
+#
+# Most new models are fine-tunes or merges of a few base models. `bayes-sauce predict --base-model REPO
+# --developer LAB` (here `predict_models`, the same code) puts such a model in its base's family: the family's
+# level, base developer and period, its fine-tuner's effect (the fitted one, or a fresh one for a lab the fit
+# never saw) and the fine-tune mixture, whose weights are the chance that it is a damaged fine-tune (`p_damaged`)
+# or a failed evaluation (`p_failure`). Below: two fine-tunes of the base of the largest family with its root in
+# the data, one by a lab the fit never saw and one by that family's most frequent fine-tuner, and beside them a
+# new pretraining run of the same size and date by the base's developer (the first model of a new family). What
+# to see: how much narrower a fine-tune's interval is than a new family's, and how far down its lower end reaches
+# (the damaged fine-tunes and failed evaluations).
+
+# %%
+if fit.spec.model.structure == "families":
+    roots = fit.rows[fit.rows["is_root"].astype(bool)]
+    base = roots.loc[roots["family"].map(fit.rows["family"].value_counts()).idxmax()]
+    members = fit.rows[(fit.rows["family"] == base["family"]) & ~fit.rows["is_root"].astype(bool)]
+    tuner = members["developer"].value_counts().index[0]
+    examples = pd.DataFrame([
+        {"model": "a new lab's fine-tune", "base_model": repo_of(base["model_id"]), "developer": "a-new-lab"},
+        {"model": f"{tuner}'s next fine-tune", "base_model": repo_of(base["model_id"]), "developer": tuner},
+        {"model": "a new pretraining run", "params_b": str(base["params_b"]), "tokens_b": str(base["tokens_b"]),
+         "developer": base["developer"], "release_month": base["release_month"]},
+    ])
+    display(predict_models(fit, examples)[["model", "base_model", "predicted_as", "family", "finetuner_effect",
+                                           "p_damaged", "p_failure", "score_median", "score_lo", "score_hi"]])
+    print(f"The base, {base['model_id']}, scored {base[outcome]:.3f}.")
+
+# %% [markdown]
+# Are these intervals calibrated for new fine-tunes? Every fine-tune of a family of two or more is asked of
+# `predict` the same way (its family as its base, its own fine-tuner, size, date and source) and its draws are
+# weighted by Pareto-smoothed importance sampling with the fit's pointwise log-likelihood (that of a new member of
+# the family), so that its own score does not inform its prediction (`bayes-sauce predict-check` writes the same
+# numbers). What to see: whether the 50% and 90% intervals hold about 50% and 90% of the observed scores, whether
+# the LOO-PIT's ECDF stays inside its band, and whether the median prediction is closer to the observed score than
+# the base model's own score is.
+
+# %%
+finetunes = None
+if fit.spec.model.structure == "families":
+    finetunes, finetune_table = finetune_check(fit)
+    ci = {k: finetunes[f"coverage_{k}_interval"] for k in (50, 90)}
+    print(f"{finetunes['n']} fine-tunes: " + "; ".join(
+        f"{k}% intervals hold {finetunes[f'coverage_{k}']:.1%} (90% CI {ci[k][0]:.1%}-{ci[k][1]:.1%})" for k in (50, 90)))
+    print(f"LOO-PIT inside its band: {finetunes['loo_pit']['passed']}; Pareto k > 0.7: {finetunes['pareto_k_above_0_7']}")
+    print(f"Median absolute error: {finetunes['median_abs_error_points']:.2f} points "
+          f"({finetunes['median_abs_error_points_base_in_data']:.2f} on the {finetunes['n_base_in_data']} whose base is "
+          f"in the data, where the base's own score misses by {finetunes['naive_base_score_median_abs_error_points']:.2f})")
+
+# %% [markdown]
 # ## Key outputs and versions
 
 # %% tags=["key-outputs"]
@@ -356,6 +409,7 @@ emit({
     "elpd_loo": round(float(loo.elpd), 1),
     "n_pareto_k_high": int((np.asarray(loo.pareto_k) > float(loo.good_k)).sum()),
     "checks_passed": {name: bool(c["passed"]) for name, c in checks.items()},
+    "finetune_coverage_90": round(finetunes["coverage_90"], 3) if finetunes else None,
     "versions": versions(),
 })
 

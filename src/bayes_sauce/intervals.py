@@ -1,10 +1,13 @@
-"""Posterior summaries: the median and the equal-tailed interval over the sample dims (ArviZ's ETI)."""
+"""Posterior summaries: the median and the equal-tailed interval over the sample dims.
+
+The interval is ArviZ's ETI (``arviz_stats.eti``: the (1 - prob)/2 and (1 + prob)/2 quantiles, numpy's), computed
+here by xarray's quantile with the same method: importing arviz_stats takes about a second (it imports scipy.stats),
+which a one-model ``predict`` cannot afford; a test checks the two agree."""
 
 from __future__ import annotations
 
 import pandas as pd
 import xarray as xr
-from arviz_stats import eti
 
 SAMPLE_DIMS = ("chain", "draw")
 # Empirical quantiles without interpolation, so draws may be infinite (e.g. no halving without progress).
@@ -13,10 +16,8 @@ QUANTILE_METHOD = "inverted_cdf"
 
 def median_interval(values: xr.DataArray, prob: float, dims: tuple[str, ...] = SAMPLE_DIMS) -> xr.DataArray:
     """Median and ``prob`` equal-tailed interval over ``dims``: dims (..., quantile) with coords lo, median, hi."""
-    bounds = eti(values, prob=prob, dim=list(dims), method=QUANTILE_METHOD)
-    median = values.quantile(0.5, dim=dims, method=QUANTILE_METHOD).drop_vars("quantile")
-    out = xr.concat([bounds.isel(ci_bound=0, drop=True), median, bounds.isel(ci_bound=1, drop=True)], dim="quantile",
-                    coords="minimal", compat="override")
+    tail = (1 - prob) / 2
+    out = values.quantile([tail, 0.5, 1 - tail], dim=dims, method=QUANTILE_METHOD)
     return out.assign_coords(quantile=["lo", "median", "hi"])
 
 

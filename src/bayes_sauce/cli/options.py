@@ -88,8 +88,19 @@ def add_allow_failed(parser: argparse.ArgumentParser) -> None:
                         help="go on (exit 0) even when a fit fails the diagnostics gate")
 
 
+def probability(text: str) -> float:
+    """An argparse type: an interval level strictly between 0 and 1 (refused with one line otherwise)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"needs a level strictly between 0 and 1 (e.g. 0.9), got {text!r}")
+    return value
+
+
 def add_level(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--level", type=float, default=INTERVAL_PROB, help="interval level (default: %(default)s)")
+    parser.add_argument("--level", type=probability, default=INTERVAL_PROB, help="interval level (default: %(default)s)")
 
 
 def at_least(minimum: int) -> Callable[[str], int]:

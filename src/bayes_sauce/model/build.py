@@ -313,7 +313,9 @@ def _unseen_levels(spec: Spec, design: Design, new: NewRows, alpha, developers: 
         known = alpha + offsets[np.maximum(new.unseen_centre, 0)]
         unseen = alpha + offsets[unseen_pos]
         n_dev = len(design.coords["developer"])
-        pick = pm.Categorical("new_developer_pick", p=np.full(n_dev, 1.0 / n_dev), shape=n)
+        # Uniform over the fitted developers; drawn as DiscreteUniform, whose draws are one numpy call (PyMC's
+        # Categorical draws per element in Python: 4 s for 6,000 draws x 126 developers).
+        pick = pm.DiscreteUniform("new_developer_pick", 0, n_dev - 1, shape=n)
         centre = pt.switch(new.unseen_centre >= 0, known,
                            pt.switch(np.equal(new.unseen_centre, UNSEEN_LEVEL), unseen, developers.centre[pick]))
     if structure == "fixed_groups":

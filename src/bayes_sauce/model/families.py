@@ -325,11 +325,15 @@ def new_family_rows(spec: Spec, design: Design, new, beta, level, period, obs: O
                           dims="new_model")
     pm.Deterministic("new_line", mu - pt.where(known, 0.0, fresh), dims="new_model")  # a new family at its line
     # As in the fit, the mixture applies only to a fine-tune in a family with other members (a fitted family's
-    # models, or the other rows of the same new family).
+    # models other than the row itself, or the other rows of the same new family).
     rows_per_new = np.bincount(new.new_family_idx[~known], minlength=n_new)[new.new_family_idx]
-    compared = new.finetune & np.where(known, fam.models_per_family[f] >= 2, rows_per_new >= 2)
+    others = fam.models_per_family[f] - new.family_member
+    compared = new.finetune & np.where(known, others >= 1, rows_per_new >= 2)
     params = _new_params(spec, design, obs, mu, scale.accuracy(mu, pt.sigmoid), is_closed, compared)
     pm.Deterministic("new_scale", params[1], dims="new_model")
+    # The mixture's weights (mixture_draw's): the chance that the new model is a failed evaluation or damaged.
+    pm.Deterministic("new_p_failure", params[5], dims="new_model")
+    pm.Deterministic("new_p_damaged", (1 - params[5]) * params[4] * compared, dims="new_model")
     draw = mixture_draw(*params)
     logit = pm.Deterministic("new_eta", pt.where(new.own >= 0, fam.logit[np.maximum(new.own, 0)], draw),
                              dims="new_model")

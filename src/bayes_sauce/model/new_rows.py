@@ -3,7 +3,8 @@
 A row's developer is a fitted one or unseen (then drawn from its group's pool, a pool the fit never
 saw from the group prior, or, with no group given, around a fitted developer picked at random); its
 period is a fitted one or, for a random walk, up to ``MAX_EXTRAPOLATION_MONTHS`` outside the fitted
-span; a fitted model may keep its own model effect (``own``).
+span; a fitted model may keep its own model effect (``own``). In the family structure a row joins a fitted family
+(its base developer, compute and period) or founds a new one, around its ``base_developer``'s line where given.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ class NewRows:
     finetune: np.ndarray = field(default_factory=lambda: np.array([], dtype=bool))
     finetuner_idx: np.ndarray = field(default_factory=lambda: np.array([], dtype=np.int64))  # -1: a fresh effect
     new_finetuner_idx: np.ndarray = field(default_factory=lambda: np.array([], dtype=np.int64))  # rows sharing one
+    family_member: np.ndarray = field(default_factory=lambda: np.array([], dtype=bool))  # a fitted model of its family
     observed_score: np.ndarray | None = None  # held-out rows' scores, for their log density
 
     @property
@@ -106,12 +108,13 @@ def _level_of_group(group: str | None, structure: str, design: Design) -> tuple[
 def _shared_index(labels: list, fresh: np.ndarray) -> np.ndarray:
     """Per row: the index of its label among the labels of ``fresh`` rows, in order of first appearance (rows with
     one label share one fresh draw); 0 where the row is not fresh."""
-    unseen = list(dict.fromkeys(label for label, new in zip(labels, fresh) if new))
-    return np.array([unseen.index(label) if new else 0 for label, new in zip(labels, fresh)], dtype=np.int64)
+    unseen = {label: i for i, label in enumerate(dict.fromkeys(label for label, new in zip(labels, fresh) if new))}
+    return np.array([unseen[label] if new else 0 for label, new in zip(labels, fresh)], dtype=np.int64)
 
 
 def _family_columns(frame: pd.DataFrame, design: Design) -> dict:
-    """Each row's fitted family (or -1), whether it is a fine-tune, and its fine-tuner's sampled effect (or -1).
+    """Each row's fitted family (or -1), whether it is a fine-tune, its fine-tuner's sampled effect (or -1), and
+    whether the row is itself one of the family's fitted models (so the family's other members can be counted).
 
     A row naming a fitted family is a fine-tune of its base unless ``is_finetune`` says otherwise; a row
     without one is the first model of a new family (its own base), unless it says it is a fine-tune.
@@ -127,15 +130,21 @@ def _family_columns(frame: pd.DataFrame, design: Design) -> dict:
     sampled = [t for t, n in zip(design.coords["finetuner"], fam.finetunes_per_finetuner) if n >= 2]
     tuner = np.where(finetune, [design.coords["finetuner"].index(d) if d in sampled else -1 for d in frame["developer"]],
                      -1)
+    fitted = dict(zip(design.coords["model"], fam.family_idx))
+    names = frame["model"] if "model" in frame else pd.Series([None] * len(frame))
+    member = np.array([fitted.get(m, -1) == f >= 0 for m, f in zip(names, family_idx)], dtype=bool)
     # Fine-tunes by the same fine-tuner without a sampled effect share one fresh effect, as a fitted one's share theirs.
     return {"family_idx": family_idx.astype(np.int64), "new_family_idx": new_family_idx,
             "finetune": finetune, "finetuner_idx": tuner.astype(np.int64),
-            "new_finetuner_idx": _shared_index(frame["developer"].tolist(), finetune & (tuner < 0))}
+            "new_finetuner_idx": _shared_index(frame["developer"].tolist(), finetune & (tuner < 0)),
+            "family_member": member}
 
 
 def new_rows(frame: pd.DataFrame, design: Design, structure: str, own: bool = False) -> NewRows:
     """Index rows with columns log10_flops, developer, developer_group, period, is_closed (and model, for own;
-    family, is_finetune and observed in the family structure, all optional)."""
+    family, is_finetune, base_developer and observed in the family structure, all optional). A row founding a new
+    family takes its level around ``base_developer``'s line where given (a fine-tune of a base the fit never saw
+    by a developer it did), else around its own developer's."""
     frame = frame.reset_index(drop=True)
     developers = design.coords["developer"]
     groups = [None if g is None or pd.isna(g) or g == "" else str(g) for g in frame["developer_group"]]
@@ -145,7 +154,9 @@ def new_rows(frame: pd.DataFrame, design: Design, structure: str, own: bool = Fa
         fam = design.families
         known = lineage["family_idx"] >= 0
         base = np.asarray(developers)[fam.base_of_family[np.maximum(lineage["family_idx"], 0)]]
-        names = [str(b) if k else d for b, k, d in zip(base, known, names)]
+        founder = frame["base_developer"] if "base_developer" in frame else pd.Series([None] * len(frame))
+        names = [str(b) if k else (str(f) if isinstance(f, str) and f else d)
+                 for b, k, f, d in zip(base, known, founder, names)]
         period_of_family = np.asarray(design.coords["period"])[fam.period_idx[np.maximum(lineage["family_idx"], 0)]]
         frame = frame.assign(period=np.where(known, period_of_family, frame["period"].astype(str)))
     for i, (dev, group) in enumerate(zip(names, groups, strict=True)):
@@ -159,14 +170,14 @@ def new_rows(frame: pd.DataFrame, design: Design, structure: str, own: bool = Fa
     labels = list(dict.fromkeys(label for code, label in codes if code == UNSEEN_LEVEL))
     period_idx, before, after = _period_positions(frame["period"].astype(str).tolist(), design)
     fitted_models = {m: i for i, m in enumerate(design.coords["model"])}
+    position = {d: i for i, d in enumerate([*developers, *unseen])}  # fitted developers, then unseen ones
     own_idx = (frame["model"].map(fitted_models).fillna(-1).astype(np.int64).to_numpy() if own
                else np.full(len(frame), -1, dtype=np.int64))
     return NewRows(
         names=frame["model"].astype(str).tolist() if "model" in frame else [f"new-{i}" for i in range(len(frame))],
         x_c=frame["log10_flops"].to_numpy(dtype=float) - design.c0,
         period_idx=period_idx, steps_before=before, steps_after=after,
-        developer_idx=np.array([developers.index(d) if d in developers else len(developers) + unseen.index(d)
-                                for d in names], dtype=np.int64),
+        developer_idx=np.array([position[d] for d in names], dtype=np.int64),
         unseen_developers=unseen,
         unseen_centre=np.array([c for c, _ in codes], dtype=np.int64),
         unseen_labels=labels,

@@ -1,14 +1,19 @@
 """One model's score taken apart, per posterior draw: the level and each component of its latent logit (whatever
-components the model has), its fitted score, its nearest relatives, and what it would score with the median
-developer's effect in place of its own.
+components the model has), the score its inputs lead the model to expect, its nearest relatives, and what it would
+score with the median developer's effect in place of its own.
 
 Components come from the model itself (``posterior.components``, through ``fit.evaluate``); the score is the
-model's own link (``design.scale.accuracy``) applied to the sum, so nothing here re-derives the model.
+model's own link (``design.scale.accuracy``) applied to the sum, so nothing here re-derives the model. In the family
+structure the components sum to the observed logit (model effects are integrated out of the likelihood, so the
+model-specific component is what is left), so the expected score comes from ``predict``: the model's inputs (its
+family, fine-tuner, compute) without a deviation of its own, and the score a new model with those inputs would get.
+The developer component is the developer of the model's base (the family's), whose name the explanation carries;
+a fine-tune's fine-tuner effect is part of its model-specific component, and is shown as such.
 """
 
 from __future__ import annotations
 
-import difflib
+import hashlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,7 +22,12 @@ import xarray as xr
 
 from bayes_sauce.fit.fit import Fit
 from bayes_sauce.intervals import interval_frame
+from bayes_sauce.model.new_rows import dataset_frame
+from bayes_sauce.predictive.base_models import closest
+from bayes_sauce.predictive.new_models import new_model_rows, prediction_table
+from bayes_sauce.predictive.predict import NEW_DIM, predict
 from bayes_sauce.quantities import decompose, posterior
+from bayes_sauce.quantities.headline import safe_label
 
 NOT_COMPONENTS = ("beta", "level")  # the other variables of posterior.components
 DEVELOPER = "developer"  # the component the median-developer question replaces
@@ -33,11 +43,17 @@ class UnknownModelError(ValueError):
 def close_matches(model_id: str, models: pd.DataFrame, n: int = SUGGESTIONS) -> list[str]:
     """Model ids like ``model_id``: difflib's closest, then ids or display names containing it (any case)."""
     ids = models["model_id"].astype(str).tolist()
-    lower = {i.lower(): i for i in ids}
-    found = [lower[m] for m in difflib.get_close_matches(model_id.lower(), list(lower), n=n, cutoff=0.5)]
     needle = model_id.lower()
-    found += [i for i, name in zip(ids, models["display_name"].astype(str)) if needle in i.lower() or needle in name.lower()]
-    return list(dict.fromkeys(found))[:n]
+    named = [i for i, name in zip(ids, models["display_name"].astype(str)) if needle in name.lower()]
+    return list(dict.fromkeys([*closest(model_id, ids, n), *named]))[:n]
+
+
+def file_stem(model_id: str) -> str:
+    """A file name for a model's explanation: its id made safe, with a digest of the id where that changed it
+    (ids that differ only in characters a file name cannot carry, such as 'org__模型' and 'org__数据', would
+    otherwise share one file)."""
+    stem = safe_label(model_id)
+    return stem if stem == model_id else f"{stem}-{hashlib.sha256(model_id.encode()).hexdigest()[:8]}"
 
 
 def resolve(model_id: str, models: pd.DataFrame) -> str:
@@ -51,7 +67,9 @@ def resolve(model_id: str, models: pd.DataFrame) -> str:
 
 @dataclass(frozen=True)
 class Explanation:
-    """The parts of one model's latent logit and score (median, lo, hi), its relatives and how they were chosen."""
+    """The parts of one model's latent logit and score (median, lo, hi), its relatives and how they were chosen;
+    ``developer``: whose effect the developer component is (in the family structure, the base model's developer);
+    ``finetuner``: a fine-tune's developer, whose effect is part of its model-specific component (else None)."""
 
     model_id: str
     components: list[str]
@@ -59,36 +77,56 @@ class Explanation:
     relatives: pd.DataFrame
     relation: str
     row: pd.Series
+    developer: str = ""
+    finetuner: str | None = None
+
+
+def _nearest(models: pd.DataFrame, keys: list[tuple[str, object]], log10_flops: float, n: int) -> tuple[pd.DataFrame, str]:
+    """The models sharing the first (column, value) of ``keys`` that any share, else every model; nearest compute first."""
+    for relation, value in keys:
+        known = relation in models and value is not None and not pd.isna(value) and value != ""
+        same = models[models[relation] == value] if known else models.iloc[:0]
+        if len(same):
+            break
+    else:
+        relation, same = "compute", models
+    distance = (same["log10_flops"] - log10_flops).abs()
+    return same.assign(compute_distance=distance).sort_values(["compute_distance", "model_id"]).head(n), relation
 
 
 def relatives_of(models: pd.DataFrame, model_id: str, n: int = RELATIVES) -> tuple[pd.DataFrame, str]:
     """Other models of the same family, else of the same developer, else every model; nearest in compute first."""
     me = models.set_index("model_id").loc[model_id]
-    others = models[models["model_id"] != model_id]
-    for relation in ("family", "developer"):
-        if relation in models and pd.notna(me[relation]):
-            same = others[others[relation] == me[relation]]
-            if len(same):
-                break
-    else:
-        relation, same = "compute", others
-    distance = (same["log10_flops"] - me["log10_flops"]).abs()
-    return same.assign(compute_distance=distance).sort_values(["compute_distance", "model_id"]).head(n), relation
+    return _nearest(models[models["model_id"] != model_id], [("family", me.get("family")), ("developer", me["developer"])],
+                    me["log10_flops"], n)
 
 
-def _parts(comps: xr.Dataset, names: list[str], eta: xr.DataArray, score: xr.DataArray, counterfactual: dict,
+def _parts(comps: xr.Dataset, names: list[str], eta: xr.DataArray, score: xr.DataArray, extra: dict,
            prob: float) -> pd.DataFrame:
-    """Long table: level, each component, eta; the fitted score; the median-developer score and the difference."""
-    values = {"level": comps["level"], **{c: comps[c] for c in names}, "eta": eta, "score": score, **counterfactual}
+    """Long table: level, each component, eta; the score they sum to; the expected and predicted scores, the
+    fine-tuner's effect and the median-developer score (``extra``, each with its kind)."""
+    values = {"level": comps["level"], **{c: comps[c] for c in names}, "eta": eta, "score": score,
+              **{k: v for k, (v, _) in extra.items()}}
     frame = pd.concat([interval_frame(v, prob).assign(part=k) for k, v in values.items()], ignore_index=True)
     kind = {"level": "level", "eta": "total", "score": "score", **{c: "component" for c in names},
-            **{k: "counterfactual" for k in counterfactual}}
+            **{k: kind for k, (_, kind) in extra.items()}}
     frame["kind"] = frame["part"].map(kind)
-    frame["unit"] = frame["kind"].map({"score": "score", "counterfactual": "score"}).fillna("logit")
+    frame["unit"] = frame["kind"].map({"score": "score", "counterfactual": "score", "expected": "score",
+                                       "predictive": "score"}).fillna("logit")
     multiplier = {c: decompose.multiplier(comps[c], comps["beta"]) for c in names if c != COMPUTE}
     equivalent = pd.Series({c: float(m.median()) for c, m in multiplier.items()}, dtype=float)
     frame["compute_equivalent"] = frame["part"].map(equivalent)
     return frame[["part", "kind", "median", "lo", "hi", "unit", "compute_equivalent"]]
+
+
+def expected_scores(fit: Fit, model_ids: list[str], seed: int = 0) -> xr.Dataset:
+    """Per fitted model, what its inputs lead the model to expect (``predict`` of its own row, without its own
+    deviation): ``expected`` (the score at the mean of its logit: its family's level, fine-tuner effect and compute,
+    or its developer's line) and ``new_model_score`` (the score of a new model with the same inputs)."""
+    rows = fit.rows.set_index("model_id").loc[model_ids].reset_index()
+    draws = predict(fit, dataset_frame(rows, fit.spec.data.time), seed, only=("mean", "score"))
+    out = xr.Dataset({"expected": fit.design.scale.accuracy(draws["mean"]), "new_model_score": draws["score"]})
+    return out.drop_vars(NEW_DIM, errors="ignore").rename_dims({NEW_DIM: "model"}).assign_coords(model=model_ids)
 
 
 def explain(fit: Fit, model_id: str, n_relatives: int = RELATIVES) -> Explanation:
@@ -99,22 +137,72 @@ def explain(fit: Fit, model_id: str, n_relatives: int = RELATIVES) -> Explanatio
     eta_all = comps["level"] + sum(comps[c] for c in names)
     score_all = fit.design.scale.accuracy(eta_all)
     me = dict(model=model_id)
-    counterfactual = {}
+    position = list(fit.rows["model_id"]).index(model_id)
+    developer = str(fit.design.coords["developer"][fit.design.developer_idx[position]])
+    relatives, relation = relatives_of(fit.rows, model_id, n_relatives)
+    expected = expected_scores(fit, [model_id, *relatives["model_id"]])
+    extra = {"expected_score": (expected["expected"].sel(me), "expected"),
+             "new_model_score": (expected["new_model_score"].sel(me), "predictive")}
+    finetuner = None
+    fam = fit.design.families
+    if fam is not None and fam.is_finetune[position]:
+        finetuner = str(fit.rows["developer"].iloc[position])
+        effect = fit.posterior["finetuner_effect"].sel(finetuner=finetuner)
+        extra["finetuner_effect"] = (effect, "detail")
     if DEVELOPER in names:
-        # The median over the model's developers (in the family structure: the base developers, whose effect a
-        # fine-tune's developer component is).
+        # The median over the developers whose effects the developer component takes (in the family structure:
+        # the base developers; a fine-tune's is its base's).
         median_developer = fit.posterior["developer_effect"].median("developer")
         alternative = fit.design.scale.accuracy(eta_all.sel(me) - comps[DEVELOPER].sel(me) + median_developer)
-        counterfactual = {"score_with_median_developer": alternative,
-                          "score_change_with_median_developer": alternative - score_all.sel(me)}
-    parts = _parts(comps.sel(me), names, eta_all.sel(me), score_all.sel(me), counterfactual, fit.prob)
-    relatives, relation = relatives_of(fit.rows, model_id, n_relatives)
-    fitted = interval_frame(score_all.sel(model=relatives["model_id"].tolist()), fit.prob, "fitted_")
-    medians = pd.DataFrame({f"{c}_median": comps[c].sel(model=relatives["model_id"].tolist()).median(("chain", "draw"))
+        extra |= {"score_with_median_developer": (alternative, "counterfactual"),
+                  "score_change_with_median_developer": (alternative - score_all.sel(me), "counterfactual")}
+    parts = _parts(comps.sel(me), names, eta_all.sel(me), score_all.sel(me), extra, fit.prob)
+    others = relatives["model_id"].tolist()
+    fitted = interval_frame(expected["expected"].sel(model=others), fit.prob, "expected_")
+    medians = pd.DataFrame({f"{c}_median": comps[c].sel(model=others).median(("chain", "draw"))
                             .to_numpy() for c in names}, index=fitted.index)
     outcome = fit.spec.data.outcome
     columns = ["model_id", "display_name", "developer", "release_month", "log10_flops", outcome]
     relatives = pd.concat([relatives[[c for c in columns if c in relatives]].reset_index(drop=True),
                            fitted.reset_index(drop=True), medians.reset_index(drop=True)], axis=1)
     row = fit.rows.set_index("model_id").loc[model_id]
-    return Explanation(model_id, names, parts, relatives.rename(columns={outcome: "observed"}), relation, row)
+    return Explanation(model_id, names, parts, relatives.rename(columns={outcome: "observed"}), relation, row,
+                       developer, finetuner)
+
+
+@dataclass(frozen=True)
+class NewExplanation:
+    """A model the fit never saw: ``predict``'s row for it (how it was predicted, P(damaged), P(failed), the score),
+    the score expected from its inputs, its fine-tuner's fitted effect (None where fresh or not a fine-tune), and
+    the fitted models nearest to it with the scores their inputs lead the model to expect."""
+
+    prediction: pd.Series
+    expected: pd.Series
+    finetuner_effect: pd.Series | None
+    relatives: pd.DataFrame
+    relation: str
+
+
+def explain_new(fit: Fit, frame: pd.DataFrame, n_relatives: int = RELATIVES, seed: int = 0,
+                extend_last_cohort: bool = False, new_family: bool = False) -> NewExplanation:
+    """``explain`` for one model the fit never saw (``new_models``' input, e.g. a fine-tune of a base model):
+    its prediction beside the fitted models nearest to it, in one pass through the model."""
+    rows = new_model_rows(frame, fit, extend_last_cohort, new_family=new_family)
+    row = rows.iloc[0]
+    # Its family's models, else its (base) developer's.
+    relatives, relation = _nearest(fit.rows, [("family", row.get("family")),
+                                              ("developer", row.get("base_developer") or row["developer"])],
+                                   row["log10_flops"], n_relatives)
+    asked = pd.concat([rows.iloc[[0]], dataset_frame(relatives, fit.spec.data.time)], ignore_index=True)
+    draws = predict(fit, asked, seed, only=("mean", "score"))
+    expected = interval_frame(fit.design.scale.accuracy(draws["mean"]), fit.prob, "expected_").reset_index(drop=True)
+    table = prediction_table(rows.iloc[[0]], draws.isel({NEW_DIM: [0]}), fit.prob)
+    effect = None
+    if "finetuner_effect" in draws and draws["finetuner_effect"].values[0] == "fitted":
+        tuner = fit.posterior["finetuner_effect"].sel(finetuner=row["developer"])
+        effect = interval_frame(tuner, fit.prob).iloc[0]
+    outcome = fit.spec.data.outcome
+    columns = ["model_id", "display_name", "developer", "release_month", "log10_flops", outcome]
+    relatives = pd.concat([relatives[columns].reset_index(drop=True), expected.iloc[1:].reset_index(drop=True)], axis=1)
+    return NewExplanation(table.iloc[0], expected.iloc[0], effect, relatives.rename(columns={outcome: "observed"}),
+                          relation)
