@@ -19,12 +19,12 @@ from bayes_sauce.fit.diagnostics import diagnose
 from bayes_sauce.fit.sampling import Timings, compile_nutpie, run_nuts
 from bayes_sauce.spec.schema import SamplingSpec
 
-FALLBACK_TARGET_ACCEPT = 0.95
+FALLBACK_TARGET_ACCEPT = 0.99
 FALLBACK_TUNE_FACTOR = 2
 
 
 def fallback_settings(sampling: SamplingSpec) -> SamplingSpec:
-    """The fallback's sampler settings: twice the tuning, target acceptance at least 0.95."""
+    """The fallback's sampler settings: twice the tuning, target acceptance at least 0.99."""
     return sampling.model_copy(update={"tune": FALLBACK_TUNE_FACTOR * sampling.tune,
                                        "target_accept": max(FALLBACK_TARGET_ACCEPT, sampling.target_accept)})
 

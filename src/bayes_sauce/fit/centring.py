@@ -19,8 +19,8 @@ import pytensor.tensor as pt
 import xarray as xr
 
 from bayes_sauce.intervals import SAMPLE_DIMS
-from bayes_sauce.model.effects import CENTRING_PREFIX, RAW_SUFFIX
-from bayes_sauce.model.evaluate import EVALUATION_MODE
+from bayes_sauce.model.effects import CENTRING_PREFIX, LOCATION_PREFIX, RAW_SUFFIX, SCALE_PREFIX
+from bayes_sauce.model.evaluate import EVALUATION_MODE, evaluate
 
 PILOT_TUNE = 150
 PILOT_DRAWS = 25
@@ -39,34 +39,90 @@ def zeros(model: pm.Model) -> dict[str, np.ndarray]:
     return {group: np.zeros(model[CENTRING_PREFIX + group].get_value().shape) for group in groups(model)}
 
 
-def weights_from_pilot(model: pm.Model, pilot: xr.Dataset, points: int = CURVATURE_POINTS) -> dict[str, np.ndarray]:
+def _pilot_points(model: pm.Model, pilot: xr.Dataset, points: int) -> list[dict[str, np.ndarray]]:
+    """``points`` draws of the pilot, spread over its chains, as values of the free variables."""
+    draws = {rv.name: pilot[rv.name].transpose(*SAMPLE_DIMS, ...).values for rv in model.free_RVs}
+    draws = {name: value.reshape(value.shape[0] * value.shape[1], *value.shape[2:]) for name, value in draws.items()}
+    picks = np.linspace(0, len(draws[model.free_RVs[0].name]) - 1, points).round().astype(int)
+    return [{name: value[pick] for name, value in draws.items()} for pick in picks]
+
+
+def _locations(model: pm.Model):
+    """A function of a point (free variables' values) giving each group's location and scale per effect."""
+    names = [f"{prefix}{group}" for group in groups(model) for prefix in (LOCATION_PREFIX, SCALE_PREFIX)]
+    inputs = [model.rvs_to_values[rv] for rv in model.free_RVs]
+    located = pytensor.function(inputs, model.replace_rvs_by_values([model[name] for name in names]),
+                                mode=EVALUATION_MODE, on_unused_input="ignore")
+
+    def at(point: dict[str, np.ndarray]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        values = located(*[point[v.name] for v in inputs])
+        return {group: (values[2 * i], values[2 * i + 1]) for i, group in enumerate(groups(model))}
+
+    return at
+
+
+def _hessian(model: pm.Model):
+    """A function of a point (free variables' values) giving the log density's negative Hessian over every group's
+    raw variables, in ``groups`` order."""
+    values = [model.rvs_to_values[rv] for rv in model.free_RVs]
+    raws = [model.rvs_to_values[model[group + RAW_SUFFIX]] for group in groups(model)]
+    total = model.logp()
+    # One function per row of blocks: PyTensor's rewrites of several rows of vectorised Hessians in one graph gave NaNs.
+    rows = [pytensor.function(values, [-h for h in pytensor.gradient.jacobian(pytensor.gradient.grad(total, raw), raws,
+                                                                              vectorize=True)],
+                              mode=EVALUATION_MODE, on_unused_input="ignore") for raw in raws]
+    return lambda point: np.block([row(*[point[v.name] for v in values]) for row in rows])
+
+
+def _standard_variances(model: pm.Model, pilot: xr.Dataset, seed: int) -> dict[str, float]:
+    """Per group: the variance of its standardised effects (raw variables at weight 0: a normal's 1, a skew-normal's
+    or Student-t's by its shape), from fresh draws given the pilot's other parameters."""
+    names = [group + RAW_SUFFIX for group in groups(model)]
+    fresh = evaluate(model, pilot.drop_vars(names), names, seed)
+    return {group: float(fresh[name].var()) for group, name in zip(groups(model), names)}
+
+
+def weights_from_pilot(model: pm.Model, pilot: xr.Dataset, points: int = CURVATURE_POINTS,
+                       seed: int = 0) -> dict[str, np.ndarray]:
     """Each group's weights from a pilot posterior of ``model`` sampled non-centred (weights 0).
 
-    At weight 0 an effect is x = loc + scale z; the log density's curvature in z is its own (standard) prior's,
-    H_own, plus what everything else says about it (the data, and the effects drawn around it), so its weight
-    1 - H_own / H_total is the data's share of its conditional precision, sigma^2 / (sigma^2 + s^2) for a normal
-    effect. The curvatures are exact second derivatives, averaged over ``points`` pilot draws spread over the
-    chains (the hyper-parameters at typical values, however short the pilot)."""
+    An effect's weight is the share of its prior variance the data remove: 1 - Var(x | data, hyper-parameters) /
+    Var(x | hyper-parameters), for a normal effect pinned by data with variance s^2 and spread sigma
+    sigma^2 / (sigma^2 + s^2). The posterior variance is the diagonal of the inverse of the log density's Hessian
+    over every group's effects (exact second derivatives, every group centred), so that what an effect learns from
+    the effects drawn around it (a developer's level from its families) counts with their own uncertainty; the prior
+    variance is its scale squared times its family's standardised variance. The share is averaged over ``points``
+    pilot draws spread over the chains: the hyper-parameters at typical values, however short the pilot."""
     from pymc.model.transform.conditioning import remove_value_transforms
 
-    plain = remove_value_transforms(model)  # its value variables take the posterior's (constrained) values
-    values = [plain.rvs_to_values[rv] for rv in plain.free_RVs]
-    draws = {rv.name: pilot[rv.name].transpose(*SAMPLE_DIMS, ...).values for rv in plain.free_RVs}
-    draws = {name: value.reshape(value.shape[0] * value.shape[1], *value.shape[2:]) for name, value in draws.items()}
-    picks = np.linspace(0, len(draws[values[0].name]) - 1, points).round().astype(int)
-    weights = {}
-    for group in groups(model):
-        raw = plain.rvs_to_values[plain[group + RAW_SUFFIX]]
-        hessians = [pytensor.gradient.jacobian(pytensor.gradient.grad(term, raw), raw, vectorize=True)
-                    for term in (plain.logp(vars=[plain[group + RAW_SUFFIX]]), plain.logp())]
-        # One function per group: PyTensor's rewrites of several vectorised Hessians in one graph gave NaNs.
-        curvatures = pytensor.function(values, [-pt.diagonal(h) for h in hessians], mode=EVALUATION_MODE,
-                                       on_unused_input="ignore")
-        own, everything = np.sum([curvatures(*[draws[v.name][pick] for v in values]) for pick in picks], axis=0)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            share = np.nan_to_num(1 - own / everything, nan=0.0)  # no finite curvature: non-centred, the safe form
-        weights[group] = np.round(np.clip(share, 0.0, 1.0), DECIMALS)
-    return weights
+    # A copy whose value variables take the posterior's (constrained) values, and whose data containers are its own.
+    plain = remove_value_transforms(model)
+    names = groups(plain)
+    standard = _standard_variances(plain, pilot, seed)
+    set_weights(plain, {group: np.ones_like(w) for group, w in zeros(plain).items()})
+    hessian, locate = _hessian(plain), _locations(plain)
+    shares = []
+    for point in _pilot_points(plain, pilot, points):
+        located = locate(point)
+        centred = dict(point)  # the same effects as raw variables of the centred form: x = loc + scale z
+        for group, (loc, scale) in located.items():
+            centred[group + RAW_SUFFIX] = loc + scale * point[group + RAW_SUFFIX]
+        prior = np.concatenate([scale**2 * standard[group] for group, (_, scale) in located.items()])
+        with np.errstate(invalid="ignore", divide="ignore"):  # no finite curvature: non-centred, the safe form
+            share = 1 - np.diag(_inverse(hessian(centred), 1 / prior.max())) / prior
+        shares.append(np.clip(np.nan_to_num(share, nan=0.0), 0.0, 1.0))
+    sizes = [len(located[group][0]) for group in names]
+    weights = np.round(np.min(shares, axis=0), DECIMALS)
+    return dict(zip(names, np.split(weights, np.cumsum(sizes)[:-1])))
+
+
+def _inverse(hessian: np.ndarray, floor: float) -> np.ndarray:
+    """The inverse of a symmetric curvature matrix with its eigenvalues' magnitudes, at least ``floor`` (the widest
+    prior's precision). A mixture's log density curves the wrong way between its components (a fine-tune between
+    the core and the damaged one): the data pin such an effect as strongly as that curvature says, within each
+    component (the "SoftAbs" of Betancourt 2013, without the softening)."""
+    values, vectors = np.linalg.eigh((hessian + hessian.T) / 2)
+    return (vectors / np.maximum(np.abs(values), floor)) @ vectors.T
 
 
 def set_weights(model: pm.Model, weights: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

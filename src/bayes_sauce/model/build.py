@@ -30,7 +30,16 @@ from bayes_sauce.model.families import (
     new_family_rows,
     observe,
 )
-from bayes_sauce.model.effects import LocationScale, offsets_vs_reference, pooled, prior_rv, random_walk
+from bayes_sauce.model.effects import (
+    LOCATION_PREFIX,
+    SCALE_PREFIX,
+    LocationScale,
+    offsets_vs_reference,
+    pooled,
+    prior_rv,
+    protocol_shift,
+    random_walk,
+)
 from bayes_sauce.model.new_rows import UNSEEN_LEVEL, NewRows
 from bayes_sauce.scale import COMPUTE_ORIGIN_LOG10_FLOPS
 from bayes_sauce.spec.schema import Spec
@@ -38,15 +47,17 @@ from bayes_sauce.spec.schema import Spec
 # eta's additive components per model, each a derived deterministic named with this prefix
 # (decompose's convention: eta = level + sum of components).
 COMPONENT_PREFIX = "component__"
-COMPONENTS = ("compute", "time", "developer", "family", "model_effect")
+COMPONENTS = ("compute", "time", "developer", "family", "protocol", "model_effect")
 # Deterministics evaluated on demand rather than stored with every fit.
 DERIVED = ("mu", "model_scale", "developer_level", "developer_centre", "p_failure",
            *(COMPONENT_PREFIX + c for c in COMPONENTS))
 
 
 def stored_deterministics(model: pm.Model) -> list[str]:
-    """The deterministics a fit stores with its draws: all but the derived ones (evaluated when asked for)."""
-    return [d.name for d in model.deterministics if d.name not in DERIVED]
+    """The deterministics a fit stores with its draws: all but the derived ones (evaluated when asked for) and the
+    effects' locations and scales (what the pilot reads)."""
+    return [d.name for d in model.deterministics
+            if d.name not in DERIVED and not d.name.startswith((LOCATION_PREFIX, SCALE_PREFIX))]
 
 
 @dataclass(frozen=True)
@@ -220,14 +231,15 @@ def build_model(spec: Spec, design: Design, new: NewRows | None = None) -> pm.Mo
         # first period at c0: with it, eta = intercept + beta*x_c + period_effect + developer_effect + model_effect.
         pm.Deterministic("intercept", developers.base + periods.raw[0])
         mu = pm.Deterministic("mu", developers.own[developer_idx] + beta * x_c + periods.raw[period_idx], dims="model")
+        protocol = protocol_shift(spec, is_closed)
         if spec.model.structure == "families":
-            observation = family_observation(spec, design, beta, developers, periods.raw)
+            observation = family_observation(spec, design, beta, developers, periods.raw, protocol)
             observe(observation, design.families.logit)
             logit = model["y_observed"]
             family = model["family_effect"][design.families.family_idx]
-            pm.Deterministic("model_effect", logit - mu - family, dims="model")
+            pm.Deterministic("model_effect", logit - mu - family - protocol, dims="model")
             pm.Deterministic("p_failure", failure_probability(observation, logit), dims="model")
-            _components(design, beta, periods, developers, logit - mu - family, family)
+            _components(spec, design, beta, periods, developers, logit - mu - family - protocol, protocol, family)
             if new is not None:
                 level = developers.own
                 if new.unseen_developers:
@@ -245,30 +257,31 @@ def build_model(spec: Spec, design: Design, new: NewRows | None = None) -> pm.Mo
 
         if spec.model.likelihood == "binomial":
             family = LocationScale("student_t", nu_model) if nu_model is not None else LocationScale()
-            eta = pm.Deterministic("eta", pooled("eta", mu, effect_scale, design.centring_weights("eta", len(design.models)),
-                                                 family), dims="model")
-            pm.Deterministic("model_effect", eta - mu, dims="model")
+            eta = pm.Deterministic("eta", pooled("eta", mu + protocol, effect_scale,
+                                                 design.centring_weights("eta", len(design.models)), family), dims="model")
             pm.Binomial("k", n=scale.n_questions, p=scale.accuracy(eta, pt.sigmoid), observed=design.successes,
                         dims="model")
         else:
-            _effect_dist("y", mu, effect_scale, nu_model, "model", observed=design.logit_score)
+            _effect_dist("y", mu + protocol, effect_scale, nu_model, "model", observed=design.logit_score)
             # From the observed values, not the variable y: pm.compute_deterministics (run after
             # nutpie) would draw y afresh and give random residuals instead of the data's.
             eta = pt.as_tensor(design.logit_score)
-            pm.Deterministic("model_effect", eta - mu, dims="model")
-        _components(design, beta, periods, developers, eta - mu)
+        pm.Deterministic("model_effect", eta - mu - protocol, dims="model")
+        _components(spec, design, beta, periods, developers, eta - mu - protocol, protocol)
         if new is not None:
             _new_rows(spec, design, new, alpha, beta, periods, developers, eta, scales, nu_model)
     return model
 
 
-def _components(design: Design, beta, periods: Periods, developers: Developers, model_effect, family=None) -> None:
+def _components(spec: Spec, design: Design, beta, periods: Periods, developers: Developers, model_effect, protocol,
+                family=None) -> None:
     """eta's additive components per model (decompose's convention), as derived deterministics.
 
     compute = beta * (log10 FLOPs - 18): x in the paper's units, so beta * (c0 - 18) moves from the
     level into compute; time = the period effect vs the first period; developer = the developer's
-    effect vs the base level; family = the base model's own efficiency (family structure);
-    model_effect = the model-specific (in the family structure: the fine-tune's) effect.
+    effect vs the base level; family = the base model's own efficiency (family structure); protocol = a
+    self-reported score's offset (``model.protocol_offset``); model_effect = the model-specific (in the family
+    structure: the fine-tune's) effect.
     """
     model = pm.modelcontext(None)
     pm.Deterministic(f"{COMPONENT_PREFIX}compute", beta * (model["log10_flops_c"] + design.c0 - COMPUTE_ORIGIN_LOG10_FLOPS),
@@ -278,6 +291,8 @@ def _components(design: Design, beta, periods: Periods, developers: Developers, 
                      dims="model")
     if family is not None:
         pm.Deterministic(f"{COMPONENT_PREFIX}family", family, dims="model")
+    if spec.model.protocol_offset:
+        pm.Deterministic(f"{COMPONENT_PREFIX}protocol", protocol, dims="model")
     pm.Deterministic(f"{COMPONENT_PREFIX}model_effect", model_effect, dims="model")
 
 
@@ -337,7 +352,8 @@ def _new_rows(spec: Spec, design: Design, new: NewRows, alpha, beta, periods: Pe
     if new.unseen_developers:
         level = pt.concatenate([level, _unseen_levels(spec, design, new, alpha, developers)])
     mu = pm.Deterministic("new_mu", level[new.developer_idx] + beta * x_c
-                          + _extended_periods(new, periods)[new.period_idx], dims="new_model")
+                          + _extended_periods(new, periods)[new.period_idx] + protocol_shift(spec, is_closed),
+                          dims="new_model")
     pm.Deterministic("new_line", mu, dims="new_model")
     effect_scale = pm.Deterministic("new_scale", scales.of(is_closed), dims="new_model")
     effect = pm.Deterministic("new_effect", _effect_dist("new_effect_draw", pt.zeros_like(effect_scale), effect_scale,

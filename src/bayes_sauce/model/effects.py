@@ -15,6 +15,9 @@ from bayes_sauce.spec.priors import Prior
 # prefix and the group's name (``pooled``); the fit chooses the weights from a pilot run (``fit.centring``).
 CENTRING_PREFIX = "centring__"
 RAW_SUFFIX = "_raw"
+# Each group's location and scale per effect, derived deterministics (never stored): the pilot moves draws between
+# parameterisations with them.
+LOCATION_PREFIX, SCALE_PREFIX = "centring_location__", "centring_scale__"
 
 
 def prior_rv(name: str, prior: Prior, **kwargs) -> pt.TensorVariable:
@@ -50,9 +53,21 @@ def pooled(name: str, loc: pt.TensorVariable, scale: pt.TensorVariable, weights:
     container (``CENTRING_PREFIX + name``), so a compiled model takes other weights without being rebuilt."""
     n = len(weights)
     w = pm.Data(CENTRING_PREFIX + name, np.asarray(weights, dtype=np.float64))
-    loc, scale = loc * pt.ones(n), scale * pt.ones(n)
+    loc = pm.Deterministic(LOCATION_PREFIX + name, loc * pt.ones(n))
+    scale = pm.Deterministic(SCALE_PREFIX + name, scale * pt.ones(n))
     raw = family.rv(name + RAW_SUFFIX, w * loc, scale**w)
     return loc + scale ** (1 - w) * (raw - w * loc)
+
+
+def protocol_shift(spec, is_closed: pt.TensorVariable) -> pt.TensorVariable:
+    """Per row: the offset of a self-reported score from the leaderboard harness's (``model.protocol_offset``; one
+    random variable ``protocol_offset`` shared by a model and its new rows), else 0."""
+    if not spec.model.protocol_offset:
+        return pt.zeros_like(is_closed)
+    model = pm.modelcontext(None)
+    offset = model["protocol_offset"] if "protocol_offset" in model.named_vars else prior_rv(
+        "protocol_offset", spec.priors.protocol_offset)
+    return offset * is_closed
 
 
 def offsets_vs_reference(name: str, prior: Prior, n_labels: int, reference: int) -> pt.TensorVariable:

@@ -39,7 +39,7 @@ import pymc as pm
 import pytensor.tensor as pt
 
 from bayes_sauce.model.design import Design
-from bayes_sauce.model.effects import LocationScale, pooled, prior_rv
+from bayes_sauce.model.effects import LocationScale, pooled, prior_rv, protocol_shift
 from bayes_sauce.spec.schema import Spec
 
 LOG_2PI = float(np.log(2 * np.pi))
@@ -211,8 +211,9 @@ def _fine_tuners(spec: Spec, design: Design) -> pt.TensorVariable:
     return effect
 
 
-def family_observation(spec: Spec, design: Design, beta, developers, period_raw) -> Observation:
-    """The family levels, fine-tuner effects and mixture parts; records family_effect and finetuner_effect.
+def family_observation(spec: Spec, design: Design, beta, developers, period_raw, protocol) -> Observation:
+    """The family levels, fine-tuner effects and mixture parts; records family_effect and finetuner_effect. A
+    self-reported score is shifted by ``protocol`` (per model; 0 without ``model.protocol_offset``).
 
     A family whose developer based no other takes its level from that developer's combined level
     (``build._combined_levels``); its reported effect is the combined level's family share.
@@ -234,7 +235,7 @@ def family_observation(spec: Spec, design: Design, beta, developers, period_raw)
     finetune = fam.is_finetune
     within = prior_rv("beta_within", priors.beta_within)
     mu = (family_level[fam.family_idx] + within * (design.x_c - fam.x_c[fam.family_idx])
-          + pt.where(finetune, tuner[np.maximum(fam.finetuner_idx, 0)], 0.0))
+          + pt.where(finetune, tuner[np.maximum(fam.finetuner_idx, 0)], 0.0) + protocol)
     accuracy = design.scale.floor + (1 - design.scale.floor) / (1 + np.exp(-fam.logit))
     core_sd, var = noise(spec, design, pt.as_tensor(accuracy), design.is_closed,
                          prior_rv("accuracy_noise", priors.accuracy_noise) if opts.accuracy_noise else None,
@@ -321,8 +322,8 @@ def new_family_rows(spec: Spec, design: Design, new, beta, level, period, obs: O
     fresh_tuner = model["sigma_finetuner"] * pm.Normal("new_finetuner_z", 0.0, 1.0, shape=n_tuners)
     tuner = pt.where(new.finetuner_idx >= 0, model["finetuner_effect"][np.maximum(new.finetuner_idx, 0)],
                      fresh_tuner[new.new_finetuner_idx])
-    mu = pm.Deterministic("new_mu", family_level + model["beta_within"] * (x_c - family_x) + new.finetune * tuner,
-                          dims="new_model")
+    mu = pm.Deterministic("new_mu", family_level + model["beta_within"] * (x_c - family_x) + new.finetune * tuner
+                          + protocol_shift(spec, is_closed), dims="new_model")
     pm.Deterministic("new_line", mu - pt.where(known, 0.0, fresh), dims="new_model")  # a new family at its line
     # As in the fit, the mixture applies only to a fine-tune in a family with other members (a fitted family's
     # models other than the row itself, or the other rows of the same new family).

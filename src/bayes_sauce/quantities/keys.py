@@ -25,7 +25,7 @@ COMPONENT_NAMES = {
     "pretraining_cohort": "shared progress (pretraining cohort)", "release_cohort": "shared progress (release cohort)",
     "base_developer": "base developer", "family": "base-model family", "fine_tune": "fine-tune",
     "damage": "damage by fine-tuning", "failed_evaluation": "failed evaluation", "evaluation_noise": "evaluation noise",
-    "controls": "controls",
+    "controls": "controls", "protocol": "self-reported protocol",
 }
 # A component's token inside an id where it differs from its name: the paper's names for the replication's
 # components (a data variable cannot be called "model").

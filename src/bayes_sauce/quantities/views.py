@@ -163,6 +163,15 @@ def model_group_effects(fit: Fit, developer_effect: xr.DataArray) -> xr.DataArra
     return xr.where(xr.DataArray(own, dims="group"), mine.assign_coords(group=groups), effect).transpose(*effect.dims)
 
 
+PROTOCOL_MEANING = ("a self-reported score's offset from the leaderboard harness's (0 for a leaderboard score; "
+                    "model.protocol_offset)")
+
+
+def _protocol(comps: xr.Dataset) -> dict[str, xr.DataArray]:
+    """The protocol offset's part, where the model has one."""
+    return {"protocol": comps["protocol"]} if "protocol" in comps else {}
+
+
 def model_view(fit: Fit, comps: xr.Dataset) -> View:
     """The model view: the fitted model's own components per draw (see the module's docstring)."""
     post, design = fit.posterior, fit.design
@@ -171,14 +180,15 @@ def model_view(fit: Fit, comps: xr.Dataset) -> View:
     versus = developer_baseline(fit.spec)
     if design.families is None:
         parts = {"compute": comps["compute"], "release_cohort": comps["time"], "developer": comps["developer"],
-                 "model_effect": comps["model_effect"]}
+                 **_protocol(comps), "model_effect": comps["model_effect"]}
         latent_effects = fit.spec.model.likelihood == "binomial"
         meanings = {"compute": PAPER_MEANINGS["compute"],
                     "release_cohort": "the period effect of the cohort it was released in, vs the first",
                     "developer": f"its developer's own effect vs {versus}",
                     "model_effect": "its model-specific effect" + (" (latent: the binomial likelihood takes the question "
                                                             "sampling out)" if latent_effects else
-                                                            " (the residual: evaluation noise included)")}
+                                                            " (the residual: evaluation noise included)"),
+                    "protocol": PROTOCOL_MEANING}
         failed = None
         efficiency = Efficiency(parts["model_effect"], "model-specific effects" + (" (latent)" if latent_effects else ""))
     else:
@@ -201,6 +211,7 @@ def model_view(fit: Fit, comps: xr.Dataset) -> View:
             "base_developer": comps["developer"] + moved,
             "family": comps["family"] - moved,
             "fine_tune": tuner,
+            **_protocol(comps),
             "damage": states.damage,
             "failed_evaluation": failure,
             "evaluation_noise": states.deviation - states.damage - failure,
@@ -213,6 +224,7 @@ def model_view(fit: Fit, comps: xr.Dataset) -> View:
                               "with a single family: its part drawn from its conditional distribution)",
             "family": "its base model's (family's) own efficiency beyond its developer's line",
             "fine_tune": "its fine-tuner's effect (0 for a base model)",
+            "protocol": PROTOCOL_MEANING,
             "damage": "the latent fall of a damaged fine-tune, drawn per draw given its score",
             "failed_evaluation": "the whole deviation of a model whose evaluation failed, each draw's failures drawn "
                                  "with their posterior probability",

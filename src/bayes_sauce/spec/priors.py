@@ -80,6 +80,8 @@ class Priors(Strict):
     sigma_model: Prior = Prior(dist="HalfNormal", sigma=1.0)
     nu_model: Prior = Prior(dist="Gamma", alpha=2.0, beta=0.1)
     sigma_closed: Prior = Prior(dist="HalfNormal", sigma=1.0)
+    # A self-reported score's offset from the leaderboard harness's, on the logit scale (model.protocol_offset).
+    protocol_offset: Prior = Prior(dist="Normal", mu=0.55, sigma=0.15)
     period: Prior = Prior(dist="Normal", mu=0.0, sigma=1.0)
     sigma_period_step: Prior = Prior(dist="HalfNormal", sigma=0.3)
     # The family structure (model.structure = "families"):

@@ -87,6 +87,9 @@ class ModelSpec(Strict):
     model_dist: Literal["normal", "student_t"] = "normal"
     # Non-leaderboard (self-reported) scores: same noise, or an extra model-effect scale.
     closed_models: Literal["same", "extra_noise"] = "same"
+    # Self-reported scores measured under their developer's own protocol: shifted from the leaderboard harness's by
+    # one offset on the logit scale (prior ``protocol_offset``, from the same-model pairs in data/protocol_pairs.csv).
+    protocol_offset: bool = False
     # Mundlak: the developer's mean log compute as a predictor of its level, so beta is the gain from
     # compute within a developer (developer levels that correlate with compute bias it otherwise).
     mundlak: bool = True
