@@ -122,8 +122,9 @@ def write_folder(folder: Path, write: Callable[[Path], T], keep: Callable[[Path]
     folder = Path(folder)
     with locked(folder):
         remove_leftovers(folder)
-        staging = folder.parent / f".{folder.name}.staging-{os.getpid()}-{secrets.token_hex(4)}"
+        staging = Path(os.path.abspath(folder.parent / f".{folder.name}.staging-{os.getpid()}-{secrets.token_hex(4)}"))
         os.mkdir(staging)  # 0o777 less the umask
+        _staging_open.append([f"{staging}/", None])
         try:
             try:
                 result = write(staging)
@@ -135,6 +136,7 @@ def write_folder(folder: Path, write: Callable[[Path], T], keep: Callable[[Path]
                 raise FolderError(os_error_message(err, staging, folder)) from None
             _swap(staging, folder)
         finally:
+            _staging_open.pop()
             shutil.rmtree(staging, ignore_errors=True)  # after an exchange it holds the old folder
     return result
 
@@ -178,7 +180,8 @@ def _swap(staging: Path, folder: Path) -> None:
 def os_error_message(err: OSError, staging: Path | None = None, folder: Path | None = None) -> str:
     """One line for an OS error: the file (named as in ``folder`` for one written in ``staging``), what failed and
     what to do; for a folder being written, that nothing in it was changed."""
-    name = Path(err.filename) if err.filename else _newest(staging)
+    opened = next((last for folder_, last in reversed(_staging_open) if staging and folder_ == f"{staging}/"), None)
+    name = Path(err.filename) if err.filename else opened
     if name is not None and staging is not None and folder is not None and name.is_relative_to(staging):
         name = folder / name.relative_to(staging)
     hint = OS_HINTS.get(err.errno)
@@ -187,9 +190,14 @@ def os_error_message(err: OSError, staging: Path | None = None, folder: Path | N
     return text + (f"; nothing in {folder} was changed" if folder is not None else "")
 
 
-def _newest(staging: Path | None) -> Path | None:
-    """The file written last in a staging folder: the one a write without a file name failed on."""
-    if staging is None or not staging.is_dir():
-        return None
-    files = [p for p in staging.rglob("*") if p.is_file()]
-    return max(files, key=lambda p: p.stat().st_mtime_ns) if files else None
+def _record_opens(event: str, args: tuple) -> None:
+    """Audit hook: while a folder is being written, the last file opened in its staging folder (an OS error from
+    pandas, matplotlib or HDF5 often carries no file name; this is the file it was writing)."""
+    if event == "open" and _staging_open and isinstance(args[0], str | os.PathLike):
+        path = os.fspath(args[0])
+        if isinstance(path, str) and os.path.abspath(path).startswith(_staging_open[-1][0]):
+            _staging_open[-1][1] = Path(os.path.abspath(path))
+
+
+_staging_open: list[list] = []  # [staging folder + "/", last file opened in it] per write in progress
+sys.addaudithook(_record_opens)

@@ -66,8 +66,9 @@ def replicate_to(args: argparse.Namespace, spec_path: Path, out: Path | None, br
     spec = options.with_filter_flags(args, load_spec(spec_path))
     dataset = load(args.data, spec.data.filters.to_filters())
     print(f"Rows: {spec.data.filters.to_filters().describe()}")
-    rep = replicate(spec, dataset, str(spec_path), replicates=args.bootstrap, seed=args.bootstrap_seed,
-                    level=args.level, progress=options.progress(args))
+    with options.heartbeat("replicating (the cluster bootstrap)", quiet=args.no_progress):
+        rep = replicate(spec, dataset, str(spec_path), replicates=args.bootstrap, seed=args.bootstrap_seed,
+                        level=args.level, progress=options.progress(args))
     paper = comparable(load_paper_numbers(spec.name), [rep.design.base_period, *rep.design.groups["time"]],
                        spec.data.time)
     out = out or RESULTS_DIR / spec.name
@@ -101,7 +102,8 @@ def fit_to(args: argparse.Namespace, spec_path: Path, out: Path | None, reuse: b
     else:
         print(f"Fitting spec '{spec.name}' ({spec_path}) with {s.sampler}: {s.chains} chains x {s.draws} draws after "
               f"{s.tune} tuning steps, seed {s.seed}; rows: {spec.data.filters.to_filters().describe()}")
-        fit = fit_and_save(spec, args.data, out, replace=args.replace, progress=options.progress(args))
+        with options.heartbeat("fitting", quiet=args.no_progress):
+            fit = fit_and_save(spec, args.data, out, replace=args.replace, progress=options.progress(args))
         t = fit.timings
         print(f"Models fitted: {len(fit.rows)}; excluded: {len(fit.excluded)} (see excluded.csv)")
         print(f"Time: compile {t.compile_s:.1f} s, sampling {t.sample_s:.1f} s, deterministics and log densities "
@@ -132,7 +134,8 @@ def report_to(fit_dir: Path, allow_failed: bool, evaluations: list[Path], folds:
     print(fit.gate_status())
     with locked(fit_dir):  # one writer: a second report, or a fit into this folder, is refused until it is done
         print(f"Computing the decompositions of {fit_dir} per draw ...")
-        report = build_report(fit, evaluations, folds, progress)
+        with options.heartbeat("making the report", quiet=not progress):
+            report = build_report(fit, evaluations, folds, progress)
         paths = write_report(report)
     print(options.wrote(paths))
     print()

@@ -74,7 +74,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     specs = _bayes_specs(args.specs or [MODELS_DIR / f"{name}.toml" for name in COMPARE_SPECS], args, "compare")
     out = args.out or RESULTS_DIR / "compare"
     print(f"Comparing {', '.join(specs)} (fits reused from {RESULTS_DIR}/<spec> or {out}/fits/<spec>, else fitted there)")
-    table, pointwise = compare(specs, args.data, RESULTS_DIR, out, args.max_refits, args.allow_failed)
+    with options.heartbeat("fitting and comparing"):
+        table, pointwise = compare(specs, args.data, RESULTS_DIR, out, args.max_refits, args.allow_failed)
     text = loo_markdown(table, pointwise)
 
     def write(staging: Path) -> list[str]:
@@ -112,8 +113,9 @@ def cmd_backtest(args: argparse.Namespace) -> int:
                         "set them with the filter flags")
     dataset = load(args.data, rows)
     out = args.out or RESULTS_DIR / "backtest" / args.cutoff
-    result = backtest.run(specs, ols_spec, dataset, args.cutoff, out / "fits", args.level,
-                          args.seed if args.seed is not None else 0, args.allow_failed)
+    with options.heartbeat("fitting and scoring"):
+        result = backtest.run(specs, ols_spec, dataset, args.cutoff, out / "fits", args.level,
+                              args.seed if args.seed is not None else 0, args.allow_failed)
     text = backtest_markdown(result.summary, args.cutoff, result.n_train, result.n_test)
 
     def write(staging: Path) -> list[str]:

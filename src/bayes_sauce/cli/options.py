@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import re
 import sys
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from bayes_sauce.defaults import INTERVAL_PROB, PAPER_WINDOW
@@ -150,6 +153,34 @@ def write_set(out: Path, write: Callable[[Path], list[str]], drop: set[str] = fr
 def progress(args: argparse.Namespace) -> bool:
     """Progress bars only on a terminal, and never with --no-progress."""
     return not getattr(args, "no_progress", False) and sys.stderr.isatty()
+
+
+HEARTBEAT_S = 30.0  # seconds between the lines that long work prints where no progress bar shows
+
+
+@contextlib.contextmanager
+def heartbeat(what: str, quiet: bool = False, every: float = HEARTBEAT_S) -> Iterator[None]:
+    """While the block runs, a line every ``every`` seconds on stderr ("fitting: 2 min 30 s so far") where progress
+    bars do not show (a pipe, a log file); none on a terminal, whose bars show progress, or when ``quiet``
+    (--no-progress)."""
+    if quiet or sys.stderr.isatty():
+        yield
+        return
+    done = threading.Event()
+    start = time.monotonic()
+
+    def beat() -> None:
+        while not done.wait(every):
+            elapsed = int(time.monotonic() - start)
+            print(f"  ... {what}: {elapsed // 60} min {elapsed % 60:02d} s so far", file=sys.stderr, flush=True)
+
+    thread = threading.Thread(target=beat, name="bayes-sauce-heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
 
 
 def wrote(paths: list[Path]) -> str:

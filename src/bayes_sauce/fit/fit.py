@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import platform
 import subprocess
+import sys
 from dataclasses import dataclass, field
 from functools import cached_property
 from importlib import metadata
@@ -40,7 +43,8 @@ from bayes_sauce.store import locked, write_bytes, write_folder
 
 FORMAT_VERSION = 4  # 3: the model spec gained structure (families | developers); 4: posterior_digest
 FILES = ("posterior.nc", "diagnostics.json", "models.csv", "excluded.csv")
-VERSIONED_PACKAGES = ("bayes-sauce", "pymc", "pytensor", "nutpie", "arviz", "numpy", "pandas", "xarray")
+VERSIONED_PACKAGES = ("bayes-sauce", "pymc", "pytensor", "nutpie", "numba", "llvmlite", "arviz", "numpy", "scipy",
+                      "pandas", "xarray")
 
 
 class FitError(ValueError):
@@ -63,6 +67,17 @@ def code_digest() -> str:
     for path in sorted(package.rglob("*.py")):
         digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]
+
+
+def environment_digest() -> str:
+    """16 hex digits of what decides the draws besides the spec, the data and this package's code: the versions of
+    the libraries that compile and sample, and the CPU that numba compiles for (its name, features and core count).
+    The same seed gives the same draws only where these are the same (README, "Reproducibility")."""
+    import llvmlite.binding as llvm
+
+    host = [platform.machine(), llvm.get_host_cpu_name(), llvm.get_host_cpu_features().flatten(), os.cpu_count()]
+    payload = json.dumps({"versions": package_versions(), "host": host}, sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
 def git_commit() -> str:
@@ -343,6 +358,28 @@ def _check_bound(folder: Path, tree: xr.DataTree, diagnostics: dict[str, Any]) -
                        f"gate is unknown; refit with `bayes-sauce fit --out {folder} --replace`")
 
 
+# The largest fit measured (benchmarks/README.md, "Scaling", 2026-12-03): 8,090 models at the default spec's sampling
+# (4 chains x 1500 draws after 1000 tuning steps, 2 cores): 723 s, peak memory 8.93 GiB, gate passed; sampling time
+# grew as about N^1.26 and memory about linearly.
+MEASURED_MODELS, MEASURED_S, MEASURED_GIB, TIME_EXPONENT = 8090, 723.0, 8.93, 1.26
+MEASURED_CHAINS, MEASURED_DRAWS, MEASURED_TUNE = 4, 1500, 1000
+
+
+def size_note(n_models: int, sampling: Any) -> str | None:
+    """For data far larger than any fit measured, what to expect (time, memory) before sampling starts."""
+    if n_models <= MEASURED_MODELS:
+        return None
+    ratio = n_models / MEASURED_MODELS
+    steps = sampling.chains * (sampling.draws + sampling.tune) / (MEASURED_CHAINS * (MEASURED_DRAWS + MEASURED_TUNE))
+    stored = sampling.chains * sampling.draws / (MEASURED_CHAINS * MEASURED_DRAWS)
+    minutes = MEASURED_S * ratio**TIME_EXPONENT * steps / 60
+    return (f"{n_models:,} models is more than the largest fit measured ({MEASURED_MODELS:,} models: "
+            f"{MEASURED_S / 60:.0f} min and {MEASURED_GIB:.0f} GiB of memory on 2 cores, benchmarks/README.md). "
+            f"Time grew as about N^{TIME_EXPONENT} there: at these settings expect roughly "
+            f"{f'{minutes:.0f} min' if minutes < 120 else f'{minutes / 60:.1f} h'} and {MEASURED_GIB * ratio * max(stored, 0.1):.0f} GiB of memory (more on a slower "
+            "machine, and the gate may fail); fewer --draws or --chains, or a filter, make it smaller")
+
+
 def fit_spec(spec: Spec, dataset: Dataset, cores: int | None = None, progress: bool = True,
              extras: bool = True) -> Fit:
     """Build, sample and diagnose: the one path every fit goes through (the spec's [sampling] settings).
@@ -350,6 +387,8 @@ def fit_spec(spec: Spec, dataset: Dataset, cores: int | None = None, progress: b
     ``extras=False`` leaves out the log densities and the replicated datasets, which only the report of a fit
     reads (a cross-validation fold needs neither)."""
     design, dataset = prepare(spec, dataset)
+    if note := size_note(len(design.models), spec.sampling):
+        print(note, file=sys.stderr, flush=True)
     model = build_model(spec, design)
     stored = [d.name for d in model.deterministics if d.name not in DERIVED]
     tree, timings = run_nuts(model, spec.sampling, stored, cores=cores, progress=progress)
@@ -375,6 +414,7 @@ def fit_spec(spec: Spec, dataset: Dataset, cores: int | None = None, progress: b
         "package_versions": json.dumps(package_versions()),
         "git_commit": git_commit(),
         "code_digest": code_digest(),
+        "environment_digest": environment_digest(),
         "diagnostics_passed": int(diagnostics["passed"]),
         "interval_prob": INTERVAL_PROB,
     })

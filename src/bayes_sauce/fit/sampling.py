@@ -61,6 +61,8 @@ def run_nuts(model: pm.Model, sampling: SamplingSpec, stored: list[str], cores: 
                              seed=sampling.seed, progress_bar=progress, save_warmup=False,
                              target_accept=sampling.target_accept)
         timings.sample_s = time.perf_counter() - start
+        if tree.posterior.sizes.get("draw", 0) < sampling.draws:  # nutpie answers Ctrl-C with the draws it has
+            raise KeyboardInterrupt
         patch_nutpie_idata(tree, model, timings.sample_s)
     else:
         start = time.perf_counter()
