@@ -63,14 +63,16 @@ def is_panic(err: BaseException) -> bool:
 
 
 def quiet_libraries(verbose: bool) -> None:
+    """Library log lines below WARNING, and every Python warning (ArviZ's, matplotlib's missing glyphs, Dask's), off
+    the terminal unless -v: this package issues none, so each is a library's; worker processes inherit it."""
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(name)s: %(message)s")
     for name in NOISY_LOGGERS:
         logging.getLogger(name).setLevel(logging.INFO if verbose else logging.WARNING)
     if not verbose:
         import warnings
 
-        warnings.filterwarnings("ignore", category=FutureWarning)
-        warnings.filterwarnings("ignore", category=DeprecationWarning)
+        warnings.simplefilter("ignore")
+        os.environ["PYTHONWARNINGS"] = "ignore"  # Dask workers and other child processes
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -376,7 +376,7 @@ def size_note(n_models: int, sampling: Any) -> str | None:
     return (f"{n_models:,} models is more than the largest fit measured ({MEASURED_MODELS:,} models: "
             f"{MEASURED_S / 60:.0f} min and {MEASURED_GIB:.0f} GiB of memory on 2 cores, benchmarks/README.md). "
             f"Time grew as about N^{TIME_EXPONENT} there: at these settings expect roughly "
-            f"{f'{minutes:.0f} min' if minutes < 120 else f'{minutes / 60:.1f} h'} and {MEASURED_GIB * ratio * max(stored, 0.1):.0f} GiB of memory (more on a slower "
+            f"{f'{minutes:.0f} min' if minutes < 90 else f'{minutes / 60:.1f} h'} and {MEASURED_GIB * ratio * max(stored, 0.1):.0f} GiB of memory (more on a slower "
             "machine, and the gate may fail); fewer --draws or --chains, or a filter, make it smaller")
 
 

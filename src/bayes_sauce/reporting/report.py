@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from bayes_sauce.data.schema import BASE_GROUP
@@ -199,6 +200,9 @@ def terminal_summary(report: Report) -> str:
     for q in shown:
         paper = format_value(c.rows.loc[q, "paper"], c.rows.loc[q, "unit"]) or "-"
         lines.append(f"  {readable(q):<{width}}  {c.show(q):<30} paper {paper}{'  (outside)' if c.outside[q] else ''}")
+    if any(np.isinf(c.rows.loc[q, ["median", "lo", "hi"]].astype(float)).any() for q in shown):
+        lines.append("  (inf: the quantity is infinite in more than 5% of the draws, e.g. a halving time where a draw "
+                     "has no progress; see the definitions in report.md)")
     d = report.fit.diagnostics
     lines.append("Diagnostics gate: PASSED" if d["passed"] else
                  f"!! Diagnostics gate FAILED: {'; '.join(d['failures'])}. These numbers are not reliable.")
