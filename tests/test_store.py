@@ -102,6 +102,18 @@ def test_replace_says_what_it_removes_and_leaves_only_the_new_fit(tmp_path, fits
     assert Fit.load(folder).fingerprint == fits[1].fingerprint
 
 
+def test_a_report_written_before_report_json_listed_its_files_goes_with_its_fit(tmp_path, fits):
+    folder = tmp_path / "fit"
+    fits[0].save(folder)
+    (folder / "report.json").write_text(json.dumps({"fingerprint": fits[0].fingerprint, "gate_passed": True}))
+    for name in ("headline.csv", "shapley.png", "report.md"):
+        (folder / name).write_text("old report\n")
+    assert "shapley.png" in check_target(folder, fits[1].fingerprint, replace=True)
+    (folder / "my_table.csv").write_text("mine\n")
+    with pytest.raises(FitError, match=r"files bayes-sauce did not write \(my_table.csv\)"):
+        check_target(folder, fits[1].fingerprint, replace=True)
+
+
 # --- diagnostics bound to their posterior ---------------------------------------------------------------------------
 
 def test_a_posterior_from_another_fit_is_refused_by_every_reader(tmp_path, fits, capsys):

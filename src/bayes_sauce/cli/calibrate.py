@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from bayes_sauce.cli import options
@@ -40,7 +41,10 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     out = args.out or RESULTS_DIR / "calibrate" / spec.name
     result = run_calibration(spec, rows, args.datasets, s.seed, out, simulator=simulator, posterior=posterior,
                              scheduler=args.scheduler, workers=args.workers, replace=args.replace)
-    paths = write_outputs(result, spec.name)
+    names = options.write_set(result.out, lambda staging: [p.name for p in write_outputs(replace(result, out=staging),
+                                                                                        spec.name)],
+                              drop={"coverage.csv", "calibration.png"})  # an earlier run's go when this one has none
+    paths = [result.out / name for name in names]
     print(f"\nWall time {result.wall_s:.0f} s for {len(result.fitted)} data sets fitted in this run")
     print(options.wrote(paths))
     errors = result.datasets[result.datasets["status"] == "error"]

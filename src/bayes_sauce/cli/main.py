@@ -72,7 +72,7 @@ def quiet_libraries(verbose: bool) -> None:
         import warnings
 
         warnings.simplefilter("ignore")
-        os.environ["PYTHONWARNINGS"] = "ignore"  # Dask workers and other child processes
+        os.environ.setdefault("PYTHONWARNINGS", "ignore")  # Dask workers and other child processes
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from bayes_sauce.cli import options
@@ -24,7 +25,9 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
               f"{', '.join(f'{k}={v}' for k, v in filters.items())}")
     result = run_sweep(sweep, args.data, args.out or RESULTS_DIR / "sensitivity" / sweep.name, args.scheduler,
                        args.workers)
-    paths = write_outputs(result)
+    names = options.write_set(result.out, lambda staging: [p.name for p in write_outputs(replace(result, out=staging))],
+                              drop={"sensitivity.png"})  # one of an earlier run goes when this one draws none
+    paths = [result.out / name for name in names]
     print()
     print(terminal_summary(result))
     print("\n" + options.wrote(paths))

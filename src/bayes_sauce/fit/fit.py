@@ -317,12 +317,23 @@ FIT_SUBFOLDERS = {"checks": _foreign_in_checks, "explain": _foreign_in_explain}
 
 
 def report_files(folder: Path) -> list[str]:
-    """The files the last report wrote into a fit folder, as listed in its report.json (none when unreadable)."""
+    """The files the last report wrote into a fit folder, as its report.json lists them (none when unreadable; the
+    fixed set of the reports written before report.json listed them)."""
     try:
-        listed = json.loads((folder / "report.json").read_text()).get("files", [])
-    except (OSError, ValueError, AttributeError):
+        report = json.loads((folder / "report.json").read_text())
+    except (OSError, ValueError):
         return []
+    if not isinstance(report, dict):
+        return []
+    listed = report.get("files", LEGACY_REPORT_FILES if "fingerprint" in report else [])
     return [name for name in listed if isinstance(name, str) and "/" not in name]
+
+
+# What a report wrote before its report.json listed its files (format 3 and earlier).
+LEGACY_REPORT_FILES = ("checks.json", "developers.csv", "headline.csv", "model_effects.csv", "psense.csv",
+                       "report.html", "report.md", *(f"{name}.{ext}" for ext in ("csv", "png") for name in (
+                           "developer_multipliers", "frontier_pairs", "frontier_running", "ppc", "scaling_curve",
+                           "shapley", "threshold_fall", "within_firm_spread")))
 
 
 def _listed(names: list[str], most: int = 6) -> str:
