@@ -343,15 +343,16 @@ def test_report_files_reach_the_folder_as_a_set(tmp_path, fits):
     fits[0].save(folder)
     fit = Fit.load(folder)
     (folder / "predictions.csv").write_text("a prediction\n")
-    reporting.write_files(fit, _writer({"a.csv": "old a", "b.png": "old b"}))
+    reporting.write_report_files(fit, _writer({"a.csv": "old a", "b.png": "old b"}))
     assert json.loads((folder / "report.json").read_text())["files"] == ["a.csv", "b.png"]
     before = _tree(folder)
     for failure in (OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)), KeyboardInterrupt()):
         with pytest.raises((FolderError, KeyboardInterrupt)):
-            reporting.write_files(fit, _writer({"a.csv": "new a"}, failure))
+            reporting.write_report_files(fit, _writer({"a.csv": "new a"}, failure))
         assert _tree(folder) == before and _hidden(tmp_path) == []  # the old set, whole
-    reporting.write_files(fit, _writer({"c.csv": "new c"}))
+    reporting.write_report_files(fit, _writer({"c.csv": "new c"}))
     after = _tree(folder)
+    assert not [p for p in folder.iterdir() if p.name.startswith(".")]
     assert "a.csv" not in after and "b.png" not in after and after["c.csv"] == b"new c"  # the new set only
     assert after["predictions.csv"] == b"a prediction\n" and all(after[n] == before[n] for n in FILES)
     assert Fit.load(folder).fingerprint == fit.fingerprint
@@ -390,8 +391,39 @@ def test_a_report_is_not_written_onto_a_fit_that_replaced_its_own(tmp_path, fits
     fit = Fit.load(folder)
     fits[1].save(folder, replace=True)
     with pytest.raises(FitError, match="the fit was replaced while its report was being made"):
-        reporting.write_files(fit, _writer({"a.csv": "a"}))
+        reporting.write_report_files(fit, _writer({"a.csv": "a"}))
     assert not (folder / "a.csv").exists()
+
+
+def test_the_working_folder_takes_a_set_of_files_but_is_never_swapped_for_a_fit(tmp_path, fits, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "thesis.tex").write_text("mine\n")
+    assert main(["data", "--out", "."]) == 0
+    names = {p.name for p in tmp_path.iterdir()}
+    assert {"thesis.tex", "models.csv", "families.png"} <= names and not any(n.startswith(".") for n in names)
+    assert (tmp_path / "thesis.tex").read_text() == "mine\n"
+    fits[0].save(tmp_path / "fit")
+    monkeypatch.chdir(tmp_path / "fit")
+    with pytest.raises(FolderError, match="does not do to the working folder"):
+        fits[1].save(Path("."), replace=True)
+    assert Fit.load(tmp_path / "fit").fingerprint == fits[0].fingerprint
+
+
+def test_a_set_whose_renames_a_kill_cut_short_is_finished_by_the_next_writer(tmp_path):
+    folder = tmp_path / "out"
+    staging = folder / ".staging-1-abcd"
+    staging.mkdir(parents=True)
+    (folder / "a.csv").write_text("new a")  # moved before the kill
+    (staging / "b.csv").write_text("new b")  # not yet
+    (folder / "b.csv").write_text("old b")
+    (folder / "c.csv").write_text("old c")  # dropped by that run
+    (folder / "mine.txt").write_text("mine")
+    (folder / store.JOURNAL).write_text(json.dumps({"staging": staging.name, "move": ["a.csv", "b.csv"],
+                                                    "remove": ["c.csv"]}))
+    (folder / ".staging-2-ef01").mkdir()  # a killed run's staging, before its journal
+    assert store.write_files(folder, _writer({"d.csv": "new d"})) == ["d.csv"]
+    assert _tree(folder) == {"a.csv": b"new a", "b.csv": b"new b", "d.csv": b"new d", "mine.txt": b"mine"}
+    assert sorted(p.name for p in folder.iterdir()) == ["a.csv", "b.csv", "d.csv", "mine.txt"]
 
 
 def test_store_lock_is_reentrant_and_released(tmp_path):

@@ -1,10 +1,12 @@
-"""Output folders written whole, by one process at a time.
+"""Output written whole, by one process at a time.
 
-A folder is written into a staging folder beside it and swapped in with one rename, so a failure (an error,
-a full disk, Ctrl-C, a kill) leaves the old folder or the new one, never a mix. While a process writes a
-folder it holds a lock beside it (``.NAME.lock``, removed when done); a second writer is refused at once.
-A staging folder left by a killed run is removed by the next writer of that folder. Folders and files get
-the permissions the umask gives, like every other file the commands write.
+A fit folder is written into a staging folder beside it and swapped in with one rename (``write_folder``); a
+command's set of files (a report, a summary) is written into a staging folder inside its folder and renamed into
+place with Ctrl-C held off, behind a journal (``write_files``). Either way a failure (an error, a full disk,
+Ctrl-C, a kill) leaves the old folder or set or the new one, never a mix. While a process writes a folder it holds
+a lock beside it (``.NAME.lock``, removed when done); a second writer is refused at once. What a killed run left
+(staging folders, a journal) is removed or finished by the next writer of that folder. Folders and files get the
+permissions the umask gives, like every other file the commands write.
 """
 
 from __future__ import annotations
@@ -13,12 +15,14 @@ import contextlib
 import ctypes
 import errno
 import fcntl
+import json
 import os
 import re
 import secrets
 import shutil
+import signal
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
@@ -51,7 +55,7 @@ def lock_path(folder: Path) -> Path:
 @contextlib.contextmanager
 def locked(folder: Path) -> Iterator[None]:
     """Hold the folder's write lock (reentrant within a process); another process holding it is a FolderError."""
-    key = Path(os.path.abspath(folder))
+    key = Path(os.path.realpath(folder))
     if key in _held:
         _held[key] += 1
         try:
@@ -112,55 +116,126 @@ def remove_leftovers(folder: Path) -> None:
         print(f"Removed {path}/ ({size / 1e6:.1f} MB), left by an interrupted run", file=sys.stderr)
 
 
-def write_folder(folder: Path, write: Callable[[Path], T], keep: Callable[[Path], bool] | None = None) -> T:
-    """Write ``folder`` whole and return what ``write`` returns.
+def write_folder(folder: Path, write: Callable[[Path], T]) -> T:
+    """Write ``folder`` whole, as a new folder in place of the old one (a fit), and return what ``write`` returns.
 
-    ``write`` fills an empty staging folder beside it. Entries of the old folder that ``write`` did not write
-    and ``keep`` accepts are linked into the staging folder (hard links: no copy); the rest of the old folder
-    goes. The staging folder then takes the old one's place in one rename. A failure leaves the old folder as
-    it was; an OS error (a full disk) becomes a FolderError naming the file."""
-    folder = Path(folder)
+    ``write`` fills an empty staging folder beside it, which then takes the old folder's place in one rename
+    (everything of the old folder goes). A failure leaves the old folder as it was; an OS error (a full disk)
+    becomes a FolderError naming the file."""
+    folder = Path(os.path.realpath(folder)) if Path(folder).is_symlink() else Path(folder)
+    _check_swappable(folder)
     with locked(folder):
         remove_leftovers(folder)
         staging = Path(os.path.abspath(folder.parent / f".{folder.name}.staging-{os.getpid()}-{secrets.token_hex(4)}"))
         os.mkdir(staging)  # 0o777 less the umask
-        _staging_open.append([f"{staging}/", None])
         try:
-            try:
-                result = write(staging)
-                if folder.is_dir():
-                    for entry in folder.iterdir():
-                        if keep is not None and keep(entry) and not os.path.lexists(staging / entry.name):
-                            _link(entry, staging / entry.name)
-            except OSError as err:
-                raise FolderError(os_error_message(err, staging, folder)) from None
+            result = _written(staging, folder, write)
             _swap(staging, folder)
         finally:
-            _staging_open.pop()
             shutil.rmtree(staging, ignore_errors=True)  # after an exchange it holds the old folder
     return result
+
+
+def write_files(folder: Path, write: Callable[[Path], list[str]], drop: Iterable[str] = ()) -> list[str]:
+    """Write a set of files into ``folder`` (made if missing) so that a failure leaves the old set or the new one,
+    never a mix; return their names. Other entries of the folder stay as they are.
+
+    ``write`` writes the files into a staging folder inside ``folder`` and returns their names. Then, with Ctrl-C
+    held off, a journal lists the moves, each file is renamed into place, the files of ``drop`` that the new set
+    lacks (an earlier run's) are removed, and the journal goes. A run killed among those renames leaves the
+    journal, and the next write of the folder finishes them first."""
+    folder = Path(folder)
+    created = not folder.exists()
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        with locked(folder):
+            _finish(folder)
+            staging = folder / f"{STAGING}{os.getpid()}-{secrets.token_hex(4)}"
+            os.mkdir(staging)
+            try:
+                names = _written(staging, folder, write)
+                plan = {"staging": staging.name, "move": names, "remove": sorted(set(drop) - set(names))}
+                with _no_interrupts():
+                    journal = folder / JOURNAL
+                    write_bytes(journal.with_suffix(".tmp"), json.dumps(plan).encode())
+                    os.replace(journal.with_suffix(".tmp"), journal)
+                    _finish(folder)
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
+    except BaseException:
+        if created:  # a folder this call made stays only with the files in it
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
+    return names
+
+
+STAGING = ".staging-"  # write_files' staging folders inside the folder: .staging-<pid>-<hex>
+JOURNAL = ".bayes-sauce-journal.json"  # the renames write_files is making
+
+
+def is_store_entry(name: str) -> bool:
+    """Whether an entry of a folder is the store's own (write_files' staging folder or journal)."""
+    return name.startswith(STAGING) or name in (JOURNAL, Path(JOURNAL).with_suffix(".tmp").name)
+
+
+def _finish(folder: Path) -> None:
+    """Finish the renames a journal lists (a run killed among them), then remove the store's leftovers inside."""
+    journal = folder / JOURNAL
+    if journal.exists():
+        plan = json.loads(journal.read_text())
+        staging = folder / plan["staging"]
+        for name in plan["move"]:
+            if (staging / name).exists():
+                os.replace(staging / name, folder / name)
+        for name in plan["remove"]:
+            (folder / name).unlink(missing_ok=True)
+        journal.unlink()
+    for entry in folder.iterdir():
+        if entry.name.startswith(STAGING) and entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        elif entry.name == Path(JOURNAL).with_suffix(".tmp").name:
+            entry.unlink()
+
+
+def _written(staging: Path, folder: Path, write: Callable[[Path], T]) -> T:
+    """``write(staging)``, an OS error in it a FolderError naming the file (as it would be named in ``folder``)."""
+    _staging_open.append([f"{staging}/", None])
+    try:
+        return write(staging)
+    except OSError as err:
+        raise FolderError(os_error_message(err, staging, folder)) from None
+    finally:
+        _staging_open.pop()
+
+
+@contextlib.contextmanager
+def _no_interrupts() -> Iterator[None]:
+    """Ctrl-C and SIGTERM wait until the block is done (then arrive as usual)."""
+    signals = {signal.SIGINT, signal.SIGTERM}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, signals)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _check_swappable(folder: Path) -> None:
+    """Refuse to swap a folder that is, or holds, the working folder or the home folder, or is a mount point:
+    a new folder in its place would leave other processes in the old one."""
+    if not folder.is_dir():
+        return
+    target, here, home = (Path(os.path.realpath(p)) for p in (folder, Path.cwd(), Path.home()))
+    if target in (here, *here.parents, home, *home.parents) or os.path.ismount(target):
+        raise FolderError(f"{folder}: a fit folder is written whole (a new folder in place of the old), which "
+                          "bayes-sauce does not do to the working folder, the home folder, a folder holding them or "
+                          "a mount point; give --out a folder of its own, e.g. results/x")
 
 
 def write_bytes(path: Path, data: bytes | memoryview) -> None:
     """Write bytes with plain file I/O (a full disk is an OSError naming the file, nothing else)."""
     with open(path, "wb") as f:
         f.write(data)
-
-
-def _link(source: Path, target: Path) -> None:
-    """``target`` as a hard-linked copy of ``source`` (a tree for a folder; a copy where links are refused)."""
-    if source.is_symlink():
-        os.symlink(os.readlink(source), target)
-    elif source.is_dir():
-        os.mkdir(target)
-        for entry in source.iterdir():
-            _link(entry, target / entry.name)
-        shutil.copystat(source, target)
-    else:
-        try:
-            os.link(source, target)
-        except OSError:
-            shutil.copy2(source, target)
 
 
 def _swap(staging: Path, folder: Path) -> None:

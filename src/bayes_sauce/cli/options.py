@@ -142,12 +142,12 @@ MIN_BOOTSTRAP = 20  # a 90% percentile interval from fewer is its two extreme re
 
 
 def write_set(out: Path, write: Callable[[Path], list[str]], drop: set[str] = frozenset()) -> list[str]:
-    """A command's output files into ``out`` as one set (:func:`bayes_sauce.store.write_folder`): ``write`` writes
-    them into a staging folder and returns their names; the folder's other entries are kept, except ``drop``
-    (files of an earlier run this one does not write). Returns the names written."""
-    from bayes_sauce.store import write_folder
+    """A command's output files into ``out`` as one set (:func:`bayes_sauce.store.write_files`): ``write`` writes
+    them into a staging folder and returns their names; ``drop`` are files of an earlier run that go when this one
+    does not write them. Returns the names written."""
+    from bayes_sauce.store import write_files
 
-    return write_folder(out, write, keep=lambda entry: entry.name not in drop)
+    return write_files(out, write, drop)
 
 
 def progress(args: argparse.Namespace) -> bool:

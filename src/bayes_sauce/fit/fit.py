@@ -39,7 +39,7 @@ from bayes_sauce.model.evaluate import evaluate
 from bayes_sauce.model.new_rows import NewRows, dataset_frame, new_rows
 from bayes_sauce.paths import PROJECT_ROOT
 from bayes_sauce.spec.schema import Spec, SpecError, spec_from_dict
-from bayes_sauce.store import locked, write_bytes, write_folder
+from bayes_sauce.store import is_store_entry, locked, write_bytes, write_folder
 
 FORMAT_VERSION = 4  # 3: the model spec gained structure (families | developers); 4: posterior_digest
 FILES = ("posterior.nc", "diagnostics.json", "models.csv", "excluded.csv")
@@ -288,7 +288,7 @@ def foreign_entries(folder: Path) -> list[str]:
     ours = {*FILES, *FIT_OUTPUTS, *report_files(folder)}
     foreign = []
     for entry in sorted(folder.iterdir()):
-        if entry.is_file() and not entry.is_symlink() and entry.name in ours:
+        if is_store_entry(entry.name) or entry.is_file() and not entry.is_symlink() and entry.name in ours:
             continue
         if entry.is_dir() and not entry.is_symlink() and entry.name in FIT_SUBFOLDERS and \
                 not FIT_SUBFOLDERS[entry.name](entry):

@@ -143,7 +143,7 @@ def build_report(fit: Fit, evaluations: list[Path] = (), folds: int = FOLDS, pro
 
 def write_report(report: Report) -> list[Path]:
     """Write every table, figure, report.md, checks.json and report.html (the figures inside it) into the fit folder
-    as one set (:func:`write_files`); return the paths."""
+    as one set (:func:`write_report_files`); return the paths."""
     def write(out: Path) -> list[str]:
         names = []
         for name, table in report.tables.items():
@@ -161,30 +161,28 @@ def write_report(report: Report) -> list[Path]:
                                                    report.evaluations), encoding="utf-8")
         return [*names, "checks.json", "report.md", "report.html"]
 
-    return [report.fit.path / name for name in write_files(report.fit, write)]
+    return [report.fit.path / name for name in write_report_files(report.fit, write)]
 
 
-def write_files(fit: Fit, write) -> list[str]:
-    """A report's files reach the fit folder as a set: written into a staging copy of the folder, with report.json
-    listing them, then swapped in (:func:`bayes_sauce.store.write_folder`), so a failure (a full disk, Ctrl-C)
-    leaves the previous report or the new one, never a mix. The previous report's files, as its report.json lists
-    them, are dropped; everything else in the folder is kept. Refused when the folder no longer holds this fit."""
+def write_report_files(fit: Fit, write) -> list[str]:
+    """A report's files reach the fit folder as a set (:func:`bayes_sauce.store.write_files`), with report.json
+    listing them, so a failure (a full disk, Ctrl-C) leaves the previous report or the new one, never a mix; the
+    previous report's files that the new one lacks go. Refused when the folder no longer holds this fit."""
     from bayes_sauce.fit.fit import FitError, existing_fingerprint, report_files
-    from bayes_sauce.store import locked, write_folder
+    from bayes_sauce.store import locked, write_files
 
     folder = fit.path
     with locked(folder):
         if existing_fingerprint(folder) != fit.fingerprint:
             raise FitError(f"{folder}: the fit was replaced while its report was being made; run the report again")
-        previous = {"report.json", *report_files(folder)}
 
         def write_all(out: Path) -> list[str]:
             names = write(out)
             (out / "report.json").write_text(json.dumps({"fingerprint": fit.fingerprint, "gate_passed": fit.passed,
                                                          "files": names}, indent=2) + "\n")
-            return names
+            return [*names, "report.json"]
 
-        return write_folder(folder, write_all, keep=lambda entry: entry.name not in previous)
+        return write_files(folder, write_all, drop=report_files(folder))[:-1]
 
 
 def terminal_summary(report: Report) -> str:
