@@ -226,6 +226,11 @@ def test_a_killed_writer_leaves_the_old_fit_and_the_next_writer_removes_its_stag
     err = capsys.readouterr().err
     assert f"Removed {tmp_path / left[0]}/" in err and f"Removed {legacy}/" in err and "interrupted run" in err
     assert _hidden(tmp_path) == [] and Fit.load(folder).fingerprint == fits[1].fingerprint
+    mine = tmp_path / ".fit.backup01"  # named like the earlier code's staging, but the user's
+    mine.mkdir()
+    (mine / "notes.txt").write_text("mine\n")
+    fits[0].save(folder, replace=True)
+    assert (mine / "notes.txt").read_text() == "mine\n"
 
 
 def test_ctrl_c_while_writing_keeps_the_old_folder(tmp_path, fits, monkeypatch):

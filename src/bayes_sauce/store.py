@@ -99,13 +99,15 @@ def _acquire(path: Path, folder: Path) -> int:
 
 
 def leftovers(folder: Path) -> list[Path]:
-    """Staging folders beside ``folder`` left by a run that was killed while writing it."""
+    """Staging folders beside ``folder`` left by a run killed while writing it: this module's (``.NAME.staging-*``),
+    and the earlier code's (``.NAME.XXXXXXXX``, ``.NAME.old-PID``) where they hold a posterior or nothing, so that no
+    folder of the user's that happens to be named so is taken for one."""
     if not folder.parent.is_dir():
         return []
-    prefix = f".{folder.name}."
-    pattern = re.compile(re.escape(prefix) + r"(staging-\d+-[0-9a-f]+|old-\d+|[a-z0-9_]{8})")
-    return sorted(p for p in folder.parent.iterdir()
-                  if p.name.startswith(prefix) and pattern.fullmatch(p.name) and p.is_dir() and not p.is_symlink())
+    ours = re.compile(re.escape(f".{folder.name}.staging-") + r"\d+-[0-9a-f]{8}")
+    earlier = re.compile(re.escape(f".{folder.name}.") + r"(old-\d+|[a-z0-9_]{8})")
+    return sorted(p for p in folder.parent.iterdir() if p.is_dir() and not p.is_symlink() and (
+        ours.fullmatch(p.name) or earlier.fullmatch(p.name) and ((p / "posterior.nc").is_file() or not any(p.iterdir()))))
 
 
 def remove_leftovers(folder: Path) -> None:
