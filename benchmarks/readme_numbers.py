@@ -50,11 +50,10 @@ def rewrite(text: str, new: dict[str, str]) -> str:
     return BLOCK.sub(lambda m: m.group(1) + new.get(m["name"], m["body"]) + m.group(4), text)
 
 
-def timed(command: list[str] | str, cwd: Path, env: dict | None = None) -> tuple[float, list[tuple[float, str]]]:
+def timed(command: list[str], cwd: Path, env: dict | None = None) -> tuple[float, list[tuple[float, str]]]:
     """Run a command, echoing its output; (seconds, [(seconds since start, line)]). A failure stops the script."""
     start = time.perf_counter()
-    process = subprocess.Popen(command, cwd=cwd, env=env, shell=isinstance(command, str), text=True,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, executable="/bin/bash")
+    process = subprocess.Popen(command, cwd=cwd, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     lines = []
     for line in process.stdout:
         lines.append((time.perf_counter() - start, line.rstrip("\n")))
