@@ -51,7 +51,8 @@ notebooks: setup
 	$(VENV)/bin/python -m bayes_sauce.notebooks --size $(SIZE)
 
 # Re-measure the README's timing and worked-example numbers in fresh clones of HEAD and rewrite them (commit first;
-# about 25 min on 2 cores; `--quick --dry-run` checks the machinery in a few minutes without touching README.md).
+# it runs a fresh set-up, `run` twice, `make test` and the worked example; `--quick --dry-run` checks the machinery
+# at toy size without touching README.md).
 readme-numbers: setup
 	$(VENV)/bin/python benchmarks/readme_numbers.py
 
