@@ -51,7 +51,7 @@ OPTION_CASES = [  # (command line, the parser's message)
     ("fit --target-accept 1", "argument --target-accept: needs a number between 0 and 1 (both excluded), got '1'"),
     ("fit --target-accept nan", "argument --target-accept: needs a number between 0 and 1"),
     ("run --folds 1", "argument --folds: needs an integer of at least 2, got '1'"),
-    ("run --bootstrap 5", "argument --bootstrap: needs 0 (no bootstrap) or at least 20 replicates, got '5'"),
+    ("run --bootstrap 1", "argument --bootstrap: needs 0 (no bootstrap) or at least 2 replicates, got '1'"),
     ("run --level 0", "argument --level: needs a number between 0 and 1 (both excluded), got '0'"),
     ("replicate --level 1.5", "argument --level: needs a number between 0 and 1 (both excluded), got '1.5'"),
     ("replicate --level -0.5", "argument --level: needs a number between 0 and 1"),
@@ -84,7 +84,7 @@ def test_an_option_out_of_range_is_a_usage_error(tmp_path, capsys, line, message
 
 
 @pytest.mark.parametrize("line", ["fit --seed 0", "fit --seed 4294967295", "fit --draws 1", "replicate --bootstrap 0",
-                                  "replicate --bootstrap 20", "replicate --level 0.5", "psense --threshold 0.1",
+                                  "replicate --bootstrap 2", "replicate --level 0.5", "psense --threshold 0.1",
                                   "fit --target-accept 0.95"])
 def test_the_edges_of_each_range_are_accepted(line):
     build_parser().parse_args(line.split())

@@ -131,14 +131,14 @@ positive = between(0.0, None, "a positive number")
 
 
 def bootstrap_count(text: str) -> int:
-    """Cluster-bootstrap replicates: 0 (no intervals), or enough for the tails of a percentile interval."""
+    """Cluster-bootstrap replicates: 0 (no intervals), or at least two (one gives an interval of zero width)."""
     value = at_least(0)(text)
     if 0 < value < MIN_BOOTSTRAP:
         raise argparse.ArgumentTypeError(f"needs 0 (no bootstrap) or at least {MIN_BOOTSTRAP} replicates, got {text!r}")
     return value
 
 
-MIN_BOOTSTRAP = 20  # a 90% percentile interval from fewer is its two extreme replicates
+MIN_BOOTSTRAP = 2
 
 
 def write_set(out: Path, write: Callable[[Path], list[str]], drop: set[str] = frozenset()) -> list[str]:
