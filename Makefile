@@ -11,7 +11,7 @@ VENV := .venv
 STAMP := $(VENV)/.synced
 RAW ?= ../shared/data_raw
 
-.PHONY: setup run test test-slow test-all data bench notebooks clean
+.PHONY: setup run test test-slow test-all data bench notebooks readme-numbers clean
 
 setup: $(STAMP)
 
@@ -50,6 +50,12 @@ bench: setup
 SIZE ?= full
 notebooks: setup
 	$(VENV)/bin/python -m bayes_sauce.notebooks --size $(SIZE)
+
+# Re-measure the README's timing and worked-example numbers in fresh clones of HEAD and rewrite them (commit first;
+# it runs a fresh set-up, `run` twice, `make test` and the worked example; `--quick --dry-run` checks the machinery
+# at toy size without touching README.md).
+readme-numbers: setup
+	$(VENV)/bin/python benchmarks/readme_numbers.py
 
 clean:
 	rm -rf $(VENV) results

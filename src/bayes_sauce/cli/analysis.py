@@ -32,20 +32,24 @@ def cmd_data(args: argparse.Namespace) -> int:
     changes = developer_changes(rows, dataset.models, shipped_developer_groups())
     print("\n" + developer_changes_text(changes))
     out = args.out or RESULTS_DIR / "data"
-    out.mkdir(parents=True, exist_ok=True)
-    paths = [out / n for n in ("models.csv", "excluded.csv", "score_vs_compute.png", "score_vs_compute.csv")]
-    dataset.models.to_csv(paths[0], index=False)
-    dataset.excluded.to_csv(paths[1], index=False)
-    score_vs_compute(dataset.models).savefig(paths[2], dpi=130)
-    dataset.models[["model_id", "developer_group", "log10_flops", "mmlu_pro"]].to_csv(paths[3], index=False)
-    print("\n" + family_summary(dataset.models))
     figure, points = family_figure(dataset.models)
-    paths += [out / "families.png", out / "families.csv"]
-    figure.savefig(paths[4], dpi=130)
-    points.to_csv(paths[5], index=False)
-    if len(changes):
-        changes.to_csv(out / "new_developers.csv", index=False)
-        paths.append(out / "new_developers.csv")
+
+    def write(staging: Path) -> list[str]:
+        dataset.models.to_csv(staging / "models.csv", index=False)
+        dataset.excluded.to_csv(staging / "excluded.csv", index=False)
+        score_vs_compute(dataset.models).savefig(staging / "score_vs_compute.png", dpi=130)
+        dataset.models[["model_id", "developer_group", "log10_flops", "mmlu_pro"]].to_csv(
+            staging / "score_vs_compute.csv", index=False)
+        figure.savefig(staging / "families.png", dpi=130)
+        points.to_csv(staging / "families.csv", index=False)
+        if len(changes):
+            changes.to_csv(staging / "new_developers.csv", index=False)
+        return ["models.csv", "excluded.csv", "score_vs_compute.png", "score_vs_compute.csv", "families.png",
+                "families.csv", *(["new_developers.csv"] if len(changes) else [])]
+
+    print("\n" + family_summary(dataset.models))
+    # written as a set; a new_developers.csv of an earlier run goes when this one has none
+    paths = [out / name for name in options.write_set(out, write, drop={"new_developers.csv"})]
     print("\n" + options.wrote(paths))
     return 0
 
@@ -62,14 +66,16 @@ def replicate_to(args: argparse.Namespace, spec_path: Path, out: Path | None, br
     spec = options.with_filter_flags(args, load_spec(spec_path))
     dataset = load(args.data, spec.data.filters.to_filters())
     print(f"Rows: {spec.data.filters.to_filters().describe()}")
-    rep = replicate(spec, dataset, str(spec_path), replicates=args.bootstrap, seed=args.bootstrap_seed,
-                    level=args.level, progress=options.progress(args))
+    with options.heartbeat("replicating (the cluster bootstrap)", quiet=args.no_progress):
+        rep = replicate(spec, dataset, str(spec_path), replicates=args.bootstrap, seed=args.bootstrap_seed,
+                        level=args.level, progress=options.progress(args))
     paper = comparable(load_paper_numbers(spec.name), [rep.design.base_period, *rep.design.groups["time"]],
                        spec.data.time)
     out = out or RESULTS_DIR / spec.name
-    paths = write_outputs(rep, out, paper)
+    paths = options.write_set(out, lambda staging: [p.name for p in write_outputs(rep, staging, paper).values()])
+    paths = [out / name for name in paths]
     print(replication_summary(rep, paper) if brief else comparison_report(rep, paper))
-    print(("" if brief else "\n") + options.wrote(list(paths.values())))
+    print(("" if brief else "\n") + options.wrote(paths))
     return out
 
 
@@ -97,7 +103,8 @@ def fit_to(args: argparse.Namespace, spec_path: Path, out: Path | None, reuse: b
     else:
         print(f"Fitting spec '{spec.name}' ({spec_path}) with {s.sampler}: {s.chains} chains x {s.draws} draws after "
               f"{s.tune} tuning steps, seed {s.seed}; rows: {spec.data.filters.to_filters().describe()}")
-        fit = fit_and_save(spec, args.data, out, replace=args.replace, progress=options.progress(args))
+        with options.heartbeat("fitting", quiet=args.no_progress):
+            fit = fit_and_save(spec, args.data, out, replace=args.replace, progress=options.progress(args))
         t = fit.timings
         print(f"Models fitted: {len(fit.rows)}; excluded: {len(fit.excluded)} (see excluded.csv)")
         print(f"Time: compile {t.compile_s:.1f} s, pilot {t.pilot_s:.1f} s, sampling {t.sample_s:.1f} s, "
@@ -123,12 +130,15 @@ def report_to(fit_dir: Path, allow_failed: bool, evaluations: list[Path], folds:
     claims and key numbers; return the exit status and the page's path."""
     from bayes_sauce.fit.fit import Fit
     from bayes_sauce.reporting.report import build_report, terminal_summary, write_report
+    from bayes_sauce.store import locked
 
     fit = Fit.load(fit_dir)
     print(fit.gate_status())
-    print(f"Computing the decompositions of {fit_dir} per draw ...")
-    report = build_report(fit, evaluations, folds, progress)
-    paths = write_report(report)
+    with locked(fit_dir):  # one writer: a second report, or a fit into this folder, is refused until it is done
+        print(f"Computing the decompositions of {fit_dir} per draw ...")
+        with options.heartbeat("making the report", quiet=not progress):
+            report = build_report(fit, evaluations, folds, progress)
+        paths = write_report(report)
     print(options.wrote(paths))
     print()
     print(terminal_summary(report))
@@ -206,7 +216,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     options.add_sampler(p)
     p.add_argument("--sampler", choices=options.SAMPLERS, default=None,
                    help="NUTS implementation (default: the spec's, nutpie)")
-    p.add_argument("--target-accept", type=float, default=None, help="NUTS target acceptance rate")
+    p.add_argument("--target-accept", type=options.probability, default=None,
+                   help="NUTS target acceptance rate, between 0 and 1")
     _add_replace(p)
     p.set_defaults(func=cmd_fit)
 
@@ -242,10 +253,11 @@ def _add_bootstrap(p: argparse.ArgumentParser, seed_flag: bool) -> None:
     """--bootstrap N, and (replicate only) --seed for the bootstrap; run uses the default seed for it."""
     from bayes_sauce.defaults import BOOTSTRAP_REPLICATES, SEED
 
-    p.add_argument("--bootstrap", type=int, default=BOOTSTRAP_REPLICATES, metavar="N",
-                   help="cluster-bootstrap replicates for the Shapley intervals, 0 for none (default: %(default)s)")
+    p.add_argument("--bootstrap", type=options.bootstrap_count, default=BOOTSTRAP_REPLICATES, metavar="N",
+                   help=f"cluster-bootstrap replicates for the Shapley intervals: 0 for none, else at least "
+                        f"{options.MIN_BOOTSTRAP} (default: %(default)s)")
     if seed_flag:
-        p.add_argument("--seed", dest="bootstrap_seed", type=int, default=SEED,
+        p.add_argument("--seed", dest="bootstrap_seed", type=options.seed, default=SEED,
                        help="bootstrap seed (default: %(default)s)")
     else:
         p.set_defaults(bootstrap_seed=SEED)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from bayes_sauce.cli import options
@@ -40,7 +41,10 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     out = args.out or RESULTS_DIR / "calibrate" / spec.name
     result = run_calibration(spec, rows, args.datasets, s.seed, out, simulator=simulator, posterior=posterior,
                              scheduler=args.scheduler, workers=args.workers, replace=args.replace)
-    paths = write_outputs(result, spec.name)
+    names = options.write_set(result.out, lambda staging: [p.name for p in write_outputs(replace(result, out=staging),
+                                                                                        spec.name)],
+                              drop={"coverage.csv", "calibration.png"})  # an earlier run's go when this one has none
+    paths = [result.out / name for name in names]
     print(f"\nWall time {result.wall_s:.0f} s for {len(result.fitted)} data sets fitted in this run")
     print(options.wrote(paths))
     errors = result.datasets[result.datasets["status"] == "error"]
@@ -66,7 +70,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description=cmd_calibrate.__doc__)
     p.add_argument("spec", nargs="?", type=Path, default=None,
                    help=f"model spec TOML (default: {DEFAULT_SPEC}, or the spec of --from-posterior's fit)")
-    p.add_argument("--datasets", type=options.at_least(1), default=DEFAULT_DATASETS, metavar="N",
+    p.add_argument("--datasets", type=options.count, default=DEFAULT_DATASETS, metavar="N",
                    help="number of simulated data sets (default: %(default)s)")
     p.add_argument("--from-posterior", type=Path, default=None, metavar="FIT",
                    help="draw the parameters from this fit folder's posterior (on its rows) instead of the prior")
@@ -79,7 +83,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="an existing Dask scheduler, e.g. tcp://host:8786 (default: a local cluster); its workers need "
                         "this package installed and the output folder on a shared filesystem")
-    p.add_argument("--workers", type=options.at_least(1), default=None, metavar="N",
+    p.add_argument("--workers", type=options.count, default=None, metavar="N",
                    help="local cluster size (default: one worker per core, at most one per data set to fit)")
     options.add_sampler(p, allow_failed=False)
     p.set_defaults(func=cmd_calibrate)

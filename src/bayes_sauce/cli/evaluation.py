@@ -149,12 +149,17 @@ def cmd_compare(args: argparse.Namespace) -> int:
     specs = _bayes_specs(args.specs or [MODELS_DIR / f"{name}.toml" for name in COMPARE_SPECS], args, "compare")
     out = args.out or RESULTS_DIR / "compare"
     print(f"Comparing {', '.join(specs)} (fits reused from {RESULTS_DIR}/<spec> or {out}/fits/<spec>, else fitted there)")
-    table, pointwise = compare(specs, args.data, RESULTS_DIR, out, args.max_refits, args.allow_failed)
-    out.mkdir(parents=True, exist_ok=True)
-    table.to_csv(out / "loo.csv")
-    pointwise.to_csv(out / "loo_pointwise.csv", index=False)
+    with options.heartbeat("fitting and comparing"):
+        table, pointwise = compare(specs, args.data, RESULTS_DIR, out, args.max_refits, args.allow_failed)
     text = loo_markdown(table, pointwise)
-    (out / "loo.md").write_text(text + "\n")
+
+    def write(staging: Path) -> list[str]:
+        table.to_csv(staging / "loo.csv")
+        pointwise.to_csv(staging / "loo_pointwise.csv", index=False)
+        (staging / "loo.md").write_text(text + "\n")
+        return ["loo.csv", "loo_pointwise.csv", "loo.md"]
+
+    options.write_set(out, write)
     print(text)
     print("\n" + options.wrote([out / "loo.csv", out / "loo_pointwise.csv", out / "loo.md"]))
     failed = table.index[~table["gate_passed"].astype(bool)].tolist()
@@ -183,16 +188,22 @@ def cmd_backtest(args: argparse.Namespace) -> int:
                         "set them with the filter flags")
     dataset = load(args.data, rows)
     out = args.out or RESULTS_DIR / "backtest" / args.cutoff
-    result = backtest.run(specs, ols_spec, dataset, args.cutoff, out / "fits", args.level,
-                          args.seed if args.seed is not None else 0, args.allow_failed)
-    out.mkdir(parents=True, exist_ok=True)
-    result.scores.to_csv(out / "scores.csv", index=False)
-    result.summary.to_csv(out / "summary.csv", index=False)
-    pd.DataFrame([{"cutoff": args.cutoff, "n_train": result.n_train, "n_test": result.n_test,
-                   **{f"gate_passed__{k}": v for k, v in result.gates.items()}}]).to_csv(out / "meta.csv", index=False)
-    backtest_scores(result.scores, args.cutoff, args.level).savefig(out / "backtest.png", dpi=130)
+    with options.heartbeat("fitting and scoring"):
+        result = backtest.run(specs, ols_spec, dataset, args.cutoff, out / "fits", args.level,
+                              args.seed if args.seed is not None else 0, args.allow_failed)
     text = backtest_markdown(result.summary, args.cutoff, result.n_train, result.n_test)
-    (out / "summary.md").write_text(text + "\n")
+
+    def write(staging: Path) -> list[str]:
+        result.scores.to_csv(staging / "scores.csv", index=False)
+        result.summary.to_csv(staging / "summary.csv", index=False)
+        pd.DataFrame([{"cutoff": args.cutoff, "n_train": result.n_train, "n_test": result.n_test,
+                       **{f"gate_passed__{k}": v for k, v in result.gates.items()}}]).to_csv(staging / "meta.csv",
+                                                                                            index=False)
+        backtest_scores(result.scores, args.cutoff, args.level).savefig(staging / "backtest.png", dpi=130)
+        (staging / "summary.md").write_text(text + "\n")
+        return ["scores.csv", "summary.csv", "meta.csv", "backtest.png", "summary.md"]
+
+    options.write_set(out, write)
     print(text)
     failed = [k for k, v in result.gates.items() if not v]
     if failed:  # only with --allow-failed: a failed fit is refused otherwise
@@ -241,7 +252,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     options.add_data(p)
     options.add_filters(p)
     p.add_argument("--out", type=Path, default=None, help="output folder (default: results/compare)")
-    p.add_argument("--max-refits", type=int, default=10,
+    p.add_argument("--max-refits", type=options.at_least(0), default=10,
                    help="exact leave-one-out refits per spec for Pareto k above 0.7, worst first (default: %(default)s)")
     options.add_sampler(p)
     p.set_defaults(func=cmd_compare)

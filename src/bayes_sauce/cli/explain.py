@@ -94,7 +94,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--csv", action="store_true",
                    help="print the decomposition as CSV on stdout (part, kind, median, lo, hi, unit, "
                         "compute_equivalent) instead of the text; messages go to stderr")
-    p.add_argument("--relatives", type=int, default=None, metavar="N", help="how many relatives to list (default: 8)")
+    p.add_argument("--relatives", type=options.at_least(0), default=None, metavar="N", help="how many relatives to list (default: 8)")
     p.add_argument("--out", type=Path, default=None, help="output folder (default: FIT/explain)")
     add_model_inputs(p)
     options.add_allow_failed(p)

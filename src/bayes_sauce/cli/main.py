@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import traceback
 
@@ -42,34 +43,60 @@ def expected_errors() -> tuple[type[BaseException], ...]:
     from bayes_sauce.model.new_rows import PredictionError
     from bayes_sauce.quantities.explain import UnknownModelError
     from bayes_sauce.spec.schema import SpecError
+    from bayes_sauce.store import FolderError
 
-    return DataValidationError, SpecError, FitError, PredictionError, UnknownModelError, OSError
+    return DataValidationError, SpecError, FitError, FolderError, PredictionError, UnknownModelError, OSError
+
+
+def error_line(err: BaseException) -> str:
+    """The message of an expected error; an OS error names its file, what failed and what to do."""
+    if isinstance(err, OSError):
+        from bayes_sauce.store import os_error_message
+
+        return os_error_message(err)
+    return str(err)
+
+
+def is_panic(err: BaseException) -> bool:
+    """A Rust panic in the sampler (pyo3's PanicException derives from BaseException, not Exception)."""
+    return type(err).__name__ == "PanicException"
 
 
 def quiet_libraries(verbose: bool) -> None:
+    """Library log lines below WARNING, and every Python warning (ArviZ's, matplotlib's missing glyphs, Dask's), off
+    the terminal unless -v: this package issues none, so each is a library's; worker processes inherit it."""
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(name)s: %(message)s")
     for name in NOISY_LOGGERS:
         logging.getLogger(name).setLevel(logging.INFO if verbose else logging.WARNING)
     if not verbose:
         import warnings
 
-        warnings.filterwarnings("ignore", category=FutureWarning)
-        warnings.filterwarnings("ignore", category=DeprecationWarning)
+        warnings.simplefilter("ignore")
+        os.environ.setdefault("PYTHONWARNINGS", "ignore")  # Dask workers and other child processes
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     quiet_libraries(args.verbose)
+    if not args.debug:
+        os.environ.setdefault("RUST_BACKTRACE", "0")  # a sampler panic prints its message, not a backtrace
     try:
         return args.func(args)
     except KeyboardInterrupt:
         print("\nbayes-sauce: interrupted; completed fits are kept, a partly written one is not", file=sys.stderr)
         return 130
-    except Exception as err:  # noqa: BLE001 - the one boundary: expected errors get a line, bugs a pointer
+    except BaseException as err:  # noqa: BLE001 - the one boundary: expected errors get a line, bugs a pointer
+        if not isinstance(err, Exception) and not is_panic(err):
+            raise  # SystemExit and the like
         if args.debug:
             traceback.print_exc()
         if isinstance(err, expected_errors()):
-            print(f"bayes-sauce {args.command}: {err}", file=sys.stderr)
+            print(f"bayes-sauce {args.command}: {error_line(err)}", file=sys.stderr)
+            return 2
+        if is_panic(err):
+            print(f"bayes-sauce {args.command}: the sampler stopped with an internal error ({str(err).splitlines()[0]}); "
+                  "the model's log density could not be evaluated where sampling starts: check the spec's priors "
+                  "and the data", file=sys.stderr)
             return 2
         print(f"bayes-sauce {args.command}: internal error {type(err).__name__}: {err}\n"
               "  (a bug, not your input: please report it with the output of --debug)", file=sys.stderr)

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import math
+import re
 import sys
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from bayes_sauce.defaults import INTERVAL_PROB, PAPER_WINDOW
@@ -71,10 +76,11 @@ def with_filter_flags(args: argparse.Namespace, spec):
 
 def add_sampler(parser: argparse.ArgumentParser, allow_failed: bool = True) -> None:
     """Sampling options (None keeps the spec's)."""
-    parser.add_argument("--draws", type=int, default=None, help="draws per chain after tuning (default: the spec's)")
-    parser.add_argument("--tune", type=int, default=None, help="tuning steps per chain (default: the spec's)")
-    parser.add_argument("--chains", type=int, default=None, help="number of chains (default: the spec's)")
-    parser.add_argument("--seed", type=int, default=None, help="sampler seed; the same seed gives identical draws")
+    parser.add_argument("--draws", type=count, default=None, help="draws per chain after tuning (default: the spec's)")
+    parser.add_argument("--tune", type=count, default=None, help="tuning steps per chain (default: the spec's)")
+    parser.add_argument("--chains", type=count, default=None, help="number of chains (default: the spec's)")
+    parser.add_argument("--seed", type=seed, default=None,
+                        help="sampler seed (0 to 2**32 - 1); the same seed gives the same draws on a machine")
     if allow_failed:
         add_allow_failed(parser)
 
@@ -100,24 +106,92 @@ def probability(text: str) -> float:
 
 
 def add_level(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--level", type=probability, default=INTERVAL_PROB, help="interval level (default: %(default)s)")
+    parser.add_argument("--level", type=probability, default=INTERVAL_PROB,
+                        help="interval level, between 0 and 1 (default: %(default)s)")
 
 
-def at_least(minimum: int) -> Callable[[str], int]:
-    """An argparse type: an integer of at least ``minimum`` (refused with one line otherwise)."""
+def at_least(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
+    """An argparse type: an integer of at least ``minimum`` (and at most ``maximum``); refused with one line."""
     def parse(text: str) -> int:
-        if not text.strip().isdigit() or int(text) < minimum:
-            raise argparse.ArgumentTypeError(f"needs an integer of at least {minimum}, got {text!r}")
-        return int(text)
+        value = int(text) if re.fullmatch(r"\s*[+-]?\d+\s*", text) else None
+        if value is None or value < minimum or (maximum is not None and value > maximum):
+            bound = f" and at most {maximum}" if maximum is not None else ""
+            raise argparse.ArgumentTypeError(f"needs an integer of at least {minimum}{bound}, got {text!r}")
+        return value
     return parse
 
 
+def between(low: float, high: float | None, what: str) -> Callable[[str], float]:
+    """An argparse type: a finite number above ``low`` and below ``high`` (None: no upper bound), both excluded."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not (math.isfinite(value) and value > low and (high is None or value < high)):
+            raise argparse.ArgumentTypeError(f"needs {what}, got {text!r}")
+        return value
+    return parse
+
+
+count = at_least(1)  # draws, tuning steps, chains, data sets, workers
 fold_count = at_least(2)  # a number of cross-validation folds
+seed = at_least(0, 2**32 - 1)  # a random seed, as numpy and every sampler take it
+probability = between(0.0, 1.0, "a number between 0 and 1 (both excluded)")  # an interval level, an acceptance rate
+positive = between(0.0, None, "a positive number")
+
+
+def bootstrap_count(text: str) -> int:
+    """Cluster-bootstrap replicates: 0 (no intervals), or at least two (one gives an interval of zero width)."""
+    value = at_least(0)(text)
+    if 0 < value < MIN_BOOTSTRAP:
+        raise argparse.ArgumentTypeError(f"needs 0 (no bootstrap) or at least {MIN_BOOTSTRAP} replicates, got {text!r}")
+    return value
+
+
+MIN_BOOTSTRAP = 2
+
+
+def write_set(out: Path, write: Callable[[Path], list[str]], drop: set[str] = frozenset()) -> list[str]:
+    """A command's output files into ``out`` as one set (:func:`bayes_sauce.store.write_files`): ``write`` writes
+    them into a staging folder and returns their names; ``drop`` are files of an earlier run that go when this one
+    does not write them. Returns the names written."""
+    from bayes_sauce.store import write_files
+
+    return write_files(out, write, drop)
 
 
 def progress(args: argparse.Namespace) -> bool:
     """Progress bars only on a terminal, and never with --no-progress."""
     return not getattr(args, "no_progress", False) and sys.stderr.isatty()
+
+
+HEARTBEAT_S = 30.0  # seconds between the lines that long work prints where no progress bar shows
+
+
+@contextlib.contextmanager
+def heartbeat(what: str, quiet: bool = False, every: float = HEARTBEAT_S) -> Iterator[None]:
+    """While the block runs, a line every ``every`` seconds on stderr ("fitting: 2 min 30 s so far") where progress
+    bars do not show (a pipe, a log file); none on a terminal, whose bars show progress, or when ``quiet``
+    (--no-progress)."""
+    if quiet or sys.stderr.isatty():
+        yield
+        return
+    done = threading.Event()
+    start = time.monotonic()
+
+    def beat() -> None:
+        while not done.wait(every):
+            elapsed = int(time.monotonic() - start)
+            print(f"  ... {what}: {elapsed // 60} min {elapsed % 60:02d} s so far", file=sys.stderr, flush=True)
+
+    thread = threading.Thread(target=beat, name="bayes-sauce-heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
 
 
 def wrote(paths: list[Path]) -> str:

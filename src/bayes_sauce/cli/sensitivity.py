@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from bayes_sauce.cli import options
@@ -24,7 +25,9 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
               f"{', '.join(f'{k}={v}' for k, v in filters.items())}")
     result = run_sweep(sweep, args.data, args.out or RESULTS_DIR / "sensitivity" / sweep.name, args.scheduler,
                        args.workers)
-    paths = write_outputs(result)
+    names = options.write_set(result.out, lambda staging: [p.name for p in write_outputs(replace(result, out=staging))],
+                              drop={"sensitivity.png"})  # one of an earlier run goes when this one draws none
+    paths = [result.out / name for name in names]
     print()
     print(terminal_summary(result))
     print("\n" + options.wrote(paths))
@@ -48,7 +51,7 @@ def cmd_psense(args: argparse.Namespace) -> int:
     fit.require_passed(args.allow_failed)
     threshold = PSENSE_THRESHOLD if args.threshold is None else args.threshold
     table = psense_table(fit, posterior.quantities(fit), threshold)
-    table.to_csv(fit.path / "psense.csv", index=False)
+    options.write_set(fit.path, lambda staging: table.to_csv(staging / "psense.csv", index=False) or ["psense.csv"])
     print(psense_markdown(table, threshold))
     print("\n" + options.wrote([fit.path / "psense.csv"]))
     return 0
@@ -65,7 +68,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="an existing Dask scheduler, e.g. tcp://host:8786 (default: a local cluster); its workers need "
                         "this package installed and the data file and output folder on a shared filesystem")
-    p.add_argument("--workers", type=int, default=None, metavar="N",
+    p.add_argument("--workers", type=options.count, default=None, metavar="N",
                    help="local cluster size (default: one worker per core, at most one per variant to fit)")
     options.add_sampler(p)
     p.set_defaults(func=cmd_sensitivity)
@@ -74,6 +77,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description=cmd_psense.__doc__)
     p.add_argument("dir", nargs="?", type=Path, default=RESULTS_DIR / "hierarchical",
                    help="fit folder written by `bayes-sauce fit` (default: %(default)s)")
-    p.add_argument("--threshold", type=float, default=None, help="flag prior sensitivity at or above this value (default: 0.05)")
+    p.add_argument("--threshold", type=options.positive, default=None,
+                   help="flag prior sensitivity at or above this value, a positive number (default: 0.05)")
     options.add_allow_failed(p)
     p.set_defaults(func=cmd_psense)

@@ -195,6 +195,14 @@ def validate(frame: pd.DataFrame, path: str = "<data>") -> pd.DataFrame:
         raise DataValidationError(
             f"{path}: line(s) {file_lines(frame.index[no_tokens])} have neither 'tokens_total_b' nor 'tokens_base_b'"
         )
+    flops = 6.0 * (out["params_b"] * 1e9) * (out["tokens_total_b"].fillna(out["tokens_base_b"]) * 1e9)
+    unusable = ~(np.isfinite(flops) & (flops > 0))
+    if unusable.any():
+        raise DataValidationError(
+            f"{path}: the training compute 6 N D of line(s) {file_lines(frame.index[unusable])} is beyond floating-point "
+            f"range (params_b {out.loc[unusable, 'params_b'].head(3).tolist()}, in billions, times their tokens, in "
+            "billions); check the units"
+        )
     for score in ("mmlu_pro", "math_l5"):
         values = parse_numeric(frame, score, required=score == "mmlu_pro", positive=False, path=path)
         outside = (values < 0) | (values > 1)

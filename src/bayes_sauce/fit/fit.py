@@ -3,8 +3,10 @@
 A fit folder holds ``posterior.nc`` (a DataTree whose root attrs carry the format version, the
 fingerprint, the spec, the data's identity, the sampler settings and the software versions),
 ``diagnostics.json``, ``models.csv`` (the fitted rows, in model order) and ``excluded.csv``. It is
-written whole or not at all (into a temporary folder beside it, then renamed), and a folder holding
-a different fit is replaced only when asked to. The PyMC model is rebuilt from the spec and the rows.
+written whole or not at all, by one process at a time (:mod:`bayes_sauce.store`); a folder holding a
+different fit is replaced only when asked to, and one holding anything else never. diagnostics.json
+and posterior.nc carry the same digest of the draws, checked on every read, so the gate read is the
+gate of these draws. The PyMC model is rebuilt from the spec and the rows.
 """
 
 from __future__ import annotations
@@ -12,15 +14,16 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
+import platform
 import subprocess
-import tempfile
+import sys
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pymc as pm
 import xarray as xr
@@ -37,10 +40,13 @@ from bayes_sauce.model.evaluate import evaluate
 from bayes_sauce.model.new_rows import NewRows, dataset_frame, new_rows
 from bayes_sauce.paths import PROJECT_ROOT
 from bayes_sauce.spec.schema import Spec, SpecError, spec_from_dict
+from bayes_sauce.store import is_store_entry, locked, write_bytes, write_folder
 
-FORMAT_VERSION = 4  # 3: the model spec gained structure (families | developers); 4: effects partially centred (centring)
+# 3: the model spec gained structure (families | developers); 4: posterior_digest; 5: effects partially centred
+FORMAT_VERSION = 5
 FILES = ("posterior.nc", "diagnostics.json", "models.csv", "excluded.csv")
-VERSIONED_PACKAGES = ("bayes-sauce", "pymc", "pytensor", "nutpie", "arviz", "numpy", "pandas", "xarray")
+VERSIONED_PACKAGES = ("bayes-sauce", "pymc", "pytensor", "nutpie", "numba", "llvmlite", "arviz", "numpy", "scipy",
+                      "pandas", "xarray")
 
 
 class FitError(ValueError):
@@ -63,6 +69,17 @@ def code_digest() -> str:
     for path in sorted(package.rglob("*.py")):
         digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]
+
+
+def environment_digest() -> str:
+    """16 hex digits of what decides the draws besides the spec, the data and this package's code: the versions of
+    the libraries that compile and sample, and the CPU that numba compiles for (its name, features and core count).
+    The same seed gives the same draws only where these are the same (README, "Reproducibility")."""
+    import llvmlite.binding as llvm
+
+    host = [platform.machine(), llvm.get_host_cpu_name(), llvm.get_host_cpu_features().flatten(), os.cpu_count()]
+    payload = json.dumps({"versions": package_versions(), "host": host}, sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
 def git_commit() -> str:
@@ -165,29 +182,27 @@ class Fit:
                            "or pass --allow-failed to use it anyway")
 
     def save(self, folder: Path, replace: bool = False) -> Path:
-        """Write the fit folder whole, into a temporary folder beside it then renamed over it.
+        """Write the fit folder whole (:func:`bayes_sauce.store.write_folder`), holding its lock.
 
-        An existing folder holding a different fit (another fingerprint), or something that is not a
-        fit, is replaced only with ``replace``; the old folder's report files go with it.
+        An existing folder holding a different fit (another fingerprint) is replaced only with ``replace``; its
+        report files go with it. A folder holding anything bayes-sauce did not write is never replaced.
+        ``diagnostics.json`` and ``posterior.nc`` carry the same digest of the draws, which every reader checks.
         """
         folder = Path(folder)
-        check_target(folder, self.fingerprint, replace)
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-        try:
-            self.tree.to_netcdf(staging / "posterior.nc", engine="h5netcdf")
+        digest = posterior_digest(self.tree)
+        self.tree.attrs["posterior_digest"] = digest
+        self.diagnostics["posterior_digest"] = digest
+
+        def write(staging: Path) -> None:
+            # Serialised in memory, then written as plain bytes: HDF5 writing into a full disk segfaulted later.
+            write_bytes(staging / "posterior.nc", self.tree.to_netcdf(engine="h5netcdf"))
             (staging / "diagnostics.json").write_text(json.dumps(self.diagnostics, indent=2) + "\n")
             self.rows.to_csv(staging / "models.csv", index=False)
             self.excluded.to_csv(staging / "excluded.csv", index=False)
-            if folder.exists():
-                old = folder.with_name(f".{folder.name}.old-{os.getpid()}")
-                folder.rename(old)
-                staging.rename(folder)
-                shutil.rmtree(old, ignore_errors=True)
-            else:
-                staging.rename(folder)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
+
+        with locked(folder):
+            check_target(folder, self.fingerprint, replace)
+            write_folder(folder, write)
         return folder
 
     @classmethod
@@ -221,6 +236,7 @@ class Fit:
         if version != FORMAT_VERSION:
             raise FitError(f"{folder}: fit format {version}, this version of bayes-sauce reads {FORMAT_VERSION}; refit")
         diagnostics = _read_diagnostics(folder / "diagnostics.json")
+        _check_bound(folder, tree, diagnostics)
         rows = _read_table(folder / "models.csv", read_rows)
         if "model_id" not in rows or rows["model_id"].tolist() != [str(m) for m in tree.posterior["model"].values]:
             raise FitError(f"{folder / 'models.csv'}: rows do not match the posterior's models; refit")
@@ -266,27 +282,135 @@ def _read_table(path: Path, reader: Any) -> pd.DataFrame:
         raise FitError(f"{path}: unreadable ({str(err).strip()}); refit") from None
 
 
-def check_target(folder: Path, key: str, replace: bool) -> None:
-    """Refuse to write a fit into a folder holding a different fit or other files, unless ``replace``."""
-    if not folder.exists() or replace:
-        return
+def check_target(folder: Path, key: str, replace: bool) -> list[str]:
+    """Refuse to write a fit with fingerprint ``key`` into a folder holding anything bayes-sauce did not write, or
+    a different fit unless ``replace``; return the entries the new fit would replace (none for a new folder)."""
+    if not folder.exists():
+        return []
     if not folder.is_dir():
         raise FitError(f"{folder} is a file, not a fit folder; choose another --out")
-    existing = _existing_fingerprint(folder)
-    if existing != key and existing != "":
-        what = "a different fit (other spec, settings or data)" if existing else "files that are not a fit"
-        raise FitError(f"{folder} holds {what}; pass --replace to overwrite it, or --out DIR to write a new folder")
+    entries = sorted(entry.name + ("/" if entry.is_dir() else "") for entry in folder.iterdir())
+    if not entries:
+        return []
+    foreign = foreign_entries(folder)
+    if not any((folder / name).exists() for name in ("posterior.nc", "diagnostics.json")):
+        raise FitError(f"{folder} holds files that are not a bayes-sauce fit ({_listed(entries)}); bayes-sauce never "
+                       "writes over other files: choose another --out")
+    if foreign:
+        raise FitError(f"{folder} holds a fit and files bayes-sauce did not write ({_listed(foreign)}); bayes-sauce "
+                       "never writes over other files: move them out of the folder, or choose another --out")
+    if existing_fingerprint(folder) != key and not replace:
+        raise FitError(f"{folder} holds a different fit (other spec, settings or data); pass --replace to replace it "
+                       "(the fit and what was made from it), or --out DIR to write a new folder")
+    return entries
 
 
-def _existing_fingerprint(folder: Path) -> str | None:
-    """The fingerprint of the fit in a folder, None if it holds no readable fit (an empty folder counts as none)."""
-    if folder.is_dir() and not any(folder.iterdir()):
-        return ""
+def foreign_entries(folder: Path) -> list[str]:
+    """Entries of a fit folder that no bayes-sauce command writes there (``name/`` for a folder)."""
+    ours = {*FILES, *FIT_OUTPUTS, *report_files(folder)}
+    foreign = []
+    for entry in sorted(folder.iterdir()):
+        if is_store_entry(entry.name) or entry.is_file() and not entry.is_symlink() and entry.name in ours:
+            continue
+        if entry.is_dir() and not entry.is_symlink() and entry.name in FIT_SUBFOLDERS and \
+                not FIT_SUBFOLDERS[entry.name](entry):
+            continue
+        foreign.append(entry.name + ("/" if entry.is_dir() else ""))
+    return foreign
+
+
+def _foreign_in_checks(folder: Path) -> list[str]:
+    """checks/ holds fold fits (fit folders) and their locks and staging folders."""
+    return [f"{entry.name}/{name}" for entry in folder.iterdir()
+            if not (entry.name.startswith(".") and (entry.name.endswith(".lock") or ".staging-" in entry.name))
+            for name in ([""] if not entry.is_dir() or entry.is_symlink() else foreign_entries(entry))]
+
+
+def _foreign_in_explain(folder: Path) -> list[str]:
+    """explain/ holds each explained model's figure and tables."""
+    return [e.name for e in folder.iterdir() if e.is_symlink() or not e.is_file() or e.suffix not in (".png", ".csv")]
+
+
+# What bayes-sauce commands write into a fit folder besides FILES and the report's own files (report.json lists
+# them): predict, psense, a sensitivity variant's summary; and the folders of the fold fits and of explain.
+FIT_OUTPUTS = ("report.json", "predictions.csv", "compute_needed.csv", "psense.csv", "variant.json", "headline.csv",
+               "headline.csv.partial")
+FIT_SUBFOLDERS = {"checks": _foreign_in_checks, "explain": _foreign_in_explain}
+
+
+def report_files(folder: Path) -> list[str]:
+    """The files the last report wrote into a fit folder, as its report.json lists them (none when unreadable; the
+    fixed set of the reports written before report.json listed them)."""
+    try:
+        report = json.loads((folder / "report.json").read_text())
+    except (OSError, ValueError):
+        return []
+    if not isinstance(report, dict):
+        return []
+    listed = report.get("files", LEGACY_REPORT_FILES if "fingerprint" in report else [])
+    return [name for name in listed if isinstance(name, str) and "/" not in name]
+
+
+# What a report wrote before its report.json listed its files (format 3 and earlier).
+LEGACY_REPORT_FILES = ("checks.json", "developers.csv", "headline.csv", "model_effects.csv", "psense.csv",
+                       "report.html", "report.md", *(f"{name}.{ext}" for ext in ("csv", "png") for name in (
+                           "developer_multipliers", "frontier_pairs", "frontier_running", "ppc", "scaling_curve",
+                           "shapley", "threshold_fall", "within_firm_spread")))
+
+
+def _listed(names: list[str], most: int = 6) -> str:
+    return ", ".join(names[:most]) + (f" and {len(names) - most} more" if len(names) > most else "")
+
+
+def existing_fingerprint(folder: Path) -> str | None:
+    """The fingerprint of the fit in a folder, None if it holds no readable fit."""
     try:
         with xr.open_datatree(folder / "posterior.nc", engine="h5netcdf") as tree:
             return str(tree.attrs.get("fingerprint", "")) or None
     except (OSError, ValueError):
         return None
+
+
+def posterior_digest(tree: xr.DataTree) -> str:
+    """16 hex digits of the posterior draws (names, dimensions, values): binds diagnostics.json to posterior.nc."""
+    posterior = tree.posterior.to_dataset()
+    digest = hashlib.sha256()
+    for name in sorted(posterior.data_vars):
+        values = posterior[name]
+        digest.update(f"{name}{values.dims}{values.dtype}".encode())
+        digest.update(np.ascontiguousarray(values.values).tobytes())
+    return digest.hexdigest()[:16]
+
+
+def _check_bound(folder: Path, tree: xr.DataTree, diagnostics: dict[str, Any]) -> None:
+    """diagnostics.json must be the one written with this posterior.nc (the same digest of the draws in both)."""
+    checked, held = diagnostics.get("posterior_digest"), tree.attrs.get("posterior_digest")
+    if checked is None or held is None or checked != held:
+        raise FitError(f"{folder / 'diagnostics.json'}: it was not written with this posterior.nc (it checked draws "
+                       f"{checked or 'not recorded'}, posterior.nc holds {held or 'no digest'}), so the diagnostics "
+                       f"gate is unknown; refit with `bayes-sauce fit --out {folder} --replace`")
+
+
+# The largest fit measured (benchmarks/README.md, "Scaling", 2026-12-03): 8,090 models at the default spec's sampling
+# (4 chains x 1500 draws after 1000 tuning steps, 2 cores): 723 s, peak memory 8.93 GiB, gate passed; sampling time
+# grew as about N^1.26 and memory about linearly.
+MEASURED_MODELS, MEASURED_S, MEASURED_GIB, TIME_EXPONENT = 8090, 723.0, 8.93, 1.26
+MEASURED_CHAINS, MEASURED_DRAWS, MEASURED_TUNE = 4, 1500, 1000
+
+
+def size_note(n_models: int, sampling: Any) -> str | None:
+    """For data far larger than any fit measured, what to expect (time, memory) before sampling starts."""
+    if n_models <= MEASURED_MODELS:
+        return None
+    ratio = n_models / MEASURED_MODELS
+    steps = sampling.chains * (sampling.draws + sampling.tune) / (MEASURED_CHAINS * (MEASURED_DRAWS + MEASURED_TUNE))
+    stored = sampling.chains * sampling.draws / (MEASURED_CHAINS * MEASURED_DRAWS)
+    minutes = MEASURED_S * ratio**TIME_EXPONENT * steps / 60
+    return (f"{n_models:,} models is more than the largest fit measured ({MEASURED_MODELS:,} models: "
+            f"{MEASURED_S / 60:.0f} min and {MEASURED_GIB:.0f} GiB of memory on 2 cores, benchmarks/README.md). "
+            f"Time grew as about N^{TIME_EXPONENT} there: at these settings expect roughly "
+            f"{f'{minutes:.0f} min' if minutes < 90 else f'{minutes / 60:.1f} h'} and {MEASURED_GIB * ratio * max(stored, 0.1):.0f} GiB of memory (more on a slower "
+            "machine, and the gate may fail); fewer --draws or --chains, or a filter, make it smaller")
 
 
 def fit_spec(spec: Spec, dataset: Dataset, cores: int | None = None, progress: bool = True,
@@ -297,6 +421,8 @@ def fit_spec(spec: Spec, dataset: Dataset, cores: int | None = None, progress: b
     ``extras=False`` leaves out the log densities and the replicated datasets, which only the report of a fit
     reads (a cross-validation fold needs neither)."""
     design, dataset = prepare(spec, dataset)
+    if note := size_note(len(design.models), spec.sampling):
+        print(note, file=sys.stderr, flush=True)
     model = build_model(spec, design)
     tree, timings, diagnostics = sample_gated(model, spec.sampling, stored_deterministics(model), cores=cores,
                                               progress=progress, fallback=fallback)
@@ -322,6 +448,7 @@ def fit_spec(spec: Spec, dataset: Dataset, cores: int | None = None, progress: b
         "package_versions": json.dumps(package_versions()),
         "git_commit": git_commit(),
         "code_digest": code_digest(),
+        "environment_digest": environment_digest(),
         "diagnostics_passed": int(diagnostics["passed"]),
         "interval_prob": INTERVAL_PROB,
     })

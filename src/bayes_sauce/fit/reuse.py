@@ -6,19 +6,22 @@ from __future__ import annotations
 from pathlib import Path
 
 from bayes_sauce.data.dataset import Dataset
-from bayes_sauce.fit.fit import Fit, FitError, code_digest, fingerprint, fit_spec
+from bayes_sauce.fit.fit import Fit, FitError, code_digest, environment_digest, fingerprint, fit_spec
 from bayes_sauce.spec.schema import Spec
 
 
 def saved_fit(folder: Path, key: str) -> Fit | None:
-    """The fit in ``folder`` if it is complete, readable, has fingerprint ``key`` and this package's code digest."""
+    """The fit in ``folder`` if it is complete, readable, has fingerprint ``key``, this package's code digest and this
+    machine's environment digest (library versions, CPU)."""
     if not (folder / "posterior.nc").exists():
         return None
     try:
         fit = Fit.load(folder)
     except FitError:
         return None
-    return fit if fit.fingerprint == key and fit.tree.attrs.get("code_digest") == code_digest() else None
+    same_build = (fit.tree.attrs.get("code_digest"), fit.tree.attrs.get("environment_digest")) == \
+        (code_digest(), environment_digest())  # else a refit could give other draws
+    return fit if fit.fingerprint == key and same_build else None
 
 
 def fit_or_reuse(spec: Spec, dataset: Dataset, folders: list[Path], progress: bool = False,

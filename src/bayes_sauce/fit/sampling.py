@@ -47,6 +47,8 @@ def _sample(model: pm.Model, sampling: SamplingSpec, cores: int, progress: bool,
         tree = nutpie.sample(compiled, draws=sampling.draws, tune=sampling.tune, chains=sampling.chains, cores=cores,
                              seed=sampling.seed, progress_bar=progress, save_warmup=False,
                              target_accept=sampling.target_accept)
+        if tree.posterior.sizes.get("draw", 0) < sampling.draws:  # nutpie answers Ctrl-C with the draws it has
+            raise KeyboardInterrupt
         patch_nutpie_idata(tree, model, time.perf_counter() - start)
         return tree, 0.0
     start = time.perf_counter()

@@ -11,6 +11,7 @@ from bayes_sauce.fit.fit import Fit, check_target, fingerprint, fit_spec
 from bayes_sauce.fit.reuse import saved_fit
 from bayes_sauce.paths import RESULTS_DIR
 from bayes_sauce.spec.schema import Spec, load_spec
+from bayes_sauce.store import locked
 
 
 def bayes_spec(path: Path | str, filters: Filters | None = None, command: str = "fit", **sampling: Any) -> Spec:
@@ -29,8 +30,11 @@ def fit_and_save(spec: Spec, data: Path | None, out: Path | None = None, replace
     """Fit a spec on a data file and save the fit folder (default ``results/<spec name>``); return the saved fit."""
     dataset = load(data, spec.data.filters.to_filters())
     folder = out or RESULTS_DIR / spec.name
-    check_target(folder, fingerprint(spec, dataset.sha256), replace)  # before sampling, not after
-    fit = fit_spec(spec, dataset, progress=progress)
-    folder = fit.save(folder, replace=replace)
+    with locked(folder):  # one writer from the check to the save
+        replaced = check_target(folder, fingerprint(spec, dataset.sha256), replace)  # before sampling, not after
+        if replaced:
+            print(f"{folder}/ will be replaced when the fit is saved: {', '.join(replaced)}")
+        fit = fit_spec(spec, dataset, progress=progress)
+        folder = fit.save(folder, replace=replace)
     return Fit(spec=fit.spec, rows=fit.rows, excluded=fit.excluded, tree=fit.tree, diagnostics=fit.diagnostics,
                path=folder, timings=fit.timings)

@@ -203,6 +203,7 @@ def comparison_table(results: dict[str, LooResult]) -> pd.DataFrame:
     table = az.compare({name: r.elpd for name, r in results.items()}, round_to="none")
     extra = pd.DataFrame({
         "gate_passed": {n: r.gate_passed for n, r in results.items()},
+        "pareto_k_threshold": {n: r.threshold for n, r in results.items()},
         "pareto_k_high_psis": {n: r.n_high_k_psis for n, r in results.items()},
         "exact_refits": {n: r.n_refits for n, r in results.items()},
         "refits_passing_gate": {n: r.n_refits_passing_gate for n, r in results.items()},

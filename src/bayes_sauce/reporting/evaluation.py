@@ -34,7 +34,8 @@ def pairwise_differences(pointwise: pd.DataFrame) -> list[str]:
 def loo_markdown(table: pd.DataFrame, pointwise: pd.DataFrame | None = None) -> str:
     """The LOO comparison table with its Pareto-k record, what it says in one sentence, and the pooling pairs."""
     view = table.reset_index(names="spec")[["spec", "rank", "elpd", "se", "elpd_diff", "dse", "p", "weight",
-                                            "gate_passed", "pareto_k_high_psis", "exact_refits", "pareto_k_high_left"]]
+                                            "gate_passed", "pareto_k_threshold", "pareto_k_high_psis", "exact_refits",
+                                            "pareto_k_high_left"]]
     best, rest = view.iloc[0], view.iloc[1:]
     clear = rest[rest["elpd_diff"].abs() > 2 * rest["dse"]]
     sentence = (f"Best expected predictive density: **{best['spec']}**; "
@@ -43,7 +44,7 @@ def loo_markdown(table: pd.DataFrame, pointwise: pd.DataFrame | None = None) -> 
                    "of the difference."))
     uncertain = view[view["pareto_k_high_left"] > 0]
     if len(uncertain):
-        sentence += (" Pareto k stays above 0.7 after the refits for " + ", ".join(
+        sentence += (" Pareto k stays above its threshold after the refits for " + ", ".join(
             f"{r.spec} ({int(r.pareto_k_high_left)} models)" for r in uncertain.itertuples())
             + ": PSIS cannot be trusted for those models (in the family structure mostly families of one, whose "
               "level only that model pins; leaving it out makes it a new family), so their elpd is likely "
@@ -53,8 +54,9 @@ def loo_markdown(table: pd.DataFrame, pointwise: pd.DataFrame | None = None) -> 
         sentence += f" Fits that FAILED the diagnostics gate (their numbers are not reliable): {', '.join(failed)}."
     return "\n".join([
         f"PSIS-LOO on the {LOO_SCALE}. elpd_diff is against the best; dse its standard error; p the effective "
-        "number of parameters; Pareto k above the threshold (0.7) before refits, exact refits done, and k still above "
-        "it afterwards.", "", view.to_markdown(index=False, floatfmt=".1f"), "", sentence,
+        "number of parameters; pareto_k_threshold the Pareto k above which PSIS is not trusted (ArviZ's, from the number "
+        "of draws: min(1 - 1/log10(S), 0.7)); how many models are above it before refits, exact refits done, and how "
+        "many still above it afterwards.", "", view.to_markdown(index=False, floatfmt=".1f"), "", sentence,
         *(["", "Pooling developers vs the paper's fixed effects (elpd difference, paired SE):", *pairs]
           if (pairs := pairwise_differences(pointwise) if pointwise is not None else []) else [])])
 

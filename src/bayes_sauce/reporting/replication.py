@@ -38,6 +38,23 @@ def write_outputs(rep: Replication, out: Path, paper: pd.DataFrame) -> dict[str,
     return paths
 
 
+def other_rows(rep: Replication) -> str:
+    """How the replication's rows differ from those the shipped data give under the same filters (the paper's
+    rows), e.g. '3 added'; '' when they are the same models with the same values."""
+    from bayes_sauce.data.load import load
+
+    columns = ["model_id", rep.spec.data.outcome, "log10_flops", "developer_group", "release_month"]
+    ours, shipped = (frame[columns].set_index("model_id") for frame in
+                     (rep.dataset.models, load(None, rep.spec.data.filters.to_filters()).models))
+    added, missing = ours.index.difference(shipped.index), shipped.index.difference(ours.index)
+    common = ours.index.intersection(shipped.index)
+    a, b = ours.loc[common], shipped.loc[common]
+    changed = int((~((a == b) | (a.isna() & b.isna()))).any(axis=1).sum())
+    parts = [f"{n} {what}" for n, what in ((len(added), "added"), (len(missing), "left out"), (changed, "changed"))
+             if n]
+    return ", ".join(parts)
+
+
 def comparison_report(rep: Replication, paper: pd.DataFrame) -> str:
     """Markdown: headline quantities and coefficients, ours beside the paper's."""
     spec = rep.spec
@@ -68,10 +85,14 @@ def replication_summary(rep: Replication, paper: pd.DataFrame) -> str:
              for t, o, p in zip(coefficients["term"], coefficients["estimate"], coefficients["paper"])]
     ours = rep.headline.set_index("quantity")
     beta = ours.loc["compute_slope"]
+    fitted = (f"The paper's OLS on {rep.fit.n_obs} models: R2 {rep.fit.r2:.3f}, compute slope {beta['median']:.3f} "
+              f"[{beta['lo']:.3f}, {beta['hi']:.3f}] ({rep.level:.0%} interval, clustered SEs).")
+    if other := other_rows(rep):
+        return "\n".join([fitted, f"These are not the paper's rows ({other}), so its numbers are not expected here: "
+                                   "they stand beside ours in comparison.md, uncounted."])
     differ = "; ".join(f"{ours.loc[q, 'name']}: ours {format_value(table.loc[q, 'ours'], table.loc[q, 'unit'])}, paper "
                        f"{format_value(table.loc[q, 'paper'], table.loc[q, 'unit'])}" for q in same.index[~same])
     return "\n".join([
-        f"The paper's OLS on {rep.fit.n_obs} models: R2 {rep.fit.r2:.3f}, compute slope {beta['median']:.3f} "
-        f"[{beta['lo']:.3f}, {beta['hi']:.3f}] ({rep.level:.0%} interval, clustered SEs).",
+        fitted,
         f"Reproduced as the paper prints them: {int(same.sum())} of its {len(table)} headline numbers and "
         f"{sum(close)} of its {len(coefficients)} coefficients." + (f" Not reproduced: {differ}." if differ else "")])

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from bayes_sauce.data.schema import BASE_GROUP
@@ -149,26 +150,47 @@ def build_report(fit: Fit, evaluations: list[Path] = (), folds: int = FOLDS, pro
 
 
 def write_report(report: Report) -> list[Path]:
-    """Write every table, figure, report.md and report.html (the figures inside it) into the fit folder;
-    return the paths."""
-    out = report.fit.path
-    paths = []
-    for name, table in report.tables.items():
-        table.to_csv(out / f"{name}.csv", index=False)
-        paths.append(out / f"{name}.csv")
-    images = {}
-    for name, fig in report.figures.items():
-        fig.savefig(out / f"{name}.png", dpi=130)
-        plots.plt.close(fig)
-        images[name] = (out / f"{name}.png").read_bytes()
-        paths.append(out / f"{name}.png")
-    (out / "report.md").write_text(report.markdown)
-    (out / "checks.json").write_text(json.dumps(report.checks, indent=2) + "\n")
-    (out / "report.html").write_text(html.page(report.fit, report.tables, report.notes, images, report.checks,
-                                               report.evaluations), encoding="utf-8")
-    (out / "report.json").write_text(json.dumps({"fingerprint": report.fit.fingerprint,
-                                                 "gate_passed": report.fit.passed}, indent=2) + "\n")
-    return [*paths, out / "checks.json", out / "report.md", out / "report.html"]
+    """Write every table, figure, report.md, checks.json and report.html (the figures inside it) into the fit folder
+    as one set (:func:`write_report_files`); return the paths."""
+    def write(out: Path) -> list[str]:
+        names = []
+        for name, table in report.tables.items():
+            table.to_csv(out / f"{name}.csv", index=False)
+            names.append(f"{name}.csv")
+        images = {}
+        for name, fig in report.figures.items():
+            fig.savefig(out / f"{name}.png", dpi=130)
+            plots.plt.close(fig)
+            images[name] = (out / f"{name}.png").read_bytes()
+            names.append(f"{name}.png")
+        (out / "report.md").write_text(report.markdown)
+        (out / "checks.json").write_text(json.dumps(report.checks, indent=2) + "\n")
+        (out / "report.html").write_text(html.page(report.fit, report.tables, report.notes, images, report.checks,
+                                                   report.evaluations), encoding="utf-8")
+        return [*names, "checks.json", "report.md", "report.html"]
+
+    return [report.fit.path / name for name in write_report_files(report.fit, write)]
+
+
+def write_report_files(fit: Fit, write) -> list[str]:
+    """A report's files reach the fit folder as a set (:func:`bayes_sauce.store.write_files`), with report.json
+    listing them, so a failure (a full disk, Ctrl-C) leaves the previous report or the new one, never a mix; the
+    previous report's files that the new one lacks go. Refused when the folder no longer holds this fit."""
+    from bayes_sauce.fit.fit import FitError, existing_fingerprint, report_files
+    from bayes_sauce.store import locked, write_files
+
+    folder = fit.path
+    with locked(folder):
+        if existing_fingerprint(folder) != fit.fingerprint:
+            raise FitError(f"{folder}: the fit was replaced while its report was being made; run the report again")
+
+        def write_all(out: Path) -> list[str]:
+            names = write(out)
+            (out / "report.json").write_text(json.dumps({"fingerprint": fit.fingerprint, "gate_passed": fit.passed,
+                                                         "files": names}, indent=2) + "\n")
+            return [*names, "report.json"]
+
+        return write_files(folder, write_all, drop=report_files(folder))[:-1]
 
 
 def terminal_summary(report: Report) -> str:
@@ -186,6 +208,9 @@ def terminal_summary(report: Report) -> str:
         paper = format_value(c.rows.loc[q, "paper"], c.rows.loc[q, "unit"]) or "-"
         lines.append(f"  {c.rows.loc[q, 'name']:<{width}}  {c.show(q):<30} paper {paper}"
                      f"{'  (outside)' if c.outside[q] else ''}")
+    if any(np.isinf(c.rows.loc[q, ["median", "lo", "hi"]].astype(float)).any() for q in shown):
+        lines.append("  (inf: the quantity is infinite in more than 5% of the draws, e.g. a halving time where a draw "
+                     "has no progress; see the definitions in report.md)")
     d = report.fit.diagnostics
     lines.append("Diagnostics gate: PASSED" if d["passed"] else
                  f"!! Diagnostics gate FAILED: {'; '.join(d['failures'])}. These numbers are not reliable.")

@@ -39,7 +39,9 @@ DEFINITIONS = """\
   among the majors and among developers with at least {min_rank} models.
 - **Shared progress**: `10**(tau / beta)` per period vs the first (paper view: the release cohort's effect of the paper's
   regression; model view: the model's period effect); the halving time is the months between the midpoints of the
-  first and last periods times log 2 / log(last-period multiplier), i.e. constant exponential progress between them.
+  first and last periods times log 2 / log(last-period multiplier), i.e. constant exponential progress between them. In a draw without progress (multiplier at most 1)
+  the compute needed never halves: its halving time is infinite, and an interval bound reads `inf` when more than 5%
+  of the draws are such.
 - **Threshold fall**: the minimum compute reaching {threshold:.0%} normalised score, cheapest in the first month any
   model reaches it over cheapest by the last month; on observed scores (descriptive, as the paper) and on fitted
   scores (model view: what compute, period and developer predict), per draw.

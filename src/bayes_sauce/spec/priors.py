@@ -25,6 +25,15 @@ PRIOR_FAMILIES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 }
 
 
+# The numbers a prior may take, by the role of the parameter: within these the sampler's arithmetic on this model
+# stays finite (a Beta(1e-30, 9) share underflows to zero and nutpie panics at its first step; tests/test_validation.py
+# samples the model at the bounds). Scales on the logit scale beyond them mean nothing in any case.
+LOCATION_LIMIT = 1e3  # |mu|
+SCALE_RANGE = (1e-4, 1e4)  # sigma, lam, a Gamma's rate beta
+SHAPE_RANGE = (1e-2, 1e4)  # a Beta's alpha and beta, a Gamma's alpha, a Student-t's nu
+SHAPES = {"Beta": ("alpha", "beta"), "Gamma": ("alpha",), "StudentT": ("nu",), "HalfStudentT": ("nu",)}
+
+
 class Prior(Strict):
     """A prior distribution as data: family name plus parameters, e.g. HalfNormal(sigma=1)."""
 
@@ -47,6 +56,12 @@ class Prior(Strict):
         bad = [n for n in positive if getattr(self, n) <= 0]
         if bad:
             raise ValueError(f"{self.dist} needs positive {bad}, got {[getattr(self, n) for n in bad]}")
+        for name, value in self.params.items():
+            low, high = ((-LOCATION_LIMIT, LOCATION_LIMIT) if name == "mu" else
+                         SHAPE_RANGE if name in SHAPES.get(self.dist, ()) else SCALE_RANGE)
+            if not low <= value <= high:
+                raise ValueError(f"{self.dist}'s {name} = {value:g} is outside [{low:g}, {high:g}], the range in which "
+                                 "sampling this model stays within floating-point range")
         return self
 
     @property

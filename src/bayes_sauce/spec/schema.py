@@ -115,6 +115,10 @@ class ModelSpec(Strict):
         if families and (self.model_dist != "normal" or self.developer_dist != "normal"):
             raise ValueError("structure = 'families' takes developer_dist = model_dist = 'normal' (fine-tunes have "
                              "finetunes = 'mixture' for their tail)")
+        if families and self.developers == "fixed_groups":
+            raise ValueError("structure = 'families' draws each family around its developer's level, which "
+                             "developers = 'fixed_groups' does not have: use 'pooled_groups' or 'pooled', or the "
+                             "paper's fixed groups with structure = 'developers' (models/fixed_groups.toml)")
         if self.mundlak and self.developers == "fixed_groups":
             raise ValueError("mundlak = true needs developer levels (developers = 'pooled_groups' or 'pooled'); "
                              "the paper's fixed groups have none")
@@ -130,7 +134,7 @@ class SamplingSpec(Strict):
     draws: int = Field(1000, gt=0)
     tune: int = Field(1000, gt=0)
     chains: int = Field(4, gt=0)
-    seed: int = Field(SEED, ge=0)
+    seed: int = Field(SEED, ge=0, le=2**32 - 1)
     sampler: Sampler = "nutpie"
     target_accept: float = Field(0.8, gt=0, lt=1)
 
