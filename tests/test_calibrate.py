@@ -152,7 +152,7 @@ def test_parameters_from_a_posterior_simulate_and_give_a_truth(tmp_path):
     fit = sample_prior(spec, family_dataset(), draws=BLOCK, seed=2)
     sims = simulate_posterior(fit, [0, 1], seed=4)
     assert [s.index for s in sims] == [0, 1]
-    assert list(sims[0].params["developer_level_c"].dims[:2]) == ["chain", "draw"]
+    assert list(sims[0].params["developer_level_raw"].dims[:2]) == ["chain", "draw"]
     design = fit.design
     truth = truth_fit("posterior-test", spec, design, sims[0], observed_values(spec, design, sims[0]))
     # Its model effects are what the simulated logits leave: the model was given the simulated data.

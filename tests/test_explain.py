@@ -34,11 +34,12 @@ def _summary(values, prob):
 def test_parts_match_the_models_eta_and_the_median_developer(fit):
     e = explain(fit, MODEL)
     parts = e.parts.set_index("part")
-    assert e.components == ["compute", "time", "developer", "family", "model_effect"]
-    assert list(parts.index[:7]) == ["level", *e.components, "eta"]
+    assert e.components == ["compute", "time", "developer", "family", "protocol", "model_effect"]
+    assert list(parts.index[:len(e.components) + 2]) == ["level", *e.components, "eta"]
     post = fit.posterior
-    values = fit.evaluate(["mu", "model_effect", "component__family"])
-    eta = (values["mu"] + values["component__family"] + values["model_effect"]).sel(model=MODEL)
+    values = fit.evaluate(["mu", "model_effect", "component__family", "component__protocol"])
+    eta = (values["mu"] + values["component__family"] + values["component__protocol"]
+           + values["model_effect"]).sel(model=MODEL)
     # Model effects are integrated out: eta is the observed logit (of the score as a count of correct answers).
     observed = fit.design.families.logit[list(fit.rows["model_id"]).index(MODEL)]
     np.testing.assert_allclose(eta, observed, rtol=1e-9)

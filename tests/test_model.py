@@ -35,7 +35,7 @@ VARIANTS = {
     "fixed_groups": ({"model": {"developers": "fixed_groups"}}, {"group_effect", "group_offset"}),
     "pooled": ({"model": {"developers": "pooled"}}, {"sigma_developer"}),
     "student_t": ({"model": {"developer_dist": "student_t"}}, {"nu_developer", "sigma_developer"}),
-    "quarter_rw": ({"data": {"time": "quarter"}}, {"sigma_period_step", "period_step_z"}),
+    "quarter_rw": ({"data": {"time": "quarter"}}, {"sigma_period_step", "period_step_raw"}),
     "month_rw": ({"data": {"time": "month"}}, {"sigma_period_step"}),
     "math": ({"data": {"outcome": "math_l5"}}, {"eta"}),
     "extra_noise": ({"model": {"closed_models": "extra_noise"}}, {"sigma_closed"}),
@@ -98,7 +98,7 @@ def test_math_zeros_kept_by_binomial_and_excluded_with_reason_by_logit_normal():
 
 @pytest.fixture(scope="module")
 def small_fit():
-    return fit_spec(make_spec(), synthetic_dataset(60, seed=0), progress=False)
+    return fit_spec(make_spec(), synthetic_dataset(60, seed=0), progress=False, fallback=False)
 
 
 def test_components_add_up_to_eta(small_fit):
@@ -152,7 +152,8 @@ def test_save_load_round_trip_and_refusal_to_overwrite_another_fit(small_fit, tm
 def test_prediction_of_a_fitted_model_with_its_own_effect_reproduces_its_eta(small_fit):
     rows = dataset_frame(small_fit.rows, "cohort")
     pred = predict(small_fit, rows, seed=1, own=True)
-    np.testing.assert_array_equal(pred["eta"].values, small_fit.posterior["eta"].values)
+    # eta is computed from the partially centred raw draws, in nutpie's compiled graph and in evaluate's: to rounding.
+    np.testing.assert_allclose(pred["eta"].values, small_fit.posterior["eta"].values, rtol=0, atol=1e-12)
     fresh = predict(small_fit, rows, seed=1)
     np.testing.assert_allclose(fresh["mean"].values, small_fit.evaluate(["mu"])["mu"].values)
     assert not np.allclose(fresh["eta"].values, small_fit.posterior["eta"].values)
@@ -179,7 +180,8 @@ def test_predict_for_a_known_and_an_unseen_developer(small_fit):
               + levels["developer_level"].sel(developer=known["developer"]))
     small_dev = models.loc[models["developer_group"] == "Other-Small", "developer"].iloc[0]
     deviation = unseen - levels["developer_centre"].sel(developer=small_dev)
-    assert float(deviation.std()) == pytest.approx(float(np.sqrt((post["sigma_developer"] ** 2).mean())), rel=0.15)
+    # Per draw, spread sigma_developer around its pool's mean: the deviation in units of that draw's spread.
+    assert float((deviation / post["sigma_developer"]).std()) == pytest.approx(1.0, rel=0.15)
     assert abs(float(deviation.mean())) < 0.2 * float(deviation.std())
     unseen_cohort = r"cohort .2027q3-2028q1. was not in the fit .*\(models/quarter_rw\.toml\)"
     with pytest.raises(PredictionError, match=unseen_cohort):

@@ -23,7 +23,7 @@ from bayes_sauce.data.paper_numbers import load_paper_numbers
 from bayes_sauce.data.schema import BASE_GROUP, pool_of_group
 from bayes_sauce.fit.fit import Fit
 from bayes_sauce.intervals import median_interval
-from bayes_sauce.model.build import DERIVED, build_model
+from bayes_sauce.model.build import build_model, stored_deterministics
 from bayes_sauce.model.design import prepare
 from bayes_sauce.paths import MODELS_DIR
 from bayes_sauce.periods import months_between, period_midpoint
@@ -72,22 +72,20 @@ def fit(models) -> Fit:
                           + 0.3 * rng.normal(size=(*shape, len(developers))), np.nan_to_num(steps) * beta)
     level = dev_effect + alpha + base
     centre = alpha + pool_raw[..., design.pool_of_developer]
-    centred = design.models_per_developer >= 5
     sigma_developer, sigma_model = 0.3, 0.5
     mu = level[..., design.developer_idx] + beta * design.x_c + period_raw[..., design.period_idx]
     free = {"alpha": alpha[..., 0], "beta": beta[..., 0], "period_offset": np.delete(period_raw, ref, axis=-1),
-            "pool_offset": np.delete(pool_raw, pool_ref, axis=-1), "developer_level_c": level[..., centred],
-            "developer_level_z": ((level - centre) / sigma_developer)[..., ~centred],
+            "pool_offset": np.delete(pool_raw, pool_ref, axis=-1),
+            # The model built without a pilot's weights samples every effect non-centred: raw = (effect - loc) / scale.
+            "developer_level_raw": (level - centre) / sigma_developer,
             "sigma_developer": np.full(shape, sigma_developer), "sigma_model": np.full(shape, sigma_model),
-            "eta": mu + rng.normal(0, sigma_model, mu.shape)}
+            "eta_raw": rng.normal(0, 1, mu.shape)}
     posterior_free = xr.Dataset({k: (("chain", "draw", *[f"{k}_dim"] * (v.ndim - 2)), v) for k, v in free.items()},
                                 coords={"chain": np.arange(CHAINS), "draw": np.arange(DRAWS)})
     model = build_model(spec, design)
-    stored = [d.name for d in model.deterministics if d.name not in DERIVED]
-    post = pm.compute_deterministics(posterior_free, model=model, var_names=stored, merge_dataset=False,
-                                     progressbar=False)
-    post = xr.merge([posterior_free.rename({"eta_dim": "model"}).assign_coords(model=design.coords["model"]), post],
-                    compat="override")
+    post = pm.compute_deterministics(posterior_free, model=model, var_names=stored_deterministics(model),
+                                     merge_dataset=False, progressbar=False)
+    post = xr.merge([posterior_free, post], compat="override")
     tree = xr.DataTree.from_dict({"posterior": post})
     tree.attrs.update(fingerprint="hand-built", interval_prob=0.9)
     return Fit(spec=spec, rows=design.models, excluded=pd.DataFrame(), tree=tree,

@@ -319,7 +319,7 @@ def test_data_beyond_the_largest_measured_fit_says_what_to_expect_before_samplin
         raise KeyboardInterrupt
 
     monkeypatch.setattr(fitting, "MEASURED_MODELS", 30)
-    monkeypatch.setattr(fitting, "run_nuts", not_sampled)
+    monkeypatch.setattr(fitting, "sample_gated", not_sampled)
     spec = spec_from_dict(BASE)
     with pytest.raises(KeyboardInterrupt):
         fitting.fit_spec(spec, synthetic_dataset(40, seed=3, filters=spec.data.filters.to_filters()))

@@ -1,8 +1,8 @@
 """Sampling with the diagnostics gate: an attempt at the spec's settings and, where it fails, one automatic fallback.
 
 The fallback keeps the model, its compilation and the pilot's parameterisation and samples again with twice the
-tuning and a higher target acceptance (smaller steps through curved regions, longer adaptation of the mass
-matrix). It is said in the diagnostics (``fallback``), in the posterior's attrs and in the gate table; a fit
+tuning and the draws and a higher target acceptance (smaller steps through curved regions, longer adaptation of the
+mass matrix). It is not tried where one chain makes R-hat impossible. It is said in the diagnostics (``fallback``), in the posterior's attrs and in the gate table; a fit
 that fails both attempts is saved and reported as failed, never passed silently.
 """
 
@@ -20,12 +20,12 @@ from bayes_sauce.fit.sampling import Timings, compile_nutpie, run_nuts
 from bayes_sauce.spec.schema import SamplingSpec
 
 FALLBACK_TARGET_ACCEPT = 0.99
-FALLBACK_TUNE_FACTOR = 2
+FALLBACK_FACTOR = 2
 
 
 def fallback_settings(sampling: SamplingSpec) -> SamplingSpec:
-    """The fallback's sampler settings: twice the tuning, target acceptance at least 0.99."""
-    return sampling.model_copy(update={"tune": FALLBACK_TUNE_FACTOR * sampling.tune,
+    """The fallback's sampler settings: twice the tuning and the draws, target acceptance at least 0.99."""
+    return sampling.model_copy(update={"tune": FALLBACK_FACTOR * sampling.tune, "draws": FALLBACK_FACTOR * sampling.draws,
                                        "target_accept": max(FALLBACK_TARGET_ACCEPT, sampling.target_accept)})
 
 
@@ -42,13 +42,13 @@ def sample_gated(model: pm.Model, sampling: SamplingSpec, stored: list[str], cor
     tree, timings = run_nuts(model, sampling, stored, cores=cores, progress=progress, compiled=compiled)
     timings.compile_s += compile_s
     diagnostics = diagnose(tree)
-    if diagnostics["passed"] or not fallback:
+    if diagnostics["passed"] or not fallback or sampling.chains < 2:
         return tree, timings, diagnostics
     retry = fallback_settings(sampling)
-    note = (f"the first attempt failed the gate ({'; '.join(diagnostics['failures'])}); sampled once more with "
-            f"{retry.tune} tuning steps and target acceptance {retry.target_accept}")
+    settings = f"{retry.draws} draws after {retry.tune} tuning steps at target acceptance {retry.target_accept}"
+    note = f"the first attempt failed the gate ({'; '.join(diagnostics['failures'])}); sampled once more with {settings}"
     echo(f"Diagnostics gate failed at the spec's settings ({'; '.join(diagnostics['failures'])}); "
-         f"trying once more with {retry.tune} tuning steps and target acceptance {retry.target_accept} ...")
+         f"trying once more with {settings} ...")
     tree, again = run_nuts(model, retry, stored, cores=cores, progress=progress, compiled=compiled,
                            weights=centring.from_json(tree.attrs["centring"]))
     for name in ("compile_s", "pilot_s", "sample_s", "extras_s"):

@@ -17,14 +17,16 @@ import pymc as pm
 import pytensor
 import pytensor.tensor as pt
 import xarray as xr
+from pytensor.graph.replace import vectorize_graph
 
 from bayes_sauce.intervals import SAMPLE_DIMS
 from bayes_sauce.model.effects import CENTRING_PREFIX, LOCATION_PREFIX, RAW_SUFFIX, SCALE_PREFIX
-from bayes_sauce.model.evaluate import EVALUATION_MODE, evaluate
+from bayes_sauce.model.evaluate import EVALUATION_MODE
 
 PILOT_TUNE = 150
 PILOT_DRAWS = 25
 CURVATURE_POINTS = 8
+STANDARD_GRID_HALF_WIDTH, STANDARD_GRID_POINTS = 40.0, 8001  # a standardised effect's density, integrated on a grid
 DECIMALS = 2  # weights are rounded, so that the same pilot gives the same parameterisation on any machine
 CENTRED, NON_CENTRED = 0.9, 0.1  # for the one-line summary: weights at or beyond these count as (non-)centred
 
@@ -74,16 +76,33 @@ def _hessian(model: pm.Model):
     return lambda point: np.block([row(*[point[v.name] for v in values]) for row in rows])
 
 
-def _standard_variances(model: pm.Model, pilot: xr.Dataset, seed: int) -> dict[str, float]:
-    """Per group: the variance of its standardised effects (raw variables at weight 0: a normal's 1, a skew-normal's
-    or Student-t's by its shape), from fresh draws given the pilot's other parameters."""
-    names = [group + RAW_SUFFIX for group in groups(model)]
-    fresh = evaluate(model, pilot.drop_vars(names), names, seed)
-    return {group: float(fresh[name].var()) for group, name in zip(groups(model), names)}
+def _standard_variances(model: pm.Model):
+    """A function of a point giving, per group, the variance of its standardised effects (the raw variables at weight
+    0: a normal's 1, a skew-normal's or Student-t's by its shape), integrated from their own density on a grid (no
+    draws: PyTensor's vectorised skew-normal draws come out in the wrong shape)."""
+    values = [model.rvs_to_values[rv] for rv in model.free_RVs]
+    grids = {group: pt.matrix(f"{group}_grid") for group in groups(model)}
+    densities = [vectorize_graph(model.logp(vars=[model[group + RAW_SUFFIX]], sum=False)[0],
+                                 replace={model.rvs_to_values[model[group + RAW_SUFFIX]]: grid})
+                 for group, grid in grids.items()]
+    function = pytensor.function([*values, *grids.values()], densities, mode=EVALUATION_MODE, on_unused_input="ignore")
+    z = np.linspace(-STANDARD_GRID_HALF_WIDTH, STANDARD_GRID_HALF_WIDTH, STANDARD_GRID_POINTS)
+
+    def at(point: dict[str, np.ndarray]) -> dict[str, float]:
+        sizes = [len(point[group + RAW_SUFFIX]) for group in grids]
+        logps = function(*[point[v.name] for v in values], *[np.repeat(z[:, None], n, axis=1) for n in sizes])
+        out = {}
+        for group, logp in zip(grids, logps):
+            density = np.exp(logp[:, 0] - logp[:, 0].max())  # every effect of a group has the same standard member
+            density /= density.sum()
+            mean = float((z * density).sum())
+            out[group] = float(((z - mean) ** 2 * density).sum())
+        return out
+
+    return at
 
 
-def weights_from_pilot(model: pm.Model, pilot: xr.Dataset, points: int = CURVATURE_POINTS,
-                       seed: int = 0) -> dict[str, np.ndarray]:
+def weights_from_pilot(model: pm.Model, pilot: xr.Dataset, points: int = CURVATURE_POINTS) -> dict[str, np.ndarray]:
     """Each group's weights from a pilot posterior of ``model`` sampled non-centred (weights 0).
 
     An effect's weight is the share of its prior variance the data remove: 1 - Var(x | data, hyper-parameters) /
@@ -98,11 +117,13 @@ def weights_from_pilot(model: pm.Model, pilot: xr.Dataset, points: int = CURVATU
     # A copy whose value variables take the posterior's (constrained) values, and whose data containers are its own.
     plain = remove_value_transforms(model)
     names = groups(plain)
-    standard = _standard_variances(plain, pilot, seed)
+    standard_at = _standard_variances(plain)  # compiled while the copy's weights are 0
+    draws = _pilot_points(plain, pilot, points)
+    standards = [standard_at(point) for point in draws]
     set_weights(plain, {group: np.ones_like(w) for group, w in zeros(plain).items()})
     hessian, locate = _hessian(plain), _locations(plain)
     shares = []
-    for point in _pilot_points(plain, pilot, points):
+    for point, standard in zip(draws, standards):
         located = locate(point)
         centred = dict(point)  # the same effects as raw variables of the centred form: x = loc + scale z
         for group, (loc, scale) in located.items():

@@ -103,8 +103,8 @@ def gate_table(diag: dict[str, Any]) -> str:
     lines += [f"  !! {failure}" for failure in diag["failures"]]
     if diag.get("worst"):
         lines.append(f"  {diag['n_failing_quantities']} quantities miss the R-hat or ESS target; the worst:")
-        lines += [f"    {w['quantity']:<38} R-hat {w['rhat'] or float('nan'):.3f}, bulk ESS {w['ess_bulk']:.0f}, "
-                  f"tail ESS {w['ess_tail']:.0f}" for w in diag["worst"]]
+        lines += [f"    {w['quantity']:<38} " + (f"R-hat {w['rhat']:.3f}, " if w["rhat"] is not None else "")
+                  + f"bulk ESS {w['ess_bulk']:.0f}, tail ESS {w['ess_tail']:.0f}" for w in diag["worst"]]
     if diag.get("fallback"):
         lines.append(f"  Note: {diag['fallback']}")
     if not diag["passed"]:

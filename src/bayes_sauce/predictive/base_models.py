@@ -22,7 +22,9 @@ from bayes_sauce.model.new_rows import PredictionError
 SUGGESTIONS = 5
 NEW_FAMILY_HINT = "or pass --new-family to predict it as a fine-tune of a base model the fit never saw"
 UNKNOWN, EXCLUDED, NOT_A_BASE = "unknown", "excluded", "not a base model"  # why a name leads to no fitted family
-LINEAGE_INPUT = ["model_id", "hf_id", "params_b", "tokens_b", "tokens_inherited"]
+# What data.lineage.derive_lineage reads of a row.
+LINEAGE_INPUT = ["model_id", "hf_id", "developer_raw", "developer", "developer_group", "params_b", "tokens_b",
+                 "tokens_base_b", "tokens_inherited", "ln_flops_1e18", "mmlu_pro", "math_l5", "release_month"]
 
 
 @dataclass(frozen=True)
@@ -66,8 +68,12 @@ def _row_lookup(rows: pd.DataFrame) -> dict[str, tuple[int, str]]:
 def _through_lineage(names: list[str], rows: pd.DataFrame) -> list[str]:
     """The family a row whose ``base_model`` names each of ``names`` would get beside the fit's rows (the data
     layer's rule for a user's base_model column)."""
-    probes = pd.DataFrame({"model_id": [f"bayes-sauce-predict-probe-{i}" for i in range(len(names))], "hf_id": None,
-                           "params_b": np.nan, "tokens_b": np.nan, "tokens_inherited": True, "base_model": names})
+    ids = [f"bayes-sauce-predict-probe-{i}" for i in range(len(names))]
+    probes = pd.DataFrame({"model_id": ids, "hf_id": None, "developer_raw": ids, "developer": ids,
+                           "developer_group": "Other-Small", "params_b": np.nan, "tokens_b": np.nan,
+                           "tokens_base_b": np.nan, "tokens_inherited": True, "ln_flops_1e18": np.nan,
+                           "mmlu_pro": np.nan, "math_l5": np.nan, "release_month": rows["release_month"].max(),
+                           "base_model": names})
     frame = pd.concat([rows[LINEAGE_INPUT].assign(base_model=None), probes], ignore_index=True)
     return derive_lineage(frame)["family"].iloc[len(rows):].astype(str).tolist()
 
