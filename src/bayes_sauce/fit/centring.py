@@ -1,11 +1,12 @@
 """How each group of partially pooled effects is parameterised, chosen from the data before sampling.
 
-A short pilot run samples the model with every group non-centred (weights 0), to find typical values of the
-spreads and noise scales. Each effect's weight is then the data's share of its conditional posterior precision
-at those values (``weights_from_pilot``): for a normal effect pinned by data with variance s^2 and spread sigma,
-sigma^2 / (sigma^2 + s^2), the weight at which the partially centred parameter is a posteriori independent of its
-location (Papaspiliopoulos, Roberts and Skold 2007; Gorinova, Moore and Hoffman 2020): 1 (centred) where the data
-pin an effect far more tightly than its spread, 0 (non-centred) where they say little about it.
+A short pilot run samples the model with every group centred, to find typical values of the spreads and noise
+scales (the centred form is the cheapest to sample where the data pin the effects, and a pilot needs no more than
+typical values). Each effect's weight is then the share of its prior variance that the data remove, at those values:
+for a normal effect pinned by data with variance s^2 and spread sigma, sigma^2 / (sigma^2 + s^2), the weight at
+which the partially centred parameter is a posteriori independent of its location (Papaspiliopoulos, Roberts and
+Skold 2007; Gorinova, Moore and Hoffman 2020): 1 (centred) where the data pin an effect far more tightly than its
+spread, 0 (non-centred) where they say little about it.
 """
 
 from __future__ import annotations
@@ -15,18 +16,15 @@ import json
 import numpy as np
 import pymc as pm
 import pytensor
-import pytensor.tensor as pt
 import xarray as xr
-from pytensor.graph.replace import vectorize_graph
 
-from bayes_sauce.intervals import SAMPLE_DIMS
-from bayes_sauce.model.effects import CENTRING_PREFIX, LOCATION_PREFIX, RAW_SUFFIX, SCALE_PREFIX
+from bayes_sauce.model.effects import CENTRING_PREFIX, RAW_SUFFIX, SCALE_PREFIX, VARIANCE_PREFIX
 from bayes_sauce.model.evaluate import EVALUATION_MODE
 
 PILOT_TUNE = 150
 PILOT_DRAWS = 25
 CURVATURE_POINTS = 8
-STANDARD_GRID_HALF_WIDTH, STANDARD_GRID_POINTS = 40.0, 8001  # a standardised effect's density, integrated on a grid
+STEP = 1e-4  # central differences of the gradient, in the unconstrained space
 DECIMALS = 2  # weights are rounded, so that the same pilot gives the same parameterisation on any machine
 CENTRED, NON_CENTRED = 0.9, 0.1  # for the one-line summary: weights at or beyond these count as (non-)centred
 
@@ -36,105 +34,47 @@ def groups(model: pm.Model) -> list[str]:
     return [v.name.removeprefix(CENTRING_PREFIX) for v in model.data_vars if v.name.startswith(CENTRING_PREFIX)]
 
 
+def constant(model: pm.Model, weight: float) -> dict[str, np.ndarray]:
+    """The same weight for every effect of every group (0 for the non-centred form, 1 for the centred one)."""
+    return {group: np.full(model[CENTRING_PREFIX + group].get_value().shape, weight) for group in groups(model)}
+
+
 def zeros(model: pm.Model) -> dict[str, np.ndarray]:
-    """Weight 0 (non-centred) for every effect: the pilot's parameterisation, and a simulation's from the prior."""
-    return {group: np.zeros(model[CENTRING_PREFIX + group].get_value().shape) for group in groups(model)}
+    """Weight 0 (non-centred) for every effect: the parameterisation of a model built without a pilot (prior draws)."""
+    return constant(model, 0.0)
 
 
-def _pilot_points(model: pm.Model, pilot: xr.Dataset, points: int) -> list[dict[str, np.ndarray]]:
-    """``points`` draws of the pilot, spread over its chains, as values of the free variables."""
-    draws = {rv.name: pilot[rv.name].transpose(*SAMPLE_DIMS, ...).values for rv in model.free_RVs}
-    draws = {name: value.reshape(value.shape[0] * value.shape[1], *value.shape[2:]) for name, value in draws.items()}
-    picks = np.linspace(0, len(draws[model.free_RVs[0].name]) - 1, points).round().astype(int)
-    return [{name: value[pick] for name, value in draws.items()} for pick in picks]
-
-
-def _locations(model: pm.Model):
-    """A function of a point (free variables' values) giving each group's location and scale per effect."""
-    names = [f"{prefix}{group}" for group in groups(model) for prefix in (LOCATION_PREFIX, SCALE_PREFIX)]
-    inputs = [model.rvs_to_values[rv] for rv in model.free_RVs]
-    located = pytensor.function(inputs, model.replace_rvs_by_values([model[name] for name in names]),
-                                mode=EVALUATION_MODE, on_unused_input="ignore")
-
-    def at(point: dict[str, np.ndarray]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        values = located(*[point[v.name] for v in inputs])
-        return {group: (values[2 * i], values[2 * i + 1]) for i, group in enumerate(groups(model))}
-
-    return at
-
-
-def _hessian(model: pm.Model):
-    """A function of a point (free variables' values) giving the log density's negative Hessian over every group's
-    raw variables, in ``groups`` order."""
-    values = [model.rvs_to_values[rv] for rv in model.free_RVs]
-    raws = [model.rvs_to_values[model[group + RAW_SUFFIX]] for group in groups(model)]
-    total = model.logp()
-    # One function per row of blocks: PyTensor's rewrites of several rows of vectorised Hessians in one graph gave NaNs.
-    rows = [pytensor.function(values, [-h for h in pytensor.gradient.jacobian(pytensor.gradient.grad(total, raw), raws,
-                                                                              vectorize=True)],
-                              mode=EVALUATION_MODE, on_unused_input="ignore") for raw in raws]
-    return lambda point: np.block([row(*[point[v.name] for v in values]) for row in rows])
-
-
-def _standard_variances(model: pm.Model):
-    """A function of a point giving, per group, the variance of its standardised effects (the raw variables at weight
-    0: a normal's 1, a skew-normal's or Student-t's by its shape), integrated from their own density on a grid (no
-    draws: PyTensor's vectorised skew-normal draws come out in the wrong shape)."""
-    values = [model.rvs_to_values[rv] for rv in model.free_RVs]
-    grids = {group: pt.matrix(f"{group}_grid") for group in groups(model)}
-    densities = [vectorize_graph(model.logp(vars=[model[group + RAW_SUFFIX]], sum=False)[0],
-                                 replace={model.rvs_to_values[model[group + RAW_SUFFIX]]: grid})
-                 for group, grid in grids.items()]
-    function = pytensor.function([*values, *grids.values()], densities, mode=EVALUATION_MODE, on_unused_input="ignore")
-    z = np.linspace(-STANDARD_GRID_HALF_WIDTH, STANDARD_GRID_HALF_WIDTH, STANDARD_GRID_POINTS)
-
-    def at(point: dict[str, np.ndarray]) -> dict[str, float]:
-        sizes = [len(point[group + RAW_SUFFIX]) for group in grids]
-        logps = function(*[point[v.name] for v in values], *[np.repeat(z[:, None], n, axis=1) for n in sizes])
-        out = {}
-        for group, logp in zip(grids, logps):
-            density = np.exp(logp[:, 0] - logp[:, 0].max())  # every effect of a group has the same standard member
-            density /= density.sum()
-            mean = float((z * density).sum())
-            out[group] = float(((z - mean) ** 2 * density).sum())
-        return out
-
-    return at
-
-
-def weights_from_pilot(model: pm.Model, pilot: xr.Dataset, points: int = CURVATURE_POINTS) -> dict[str, np.ndarray]:
-    """Each group's weights from a pilot posterior of ``model`` sampled non-centred (weights 0).
-
-    An effect's weight is the share of its prior variance the data remove: 1 - Var(x | data, hyper-parameters) /
-    Var(x | hyper-parameters), for a normal effect pinned by data with variance s^2 and spread sigma
-    sigma^2 / (sigma^2 + s^2). The posterior variance is the diagonal of the inverse of the log density's Hessian
-    over every group's effects (exact second derivatives, every group centred), so that what an effect learns from
-    the effects drawn around it (a developer's level from its families) counts with their own uncertainty; the prior
-    variance is its scale squared times its family's standardised variance. The share is averaged over ``points``
-    pilot draws spread over the chains: the hyper-parameters at typical values, however short the pilot."""
+def _prior_variances(model: pm.Model):
+    """A function of the free variables' (constrained) values giving every effect's prior variance given its
+    hyper-parameters, scale^2 times its family's standardised variance, in ``groups`` order."""
     from pymc.model.transform.conditioning import remove_value_transforms
 
-    # A copy whose value variables take the posterior's (constrained) values, and whose data containers are its own.
-    plain = remove_value_transforms(model)
-    names = groups(plain)
-    standard_at = _standard_variances(plain)  # compiled while the copy's weights are 0
-    draws = _pilot_points(plain, pilot, points)
-    standards = [standard_at(point) for point in draws]
-    set_weights(plain, {group: np.ones_like(w) for group, w in zeros(plain).items()})
-    hessian, locate = _hessian(plain), _locations(plain)
-    shares = []
-    for point, standard in zip(draws, standards):
-        located = locate(point)
-        centred = dict(point)  # the same effects as raw variables of the centred form: x = loc + scale z
-        for group, (loc, scale) in located.items():
-            centred[group + RAW_SUFFIX] = loc + scale * point[group + RAW_SUFFIX]
-        prior = np.concatenate([scale**2 * standard[group] for group, (_, scale) in located.items()])
-        with np.errstate(invalid="ignore", divide="ignore"):  # no finite curvature: non-centred, the safe form
-            share = 1 - np.diag(_inverse(hessian(centred), 1 / prior.max())) / prior
-        shares.append(np.clip(np.nan_to_num(share, nan=0.0), 0.0, 1.0))
-    sizes = [len(located[group][0]) for group in names]
-    weights = np.round(np.min(shares, axis=0), DECIMALS)
-    return dict(zip(names, np.split(weights, np.cumsum(sizes)[:-1])))
+    model = remove_value_transforms(model)  # a copy whose value variables take constrained values
+    names = [(SCALE_PREFIX + group, VARIANCE_PREFIX + group) for group in groups(model)]
+    inputs = [model.rvs_to_values[rv] for rv in model.free_RVs]
+    outputs = model.replace_rvs_by_values([model[name] for pair in names for name in pair])
+    function = pytensor.function(inputs, outputs, mode=EVALUATION_MODE, on_unused_input="ignore")
+
+    def at(values: dict[str, np.ndarray]) -> np.ndarray:
+        out = function(*[values[v.name] for v in inputs])
+        return np.concatenate([out[2 * i] ** 2 * out[2 * i + 1] for i in range(len(names))])
+
+    return at
+
+
+def _hessian(compiled, point: np.ndarray, block: np.ndarray) -> np.ndarray:
+    """The negative Hessian of the log density over the unconstrained coordinates ``block``, at ``point``, by central
+    differences of nutpie's compiled gradient (which reads the model's data containers as they are)."""
+    function = compiled.logp_func
+    columns = []
+    for j in block:
+        step = STEP * max(1.0, abs(point[j]))
+        up, down = point.copy(), point.copy()
+        up[j] += step
+        down[j] -= step
+        columns.append((function(up)[1][block] - function(down)[1][block]) / (2 * step))
+    hessian = -np.array(columns)
+    return (hessian + hessian.T) / 2
 
 
 def _inverse(hessian: np.ndarray, floor: float) -> np.ndarray:
@@ -142,8 +82,39 @@ def _inverse(hessian: np.ndarray, floor: float) -> np.ndarray:
     prior's precision). A mixture's log density curves the wrong way between its components (a fine-tune between
     the core and the damaged one): the data pin such an effect as strongly as that curvature says, within each
     component (the "SoftAbs" of Betancourt 2013, without the softening)."""
-    values, vectors = np.linalg.eigh((hessian + hessian.T) / 2)
+    values, vectors = np.linalg.eigh(hessian)
     return (vectors / np.maximum(np.abs(values), floor)) @ vectors.T
+
+
+def weights_from_pilot(model: pm.Model, compiled, pilot: xr.DataTree,
+                       points: int = CURVATURE_POINTS) -> dict[str, np.ndarray]:
+    """Each group's weights from a pilot of ``model`` sampled centred by nutpie (``compiled``, its unconstrained draws
+    stored; the model's weights still all 1).
+
+    An effect's weight is the share of its prior variance the data remove, 1 - Var(x | data, hyper-parameters) /
+    Var(x | hyper-parameters). The posterior variance is the diagonal of the inverse of the log density's Hessian over
+    every group's effects, so that what an effect learns from the effects drawn around it (a developer's level from
+    its families) counts with their own uncertainty; the prior variance is its scale squared times its family's
+    standardised variance. Both are taken at ``points`` pilot draws spread over the chains (typical values of the
+    hyper-parameters, however short the pilot), and an effect keeps its least share: centring an effect that the data
+    do not pin gives a funnel where its spread is small, while the opposite mistake only costs some efficiency."""
+    names, slices = compiled.shape_info[0], compiled.shape_info[1]
+    raw = {name: slices[names.index(name + RAW_SUFFIX)] for name in groups(model)}
+    block = np.concatenate([np.arange(raw[g].start, raw[g].stop) for g in groups(model)]).astype(int)
+    flat = pilot.sample_stats["unconstrained_draw"].values
+    flat = flat.reshape(-1, flat.shape[-1])
+    constrained = {rv.name: pilot.posterior[rv.name].values for rv in model.free_RVs}
+    constrained = {k: v.reshape(v.shape[0] * v.shape[1], *v.shape[2:]) for k, v in constrained.items()}
+    prior_at = _prior_variances(model)
+    shares = []
+    for pick in np.linspace(0, len(flat) - 1, points).round().astype(int):
+        prior = prior_at({name: value[pick] for name, value in constrained.items()})
+        with np.errstate(invalid="ignore", divide="ignore"):  # no finite curvature: non-centred, the safe form
+            posterior = np.diag(_inverse(_hessian(compiled, flat[pick], block), 1 / np.max(prior)))
+            shares.append(np.clip(np.nan_to_num(1 - posterior / prior, nan=0.0), 0.0, 1.0))
+    weights = np.round(np.min(shares, axis=0), DECIMALS)
+    sizes = [raw[g].stop - raw[g].start for g in groups(model)]
+    return dict(zip(groups(model), np.split(weights, np.cumsum(sizes)[:-1])))
 
 
 def set_weights(model: pm.Model, weights: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -62,15 +62,29 @@ def _sample(model: pm.Model, sampling: SamplingSpec, cores: int, progress: bool,
     return tree, max(total - float(tree.posterior.attrs.get("sampling_time", total)), 0.0)
 
 
+def _pilot_weights(model: pm.Model, compiled, sampling: SamplingSpec, cores: int) -> dict:
+    """The centring weights from a short nutpie pilot of the centred model (``fit.centring``)."""
+    import nutpie
+
+    centred = centring.set_weights(model, centring.constant(model, 1.0))
+    pilot = nutpie.sample(compiled.with_data(**centred), draws=centring.PILOT_DRAWS, tune=centring.PILOT_TUNE,
+                          chains=sampling.chains, cores=cores, seed=sampling.seed, progress_bar=False,
+                          save_warmup=False, target_accept=sampling.target_accept, store_unconstrained=True)
+    if pilot.posterior.sizes.get("draw", 0) < centring.PILOT_DRAWS:  # interrupted
+        raise KeyboardInterrupt
+    return centring.weights_from_pilot(model, compiled, pilot)
+
+
 def run_nuts(model: pm.Model, sampling: SamplingSpec, stored: list[str], cores: int | None = None,
              progress: bool = True, compiled=None, weights: dict | None = None) -> tuple[xr.DataTree, Timings]:
     """Sample with the chosen NUTS implementation; the posterior holds the free variables and ``stored`` deterministics.
 
     Each group of partially pooled effects is parameterised by ``weights`` if given, else by weights chosen from a
-    short pilot run of the same (compiled) model (:mod:`bayes_sauce.fit.centring`); the weights are recorded in the
-    posterior's attrs (``centring``). nutpie is compiled separately so compile time is known; only the free
-    variables go through its compiled function and the stored deterministics are computed afterwards.
-    ``compiled`` (nutpie only) is a model compiled before, from ``compile_nutpie``, with this model's data.
+    short nutpie pilot of the same compiled model (:mod:`bayes_sauce.fit.centring`; nutpie compiles it for the pilot
+    whatever the sampler); the weights are recorded in the posterior's attrs (``centring``). nutpie is compiled
+    separately so compile time is known; only the free variables go through its compiled function and the stored
+    deterministics are computed afterwards. ``compiled`` is a nutpie model compiled before, from ``compile_nutpie``,
+    with this model's data.
     """
     if sampling.sampler not in SAMPLERS:
         raise ValueError(f"unknown sampler {sampling.sampler!r}; choose one of {SAMPLERS}")
@@ -78,21 +92,18 @@ def run_nuts(model: pm.Model, sampling: SamplingSpec, stored: list[str], cores: 
         raise SpecError(f"sampler {sampling.sampler!r} is not installed (numpyro: `make bench` installs it)")
     timings = Timings()
     cores = cores or min(sampling.chains, 2)
-    if sampling.sampler == "nutpie":
+    piloted = weights is None and bool(centring.groups(model))
+    if compiled is None and (sampling.sampler == "nutpie" or piloted):
         start = time.perf_counter()
-        compiled = compiled if compiled is not None else compile_nutpie(model)
+        compiled = compile_nutpie(model)
         timings.compile_s = time.perf_counter() - start
-    if weights is None and centring.groups(model):
+    if piloted:
         start = time.perf_counter()
-        pilot_settings = sampling.model_copy(update={"draws": centring.PILOT_DRAWS, "tune": centring.PILOT_TUNE})
-        start_weights = centring.set_weights(model, centring.zeros(model))
-        pilot, _ = _sample(model, pilot_settings, cores, False,
-                           compiled.with_data(**start_weights) if compiled is not None else None)
-        weights = centring.weights_from_pilot(model, pilot.posterior.to_dataset())
+        weights = _pilot_weights(model, compiled, sampling, cores)
         timings.pilot_s = time.perf_counter() - start
     weights = weights or {}
     values = centring.set_weights(model, weights)
-    if compiled is not None and values:
+    if sampling.sampler == "nutpie" and values:
         compiled = compiled.with_data(**values)
     start = time.perf_counter()
     tree, compile_s = _sample(model, sampling, cores, progress, compiled)

@@ -31,8 +31,7 @@ from bayes_sauce.model.families import (
     observe,
 )
 from bayes_sauce.model.effects import (
-    LOCATION_PREFIX,
-    SCALE_PREFIX,
+    DERIVED_PREFIX,
     LocationScale,
     offsets_vs_reference,
     pooled,
@@ -54,10 +53,9 @@ DERIVED = ("mu", "model_scale", "developer_level", "developer_centre", "p_failur
 
 
 def stored_deterministics(model: pm.Model) -> list[str]:
-    """The deterministics a fit stores with its draws: all but the derived ones (evaluated when asked for) and the
-    effects' locations and scales (what the pilot reads)."""
-    return [d.name for d in model.deterministics
-            if d.name not in DERIVED and not d.name.startswith((LOCATION_PREFIX, SCALE_PREFIX))]
+    """The deterministics a fit stores with its draws: all but the derived ones (evaluated when asked for) and what
+    the pilot reads (the effects' scales and standardised variances)."""
+    return [d.name for d in model.deterministics if d.name not in DERIVED and not d.name.startswith(DERIVED_PREFIX)]
 
 
 @dataclass(frozen=True)

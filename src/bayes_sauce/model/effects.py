@@ -15,9 +15,10 @@ from bayes_sauce.spec.priors import Prior
 # prefix and the group's name (``pooled``); the fit chooses the weights from a pilot run (``fit.centring``).
 CENTRING_PREFIX = "centring__"
 RAW_SUFFIX = "_raw"
-# Each group's location and scale per effect, derived deterministics (never stored): the pilot moves draws between
-# parameterisations with them.
-LOCATION_PREFIX, SCALE_PREFIX = "centring_location__", "centring_scale__"
+# Each group's scale per effect and its family's standardised variance, derived deterministics (never stored): the
+# pilot's prior variance of each effect (``fit.centring``).
+DERIVED_PREFIX = "centring_"
+SCALE_PREFIX, VARIANCE_PREFIX = "centring_scale__", "centring_variance__"
 
 
 def prior_rv(name: str, prior: Prior, **kwargs) -> pt.TensorVariable:
@@ -41,6 +42,14 @@ class LocationScale:
             return pm.StudentT(name, nu=self.shape, mu=loc, sigma=scale, size=size)
         return pm.SkewNormal(name, mu=loc, sigma=scale, alpha=self.shape, size=size)
 
+    def standard_variance(self) -> pt.TensorVariable:
+        """The variance of the family's member with location 0 and scale 1 (inf for a Student-t with nu <= 2)."""
+        if self.kind == "normal":
+            return pt.as_tensor(1.0)
+        if self.kind == "student_t":
+            return pt.switch(self.shape > 2, self.shape / (self.shape - 2), np.inf)
+        return 1 - 2 / np.pi * self.shape**2 / (1 + self.shape**2)
+
 
 NORMAL = LocationScale()
 
@@ -53,8 +62,8 @@ def pooled(name: str, loc: pt.TensorVariable, scale: pt.TensorVariable, weights:
     container (``CENTRING_PREFIX + name``), so a compiled model takes other weights without being rebuilt."""
     n = len(weights)
     w = pm.Data(CENTRING_PREFIX + name, np.asarray(weights, dtype=np.float64))
-    loc = pm.Deterministic(LOCATION_PREFIX + name, loc * pt.ones(n))
-    scale = pm.Deterministic(SCALE_PREFIX + name, scale * pt.ones(n))
+    loc, scale = loc * pt.ones(n), pm.Deterministic(SCALE_PREFIX + name, scale * pt.ones(n))
+    pm.Deterministic(VARIANCE_PREFIX + name, family.standard_variance())
     raw = family.rv(name + RAW_SUFFIX, w * loc, scale**w)
     return loc + scale ** (1 - w) * (raw - w * loc)
 
