@@ -1,8 +1,9 @@
 """Sampling with the diagnostics gate: an attempt at the spec's settings and, where it fails, one automatic fallback.
 
-The fallback keeps the model, its compilation and the pilot's parameterisation and samples again with twice the
-tuning and the draws and a higher target acceptance (smaller steps through curved regions, longer adaptation of the
-mass matrix). It is not tried where one chain makes R-hat impossible. It is said in the diagnostics (``fallback``), in the posterior's attrs and in the gate table; a fit
+The fallback keeps the model and its compilation and samples again with twice the tuning and the draws and a higher
+target acceptance (smaller steps through curved regions, longer adaptation of the mass matrix), and with the
+pilot's parameterisation except that a group whose divergent transitions sat at the small end of its spread (a
+funnel: ``centring.funnelled``) is sampled non-centred. It is not tried where one chain makes R-hat impossible. It is said in the diagnostics (``fallback``), in the posterior's attrs and in the gate table; a fit
 that fails both attempts is saved and reported as failed, never passed silently.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import numpy as np
 import pymc as pm
 import xarray as xr
 
@@ -45,12 +47,14 @@ def sample_gated(model: pm.Model, sampling: SamplingSpec, stored: list[str], cor
     if diagnostics["passed"] or not fallback or sampling.chains < 2:
         return tree, timings, diagnostics
     retry = fallback_settings(sampling)
-    settings = f"{retry.draws} draws after {retry.tune} tuning steps at target acceptance {retry.target_accept}"
+    weights, funnels = centring.from_json(tree.attrs["centring"]), centring.funnelled(model, tree)
+    weights.update({group: np.zeros_like(weights[group]) for group in funnels})
+    settings = f"{retry.draws} draws after {retry.tune} tuning steps at target acceptance {retry.target_accept}" + (
+        f", {', '.join(funnels)} non-centred (divergences at the small end of their spread)" if funnels else "")
     note = f"the first attempt failed the gate ({'; '.join(diagnostics['failures'])}); sampled once more with {settings}"
     echo(f"Diagnostics gate failed at the spec's settings ({'; '.join(diagnostics['failures'])}); "
          f"trying once more with {settings} ...")
-    tree, again = run_nuts(model, retry, stored, cores=cores, progress=progress, compiled=compiled,
-                           weights=centring.from_json(tree.attrs["centring"]))
+    tree, again = run_nuts(model, retry, stored, cores=cores, progress=progress, compiled=compiled, weights=weights)
     for name in ("compile_s", "pilot_s", "sample_s", "extras_s"):
         setattr(timings, name, getattr(timings, name) + getattr(again, name))
     diagnostics = diagnose(tree)

@@ -18,14 +18,16 @@ import pymc as pm
 import pytensor
 import xarray as xr
 
+from bayes_sauce.intervals import SAMPLE_DIMS
 from bayes_sauce.model.effects import CENTRING_PREFIX, RAW_SUFFIX, SCALE_PREFIX, VARIANCE_PREFIX
-from bayes_sauce.model.evaluate import EVALUATION_MODE
+from bayes_sauce.model.evaluate import EVALUATION_MODE, evaluate
 
 PILOT_TUNE = 150
 PILOT_DRAWS = 25
 CURVATURE_POINTS = 8
 STEP = 1e-4  # central differences of the gradient, in the unconstrained space
 DECIMALS = 2  # weights are rounded, so that the same pilot gives the same parameterisation on any machine
+FUNNEL_RANK, FUNNEL_SHARE = 0.1, 0.3
 CENTRED, NON_CENTRED = 0.9, 0.1  # for the one-line summary: weights at or beyond these count as (non-)centred
 
 
@@ -115,6 +117,24 @@ def weights_from_pilot(model: pm.Model, compiled, pilot: xr.DataTree,
     weights = np.round(np.min(shares, axis=0), DECIMALS)
     sizes = [raw[g].stop - raw[g].start for g in groups(model)]
     return dict(zip(groups(model), np.split(weights, np.cumsum(sizes)[:-1])))
+
+
+def funnelled(model: pm.Model, tree: xr.DataTree) -> list[str]:
+    """Groups whose divergent transitions sit at the small end of their spread (at least ``FUNNEL_SHARE`` of them among
+    the ``FUNNEL_RANK`` of draws with the smallest spread, three times what chance puts there): a funnel that the
+    centred part of their parameterisation could not enter."""
+    diverging = tree.sample_stats["diverging"].values.astype(bool)
+    if not diverging.any() or not groups(model):
+        return []
+    names = [SCALE_PREFIX + group for group in groups(model)]
+    scales = evaluate(model, tree.posterior.to_dataset(), names)
+    out = []
+    for group, name in zip(groups(model), names):
+        spread = scales[name].mean([d for d in scales[name].dims if d not in SAMPLE_DIMS]).values
+        rank = (spread[..., None] > spread.ravel()).mean(axis=-1)  # each draw's share of draws with a smaller spread
+        if (rank[diverging] < FUNNEL_RANK).mean() >= FUNNEL_SHARE:
+            out.append(group)
+    return out
 
 
 def set_weights(model: pm.Model, weights: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
