@@ -243,7 +243,8 @@ def family_observation(spec: Spec, design: Design, beta, developers, period_raw,
     priors, fam, opts = spec.priors, design.families, spec.model
     size = fam.models_per_family
     level = developers.level
-    expected = level[fam.base_of_family] + beta * fam.x_c + period_raw[fam.period_idx]
+    expected = (level[fam.base_of_family] + developers.drift(fam.base_of_family, fam.period_idx) + beta * fam.x_c
+                + period_raw[fam.period_idx])
     alone = np.bincount(fam.base_of_family, minlength=len(design.coords["developer"]))[fam.base_of_family] == 1
     family_level = expected
     shared = np.flatnonzero(~alone)
@@ -332,7 +333,8 @@ def _new_params(spec: Spec, design: Design, obs: Observation, mu, is_closed, com
 def new_family_rows(spec: Spec, design: Design, new, beta, level, period, obs: Observation,
                     spread: FamilySpread) -> None:
     """Predictive variables of new rows in the family structure (names as ``build._new_rows``'): a fitted
-    family keeps its level, a new family draws one around its developer's line (``new_line``: without that draw;
+    family keeps its level, a new family draws one around its developer's line (``level``: per row, its developer's
+    level in the row's period; ``new_line``: without that draw;
     rows naming the same unseen family share it); a fine-tune adds its fine-tuner's effect (a fresh one for a
     fine-tuner without a sampled effect, shared by the rows naming it) and a draw of the fine-tune mixture;
     new_logp is the log density of held-out rows' observed logits."""
@@ -345,7 +347,7 @@ def new_family_rows(spec: Spec, design: Design, new, beta, level, period, obs: O
     fitted_level = obs.family_level[f]
     n_new = int(new.new_family_idx.max()) + 1 if n else 1
     fresh = spread.scale * spread.standard("new_family_z", n_new)[new.new_family_idx]
-    family_level = pt.where(known, fitted_level, level[new.developer_idx] + beta * x_c + period[new.period_idx] + fresh)
+    family_level = pt.where(known, fitted_level, level + beta * x_c + period[new.period_idx] + fresh)
     family_x = np.where(known, fam.x_c[f], new.x_c)
     n_tuners = int(new.new_finetuner_idx.max()) + 1 if n else 1
     fresh_tuner = model["sigma_finetuner"] * pm.Normal("new_finetuner_z", 0.0, 1.0, shape=n_tuners)
