@@ -10,7 +10,8 @@ row's ESS/s as a ratio to PyMC's own NUTS on the same spec measured in the same 
 the ``bench`` dependency group (``make bench``); without one its row is skipped with a printed reason.
 
 The ``stan`` row samples ``benchmarks/stan/hierarchical.stan``, the default spec as a Stan program (same rows,
-parameterisation and priors; see ``benchmarks/stan/stan_data.py``), with pystan: compile_s is a build that reuses
+parameterisation and priors, partially centred with the weights of a nutpie pilot run once before the repeats; see
+``benchmarks/stan/stan_data.py``), with pystan: compile_s is a build that reuses
 httpstan's cached compiled model, ``--stan-first-compile`` also times one build from an empty cache
 (stan_first_compile_s). The stored deterministics are computed from Stan's draws by the PyMC model, so min ESS is
 over the same quantities as the other rows. The ``fit`` row is the whole ``bayes-sauce fit`` in a fresh process
@@ -32,6 +33,7 @@ import tempfile
 import time
 import warnings
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +41,8 @@ import pandas as pd
 
 from bayes_sauce.data.load import load
 from bayes_sauce.fit.diagnostics import diagnose
-from bayes_sauce.fit.sampling import Timings, run_nuts, sampler_available
+from bayes_sauce.fit.sampling import Timings, compile_nutpie, run_nuts, sampler_available
+from bayes_sauce.fit.sampling import _pilot_weights as pilot_weights
 from bayes_sauce.model.build import DERIVED, build_model
 from bayes_sauce.model.design import prepare
 from bayes_sauce.paths import DEFAULT_SPEC, MODELS_DIR
@@ -51,7 +54,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "stan"))  # stan_data (
 # The default spec's main scalars, compared between the nutpie and the Stan posteriors.
 SCALARS = ("alpha", "beta", "beta_within", "mundlak", "sigma_developer", "sigma_family", "family_skew",
            "sigma_finetuner", "accuracy_noise", "damaged_share", "damaged_shift", "sigma_damaged", "failure_rate",
-           "nu_developer", "intercept")
+           "protocol_offset", "nu_developer", "intercept")
 
 
 def fitter(spec: Spec, sampler: str, cores: int) -> Callable[[], tuple]:
@@ -67,9 +70,10 @@ def fitter(spec: Spec, sampler: str, cores: int) -> Callable[[], tuple]:
     return fit
 
 
-def stan_fitter(spec: Spec, first_compile: bool) -> tuple[Callable[[], tuple], dict]:
-    """A function that builds (from httpstan's cache) and samples hierarchical.stan on the spec's rows with pystan;
-    its posterior carries the PyMC free variables and the stored deterministics computed from them. With
+def stan_fitter(spec: Spec, first_compile: bool, cores: int) -> tuple[Callable[[], tuple], dict]:
+    """A function that builds (from httpstan's cache) and samples hierarchical.stan on the spec's rows with pystan,
+    partially centred with the weights a fit's nutpie pilot chooses (one pilot here, before any repeat: pilot_s); its
+    posterior carries the PyMC free variables and the stored deterministics computed from them. With
     ``first_compile`` one build from an empty cache is timed first. Returns the function and setup facts."""
     import httpstan.cache
     import httpstan.models
@@ -77,8 +81,12 @@ def stan_fitter(spec: Spec, first_compile: bool) -> tuple[Callable[[], tuple], d
     from stan_data import PROGRAM, stan_data, to_tree
 
     design, _ = prepare(spec, load(filters=spec.data.filters.to_filters()))
+    start = time.perf_counter()
+    model = build_model(spec, design)
+    design = replace(design, centring=pilot_weights(model, compile_nutpie(model), spec.sampling, cores))
+    facts = {"stan_workers": os.cpu_count(),  # httpstan runs chains on a process pool of os.cpu_count() workers
+             "pilot_s": time.perf_counter() - start}
     data, code, s = stan_data(spec, design), PROGRAM.read_text(), spec.sampling
-    facts = {"stan_workers": os.cpu_count()}  # httpstan runs chains on a process pool of os.cpu_count() workers
     if first_compile:
         httpstan.cache.delete_model_directory(httpstan.models.calculate_model_name(code))
         start = time.perf_counter()
@@ -236,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"(`make bench` installs the bench group)")
             continue
         if key == "stan":
-            rows[row], facts = stan_fitter(spec, args.stan_first_compile)
+            rows[row], facts = stan_fitter(spec, args.stan_first_compile, args.cores)
         elif key == "fit":
             rows[row] = cli_fitter(spec, args)
         else:

@@ -1,11 +1,11 @@
 """Data, draws and checks for ``hierarchical.stan``, the default spec as a Stan program (the Stan row of
 ``benchmarks/samplers.py``).
 
-``stan_data`` reads the same ``Design`` the PyMC model is built from (``prepare(spec, load(...))``), so Stan
-fits exactly the rows nutpie fits; the centring and the reference labels are taken from the same rules
-(``bayes_sauce.model.effects`` / ``families``). ``to_tree`` turns pystan's draws into a DataTree with the
-PyMC free variables' names, so that ``pm.compute_deterministics`` gives the stored deterministics and
-``bayes_sauce.fit.diagnostics.diagnose`` the gate over the same quantities as the other rows.
+``stan_data`` reads the same ``Design`` the PyMC model is built from (``prepare(spec, load(...))``, with the centring
+weights the fit's pilot chose, ``Design.centring``), so Stan fits exactly the rows and the parameterisation nutpie
+fits; the reference labels are taken from the same rules (``bayes_sauce.model.build`` / ``design``). ``to_tree`` turns
+pystan's draws into a DataTree with the PyMC free variables' names, so that ``pm.compute_deterministics`` gives the
+stored deterministics and ``bayes_sauce.fit.diagnostics.diagnose`` the gate over the same quantities as the other rows.
 (This folder has no ``__init__.py`` on purpose: a package named ``stan`` would shadow pystan's.)
 """
 
@@ -17,15 +17,15 @@ import numpy as np
 import xarray as xr
 
 from bayes_sauce.model.design import Design
-from bayes_sauce.model.effects import CENTRED_MIN_FAMILIES
-from bayes_sauce.model.families import CENTRED_MIN_FINETUNES, EDGE_TOLERANCE
+from bayes_sauce.model.families import EDGE_TOLERANCE
 from bayes_sauce.spec.schema import Spec
 
 PROGRAM = Path(__file__).with_name("hierarchical.stan")
 # What hierarchical.stan implements: the default spec's model options (anything else is another program).
 IMPLEMENTS = {"structure": "families", "likelihood": "marginal", "developers": "pooled_groups",
               "developer_dist": "normal", "closed_models": "same", "mundlak": True, "family_dist": "skew_normal",
-              "finetunes": "mixture", "failures": "mixture", "accuracy_noise": True}
+              "finetunes": "mixture", "failures": "mixture", "accuracy_noise": True, "protocol_offset": True,
+              "developer_time": "none"}
 # Priors hard-coded in the program (checked against the spec, so that a changed prior fails loudly).
 PRIORS = {"alpha": ("Normal", {"mu": 0.0, "sigma": 1.5}), "beta": ("Normal", {"mu": 0.5, "sigma": 0.5}),
           "period": ("Normal", {"mu": 0.0, "sigma": 1.0}), "group": ("Normal", {"mu": 0.0, "sigma": 1.0}),
@@ -35,7 +35,8 @@ PRIORS = {"alpha": ("Normal", {"mu": 0.0, "sigma": 1.5}), "beta": ("Normal", {"m
           "accuracy_noise": ("HalfNormal", {"sigma": 0.02}), "damaged_share": ("Beta", {"alpha": 1.0, "beta": 9.0}),
           "damaged_shift": ("Gamma", {"alpha": 4.0, "beta": 4.0}),
           "sigma_damaged": ("Gamma", {"alpha": 2.0, "beta": 4.0}),
-          "failure_rate": ("Normal", {"mu": -3.0, "sigma": 1.5})}
+          "failure_rate": ("Normal", {"mu": -3.0, "sigma": 1.5}),
+          "protocol_offset": ("Normal", {"mu": 0.55, "sigma": 0.15})}
 # Sampler statistics carried into sample_stats (pystan name -> ArviZ name).
 STATS = {"lp__": "lp", "accept_stat__": "acceptance_rate", "stepsize__": "step_size", "treedepth__": "tree_depth",
          "n_leapfrog__": "n_steps", "divergent__": "diverging", "energy__": "energy"}
@@ -60,27 +61,22 @@ def _with_zero(n_labels: int, reference: int) -> list[int]:
 
 
 def stan_data(spec: Spec, design: Design) -> dict:
-    """The program's data block from the design the PyMC model is built on (index arrays 1-based)."""
+    """The program's data block from the design the PyMC model is built on (index arrays 1-based), its centring
+    weights included (zeros, the non-centred form, for a group the design has none for, as the PyMC model takes)."""
     check_spec(spec)
     fam, scale = design.families, design.scale
     n_dev, n_fam = len(design.coords["developer"]), len(fam.base_of_family)
     n_pool, n_period = len(design.coords["pool"]), len(design.coords["period"])
-    # Developers: centred from CENTRED_MIN_FAMILIES families, and every single-family developer (build._developers
-    # and _combined_levels).
-    units = design.units_per_developer
-    single = units == 1
-    centred = (units >= CENTRED_MIN_FAMILIES) | single
+    # A developer that based one family samples a combined level (build._combined_levels).
+    single = design.units_per_developer == 1
     family_of = np.zeros(n_dev, dtype=np.int64)
     family_of[fam.base_of_family] = np.arange(n_fam)
     period_ref = int(np.bincount(fam.period_idx, minlength=n_period).argmax())  # build._periods
     alone = np.bincount(fam.base_of_family, minlength=n_dev)[fam.base_of_family] == 1
-    # Fine-tuners: an effect for two fine-tunes or more, centred from CENTRED_MIN_FINETUNES (families._fine_tuners).
-    counts = fam.finetunes_per_finetuner
+    # Fine-tuners: an effect for two fine-tunes or more (families._fine_tuners).
     n_tuner = len(design.coords["finetuner"])
-    sampled = np.flatnonzero(counts >= 2)
-    on = counts[sampled] >= CENTRED_MIN_FINETUNES
+    sampled = np.flatnonzero(fam.finetunes_per_finetuner >= 2)
     finetune = fam.is_finetune
-    accuracy = scale.floor + (1 - scale.floor) / (1 + np.exp(-fam.logit))
     low = np.log(scale.edge) - np.log1p(-scale.edge)
     compared = finetune & (fam.models_per_family[fam.family_idx] >= 2)
     at_low, at_high = fam.logit <= low + EDGE_TOLERANCE, fam.logit >= -low - EDGE_TOLERANCE
@@ -93,19 +89,21 @@ def stan_data(spec: Spec, design: Design) -> dict:
         "pool_perm": _with_zero(n_pool, design.reference("pool")), "period_perm": _with_zero(n_period, period_ref),
         "pool_of_developer": (design.pool_of_developer + 1).tolist(),
         "mean_log_compute": design.mean_log_compute.tolist(),
-        "D_on": int(centred.sum()), "dev_on": idx(centred), "dev_off": idx(~centred),
+        "w_developer": design.centring_weights("developer_level", n_dev).tolist(),
         "single": single.astype(float).tolist(), "family_of": (family_of + 1).tolist(),
         "base_of_family": (fam.base_of_family + 1).tolist(), "family_x": fam.x_c.tolist(),
         "family_period": (fam.period_idx + 1).tolist(), "F_shared": int((~alone).sum()), "shared": idx(~alone),
-        "K_on": int(on.sum()), "K_off": int((~on).sum()),
-        "tuner_on": (sampled[on] + 1).tolist(), "tuner_off": (sampled[~on] + 1).tolist(),
+        "w_family": design.centring_weights("family_level", int((~alone).sum())).tolist(),
+        "K_sampled": len(sampled), "tuner_sampled": (sampled + 1).tolist(),
+        "w_tuner": design.centring_weights("finetuner_effect", len(sampled)).tolist(),
         "family_idx": (fam.family_idx + 1).tolist(), "dx": (design.x_c - fam.x_c[fam.family_idx]).tolist(),
         "tuner_of_model": np.where(finetune, fam.finetuner_idx + 1, n_tuner + 1).tolist(),
-        "y": fam.logit.tolist(),
-        "binomial_var_u": (accuracy * (1 - accuracy) / scale.n_questions / (1 - scale.floor) ** 2).tolist(),
-        "logit_sd": fam.logit_sd.tolist(), "floor_": scale.floor, "edge": scale.edge,
+        "is_closed": design.is_closed.astype(float).tolist(),
+        "y": fam.logit.tolist(), "floor_": scale.floor, "n_questions": float(scale.n_questions), "edge": scale.edge,
         "N_cmp": int(compared.sum()), "cmp": idx(compared), "solo": idx(~compared),
         "N_low": int(at_low.sum()), "at_low": idx(at_low), "N_high": int(at_high.sum()), "at_high": idx(at_high),
+        "N_cmp_low": int(at_low[compared].sum()), "cmp_at_low": idx(at_low[compared]),
+        "N_cmp_high": int(at_high[compared].sum()), "cmp_at_high": idx(at_high[compared]),
         "failure_logit_mean": spec.model.failure_logit_mean, "failure_logit_sd": spec.model.failure_logit_sd,
     }
 

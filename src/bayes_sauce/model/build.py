@@ -22,6 +22,7 @@ import pytensor.tensor as pt
 
 from bayes_sauce.data.schema import BASE_GROUP
 from bayes_sauce.model.design import Design
+from bayes_sauce.model.drift import DeveloperTime, anchor_periods, developer_time
 from bayes_sauce.model.families import (
     FamilySpread,
     failure_probability,
@@ -70,19 +71,26 @@ class Developers:
     nu: pt.TensorVariable | None
     reported: pt.TensorVariable | None = None  # the developer's own part of ``level`` (see _combined_levels)
     families: FamilySpread | None = None  # the family structure's spread of families around the developer's line
+    time: DeveloperTime | None = None  # drifts from ``level`` (the reference period's) over the periods
 
     @property
     def own(self) -> pt.TensorVariable:
         return self.level if self.reported is None else self.reported
 
+    def drift(self, developer_idx, period_idx) -> pt.TensorVariable | float:
+        """A developer's drift in a period (0 without ``model.developer_time``)."""
+        return 0.0 if self.time is None else self.time.values[developer_idx, period_idx]
 
-def _combined_levels(spec: Spec, design: Design, sigma: pt.TensorVariable, beta, period_raw):
+
+def _combined_levels(spec: Spec, design: Design, sigma: pt.TensorVariable, beta, period_raw,
+                     time: DeveloperTime | None):
     """The family structure: a developer that based one family only cannot be told apart from that family, so
     one combined level (developer plus family, normal with spread sqrt(sigma_developer^2 + SD_family^2)) is
     sampled for it, pinned by the family's models, and split for reporting by the two variances' shares (its posterior
     expectation given the combined level). It is sampled at its family's compute and period (the shift), as
-    every family's level is, so that it and beta are nearly uncorrelated. Returns the per-developer spread,
-    the shift, the split and the families' spread."""
+    every family's level is, so that it and beta are nearly uncorrelated; with drifts (``model.developer_time``)
+    every developer's level is sampled with its drift in its anchor period (``drift.anchor_periods``), where its
+    families pin it. Returns the per-developer spread, the shift, the split and the families' spread."""
     if design.families is None:
         return sigma, 0.0, None, None
     fam = design.families
@@ -90,6 +98,8 @@ def _combined_levels(spec: Spec, design: Design, sigma: pt.TensorVariable, beta,
     family_of = np.zeros(len(single), dtype=np.int64)
     family_of[fam.base_of_family] = np.arange(len(fam.base_of_family))  # the (only) family of a single developer
     shift = pt.where(single, beta * fam.x_c[family_of] + period_raw[fam.period_idx[family_of]], 0.0)
+    if time is not None:
+        shift = shift + time.values[np.arange(len(single)), anchor_periods(design, time.reference)]
     families = family_spread(spec)
     combined = pt.sqrt(sigma**2 + families.sd**2)
     spread = pt.where(single, combined, sigma)
@@ -101,8 +111,10 @@ def _combined_levels(spec: Spec, design: Design, sigma: pt.TensorVariable, beta,
     return spread, shift, split, families
 
 
-def _developers(spec: Spec, design: Design, alpha: pt.TensorVariable, beta=None, period_raw=None) -> Developers:
-    """Developer levels for the spec's structure; records developer_effect and group_effect vs the base level."""
+def _developers(spec: Spec, design: Design, alpha: pt.TensorVariable, beta=None, period_raw=None,
+                time: DeveloperTime | None = None) -> Developers:
+    """Developer levels for the spec's structure (with drifts over the periods, ``time``, the reference period's);
+    records developer_effect and group_effect vs the base level."""
     priors, structure = spec.priors, spec.model.developers
     groups, n_dev = design.coords["group"], len(design.coords["developer"])
     if structure == "fixed_groups":
@@ -121,14 +133,14 @@ def _developers(spec: Spec, design: Design, alpha: pt.TensorVariable, beta=None,
     # Mundlak: a developer's mean log compute (centred over developers) predicts its level, so beta is the
     # gain from compute within a developer even when developers' levels correlate with their compute.
     within = prior_rv("mundlak", priors.mundlak) * design.mean_log_compute if spec.model.mundlak else 0.0
-    spread, shift, split, families = _combined_levels(spec, design, sigma, beta, period_raw)
+    spread, shift, split, families = _combined_levels(spec, design, sigma, beta, period_raw, time)
     if structure == "pooled":
         # alpha is the population mean of developer levels; developer_effect is relative to it.
         centre = pt.repeat(alpha, n_dev) + within
         level = pooled("developer_level", centre + shift, spread, weights, family) - shift
         reported = level if split is None else split(level, centre)
         pm.Deterministic("developer_effect", reported - alpha, dims="developer")
-        return Developers(level, centre, alpha, None, sigma, nu, reported, families)
+        return Developers(level, centre, alpha, None, sigma, nu, reported, families, time)
 
     # pooled_groups: developers are pooled around the mean of their pool. A major is the only
     # developer of its paper group, so its group mean and its own deviation cannot be told apart;
@@ -150,7 +162,7 @@ def _developers(spec: Spec, design: Design, alpha: pt.TensorVariable, beta=None,
                  for i in range(len(groups))]
     pm.Deterministic("group_effect", pt.where(group_pool >= 0, pool_effect[np.maximum(group_pool, 0)],
                                               developer[group_dev]), dims="group")
-    return Developers(level, centre, alpha + base, raw, sigma, nu, reported, families)
+    return Developers(level, centre, alpha + base, raw, sigma, nu, reported, families, time)
 
 
 @dataclass(frozen=True)
@@ -159,6 +171,7 @@ class Periods:
 
     raw: pt.TensorVariable
     sigma_step: pt.TensorVariable | None
+    reference: int  # the period whose effect is 0 (where alpha is the level)
 
 
 def _periods(spec: Spec, design: Design) -> Periods:
@@ -172,12 +185,12 @@ def _periods(spec: Spec, design: Design) -> Periods:
     units = design.families.period_idx if design.families else design.period_idx  # what pins each period
     ref = int(np.bincount(units, minlength=n).argmax())
     if n == 1:
-        return Periods(pt.zeros(1), None)
+        return Periods(pt.zeros(1), None, ref)
     if spec.data.time == "cohort":
-        return Periods(offsets_vs_reference("period_offset", spec.priors.period, n, ref), None)
+        return Periods(offsets_vs_reference("period_offset", spec.priors.period, n, ref), None, ref)
     sigma_step = prior_rv("sigma_period_step", spec.priors.sigma_period_step)
     steps = pooled("period_step", pt.zeros(n - 1), sigma_step, design.centring_weights("period_step", n - 1))
-    return Periods(random_walk(steps, ref), sigma_step)
+    return Periods(random_walk(steps, ref), sigma_step, ref)
 
 
 @dataclass(frozen=True)
@@ -222,13 +235,14 @@ def build_model(spec: Spec, design: Design, new: NewRows | None = None) -> pm.Mo
         beta = prior_rv("beta", priors.beta)
         periods = _periods(spec, design)
         pm.Deterministic("period_effect", periods.raw - periods.raw[0], dims="period")
-        developers = _developers(spec, design, alpha, beta, periods.raw)
+        developers = _developers(spec, design, alpha, beta, periods.raw, developer_time(spec, design, periods.reference))
         pm.Deterministic("developer_level", developers.level, dims="developer")
         pm.Deterministic("developer_centre", developers.centre, dims="developer")
         # The level for the base group (Other-Small; the average developer without groups) in the
         # first period at c0: with it, eta = intercept + beta*x_c + period_effect + developer_effect + model_effect.
         pm.Deterministic("intercept", developers.base + periods.raw[0])
-        mu = pm.Deterministic("mu", developers.own[developer_idx] + beta * x_c + periods.raw[period_idx], dims="model")
+        mu = pm.Deterministic("mu", developers.own[developer_idx] + developers.drift(developer_idx, period_idx)
+                              + beta * x_c + periods.raw[period_idx], dims="model")
         protocol = protocol_shift(spec, is_closed)
         if spec.model.structure == "families":
             observation = family_observation(spec, design, beta, developers, periods.raw, protocol)
@@ -242,6 +256,9 @@ def build_model(spec: Spec, design: Design, new: NewRows | None = None) -> pm.Mo
                 level = developers.own
                 if new.unseen_developers:
                     level = pt.concatenate([level, _unseen_levels(spec, design, new, alpha, developers)])
+                level = level[new.developer_idx]
+                if developers.time is not None:
+                    level = level + developers.time.extended(new, design.time)[new.developer_idx, new.period_idx]
                 new_family_rows(spec, design, new, beta, level, _extended_periods(new, periods), observation,
                                 developers.families)
             return model
@@ -285,8 +302,8 @@ def _components(spec: Spec, design: Design, beta, periods: Periods, developers: 
     pm.Deterministic(f"{COMPONENT_PREFIX}compute", beta * (model["log10_flops_c"] + design.c0 - COMPUTE_ORIGIN_LOG10_FLOPS),
                      dims="model")
     pm.Deterministic(f"{COMPONENT_PREFIX}time", (periods.raw - periods.raw[0])[model["period_idx"]], dims="model")
-    pm.Deterministic(f"{COMPONENT_PREFIX}developer", (developers.own - developers.base)[model["developer_idx"]],
-                     dims="model")
+    pm.Deterministic(f"{COMPONENT_PREFIX}developer", (developers.own - developers.base)[model["developer_idx"]]
+                     + developers.drift(model["developer_idx"], model["period_idx"]), dims="model")
     if family is not None:
         pm.Deterministic(f"{COMPONENT_PREFIX}family", family, dims="model")
     if spec.model.protocol_offset:

@@ -23,7 +23,7 @@ from bayes_sauce.spec.schema import Spec
 @dataclass(frozen=True)
 class Families:
     """The family structure's arrays: each model's family and fine-tuner, each family's base developer,
-    compute and period, and the observed logits with their sampling noise (the marginal likelihood's data)."""
+    compute and period, and the observed logits (the marginal likelihood's data)."""
 
     family_idx: np.ndarray  # per model: index into coords["family"]
     finetuner_idx: np.ndarray  # per model: index into coords["finetuner"], -1 for a family's root
@@ -31,8 +31,6 @@ class Families:
     x_c: np.ndarray  # per family: its compute (its root's, else its members' mean), minus c0
     period_idx: np.ndarray  # per family: its period (its root's, else its earliest member's)
     logit: np.ndarray  # per model: logit of the normalised score, kept half a question inside (0, 1)
-    logit_sd: np.ndarray  # per model: the binomial sampling SD of that logit (delta method)
-    logit_per_accuracy: np.ndarray  # per model: d logit / d accuracy at the observed score
 
     @property
     def is_finetune(self) -> np.ndarray:
@@ -161,10 +159,7 @@ def _families(m: pd.DataFrame, c0: float, periods: list[str], time: str, scale: 
     fam_period = roots[PERIOD_COLUMN[time]].astype(str).reindex(families).fillna(period.groupby(m["family"]).min())
     finetune = ~level_setting
     finetuners = sorted(m.loc[finetune, "developer"].unique())
-    k = scale.successes(m[scale.outcome].to_numpy(dtype=float))
-    u = scale.observed_normalised(k)
-    accuracy = scale.floor + (1 - scale.floor) * u
-    per_accuracy = 1 / ((1 - scale.floor) * u * (1 - u))
+    u = scale.observed_normalised(scale.successes(m[scale.outcome].to_numpy(dtype=float)))
     tuner = pd.Categorical(m["developer"].where(m["developer"].isin(finetuners)), categories=finetuners).codes
     tuner = tuner.astype(np.int64)
     return Families(
@@ -174,8 +169,6 @@ def _families(m: pd.DataFrame, c0: float, periods: list[str], time: str, scale: 
         x_c=fam_x.to_numpy(dtype=float) - c0,
         period_idx=pd.Categorical(fam_period.to_numpy(), categories=periods).codes.astype(np.int64),
         logit=np.log(u) - np.log1p(-u),
-        logit_sd=np.sqrt(accuracy * (1 - accuracy) / scale.n_questions) * per_accuracy,
-        logit_per_accuracy=per_accuracy,
     ), families, finetuners
 
 

@@ -7,14 +7,16 @@ For model i of family F (base developer B(F), compute x_F, period t_F), fine-tun
     g_F  ~ Normal(level[B(F)] + beta x_F + tau[t_F], sigma_family)           the family's level (or skew-normal
                                                 with that mean, scale sigma_family, shape family_skew)
     mu_i = g_F + beta_within (x_i - x_F) + [i is a fine-tune] v[d(i)]        v ~ Normal(0, sigma_finetuner)
-    core: the normalised accuracy ~ Normal(invlogit(mu_i), sqrt(p(1-p)/n + tau^2) / (1 - floor))
-          (binomial question sampling and evaluation noise on the accuracy scale; as a density of y_i),
-          censored where a score is kept half a question inside (0, 1): at or below chance, or perfect
-    V_i  = s_i^2 + (tau a_i)^2: the same noise as a logit variance (delta method at the observed score)
+    core: the normalised accuracy ~ Normal(invlogit(mu_i), sqrt(p(1-p)/n + tau^2) / (1 - floor)), p the
+          accuracy mu_i predicts (binomial question sampling and evaluation noise on the accuracy scale; as a
+          density of y_i), censored where a score is kept half a question inside (0, 1): at or below chance, or
+          perfect
+    V(m) = the same noise as a logit variance at the accuracy a logit m predicts (delta method)
     y_i  ~ core                                                               a family's root
-    y_i  ~ (1 - pi) [(1 - w) core + w Normal(mu_i - shift, sqrt(V_i + sigma_damaged^2))]
-           + pi Normal(m_fail, sqrt(sd_fail^2 + s_i^2))                       a fine-tune or merge
+    y_i  ~ (1 - pi) [(1 - w) core + w Normal(mu_i - shift, sqrt(V(mu_i - shift) + sigma_damaged^2))]
+           + pi Normal(m_fail, sqrt(sd_fail^2 + s(m_fail)^2))                 a fine-tune or merge
                                                                              in a family of two or more
+    (s(m)^2: V(m)'s binomial part; the damaged and failure components censored at the edges as the core is)
 
 The level is the developer's (``build._developers``, with the Mundlak term). beta is the gain from
 compute between pretraining runs; a model's compute apart from its family's (pruned, distilled,
@@ -27,7 +29,9 @@ family with other members (against which it can be told from a weak base), and a
 single fine-tune has the average shift (its own effect cannot be told from its fine-tune's). The core
 component is exact for normal noise on the accuracy scale, so near the chance floor, where a logit is
 stretched, a score is as noisy as anywhere else; the likelihood integrates every model's own
-deviation, so PyMC's pointwise log-likelihood is that of a new model of the same family.
+deviation, so PyMC's pointwise log-likelihood is that of a new model of the same family. Every component's noise
+is taken at the accuracy the component predicts, never at the observed score, so that each is a density of the
+score (integrating to one with its censored edge masses) and the mixture's weights are what they say.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ import pytensor.tensor as pt
 
 from bayes_sauce.model.design import Design
 from bayes_sauce.model.effects import LocationScale, pooled, prior_rv, protocol_shift
+from bayes_sauce.scale import logit_measurement_sd
 from bayes_sauce.spec.schema import Spec
 
 LOG_2PI = float(np.log(2 * np.pi))
@@ -91,13 +96,22 @@ def family_spread(spec: Spec) -> FamilySpread:
 
 
 @dataclass(frozen=True)
+class NoiseScales:
+    """The noise parameters (None where the spec has none): evaluation noise on the accuracy scale, a self-reported
+    score's extra spread (``closed_models = "extra_noise"``) and a damaged fine-tune's extra logit spread."""
+
+    accuracy_noise: pt.TensorVariable | None
+    sigma_closed: pt.TensorVariable | None
+    sigma_damaged: pt.TensorVariable | None
+
+
+@dataclass(frozen=True)
 class Observation:
     """The mixture's parts per model (the likelihood's parameters, also its generative ones)."""
 
     mu: pt.TensorVariable
     family_level: pt.TensorVariable  # per family: its level as the likelihood uses it
     core_sd: pt.TensorVariable  # the core component's SD on the normalised-accuracy scale
-    var: pt.TensorVariable  # sampling and evaluation noise as a logit variance (delta method)
     shift: pt.TensorVariable  # the damaged component's mean shift (0 without the mixture)
     var_damaged: pt.TensorVariable
     damaged_share: pt.TensorVariable
@@ -107,6 +121,7 @@ class Observation:
     failure_var: pt.TensorVariable
     compared: np.ndarray  # fine-tunes in a family with other members: the ones the mixture applies to
     edge: float  # observed normalised scores are kept this far inside (0, 1): censored there
+    scales: NoiseScales
 
     def params(self) -> tuple:
         """The mixture's parameters in ``mixture_logp``'s order."""
@@ -135,13 +150,13 @@ def _lower_edge(edge):
     return pt.log(edge) - pt.log1p(-edge)
 
 
-def _censored(y, edge, logp, mean, sd):
+def _censored(y, edge, logp, z_low, z_high):
     """``logp`` inside the edges; at an edge (the logit -L or L of a normalised score ``edge`` inside (0, 1)) the
-    log mass beyond it of the normalised score's Normal(mean, sd) (one erfc per model, by symmetry)."""
+    log mass beyond it, log Phi(z_low) below the lower edge and log Phi(z_high) above the upper one (one erfc per
+    model)."""
     low = _lower_edge(edge)
     at_low, at_high = y <= low + EDGE_TOLERANCE, y >= -low - EDGE_TOLERANCE
-    beyond = _log_normal_cdf((edge - pt.where(at_low, mean, 1 - mean)) / sd)
-    return pt.where(at_low | at_high, beyond, logp)
+    return pt.where(at_low | at_high, _log_normal_cdf(pt.where(at_low, z_low, z_high)), logp)
 
 
 def _core_logp(y, mu, core_sd, edge):
@@ -149,7 +164,13 @@ def _core_logp(y, mu, core_sd, edge):
     censored at the edges."""
     u, centre = pt.sigmoid(y), pt.sigmoid(mu)
     inside = _normal_logp(u, centre, core_sd**2) + pt.log(u) + pt.log1p(-u)
-    return _censored(y, edge, inside, centre, core_sd)
+    return _censored(y, edge, inside, (edge - centre) / core_sd, (edge - (1 - centre)) / core_sd)
+
+
+def _logit_normal_logp(y, mean, var, edge):
+    """Density of the logit y ~ Normal(mean, var), censored at the edges as the core is."""
+    low, sd = _lower_edge(edge), pt.sqrt(var)
+    return _censored(y, edge, _normal_logp(y, mean, var), (low - mean) / sd, (low + mean) / sd)
 
 
 def component_logps(y, mu, core_sd, shift, var_damaged, damaged_share, failure_share, failure_mean, failure_var,
@@ -158,8 +179,8 @@ def component_logps(y, mu, core_sd, shift, var_damaged, damaged_share, failure_s
     keep = pt.log1p(-failure_share)
     return pt.stack([
         keep + pt.log1p(-damaged_share) + _core_logp(y, mu, core_sd, edge),
-        keep + pt.log(damaged_share) + _normal_logp(y, mu - shift, var_damaged),
-        pt.log(failure_share) + _normal_logp(y, failure_mean, failure_var),
+        keep + pt.log(damaged_share) + _logit_normal_logp(y, mu - shift, var_damaged, edge),
+        pt.log(failure_share) + _logit_normal_logp(y, failure_mean, failure_var, edge),
     ])
 
 
@@ -174,16 +195,17 @@ def mixture_logp(y, mu, core_sd, shift, var_damaged, damaged_share, failure_shar
 def mixture_draw(mu, core_sd, shift, var_damaged, damaged_share, failure_share, failure_mean, failure_var, compared,
                  edge):
     """The same mixture as a generative graph: a component per model (core, damaged, failure), then a draw
-    from it. The core's is drawn on the normalised scale and censored at the edges, as observed scores are
-    (the others are normal on the logit scale, as in the likelihood). Plain random variables, so draws
-    vectorise over posterior draws (``evaluate``)."""
+    from it. The core's is drawn on the normalised scale, the others on the logit scale, as in the likelihood; all
+    censored at the edges, as observed scores are. Plain random variables, so draws vectorise over posterior draws
+    (``evaluate``)."""
     # The component from one uniform against the cumulative weights: PyMC's Categorical draws through a
     # per-element Python loop (20 s for 6,000 draws x 809 models); this is the same distribution.
     u = pm.Uniform.dist(pt.zeros(mu.shape), 1)
     core_u = _between(pm.Normal.dist(pt.sigmoid(mu), core_sd), edge, 1 - edge)
     core = pt.log(core_u) - pt.log1p(-core_u)
-    damaged = pm.Normal.dist(mu - shift, pt.sqrt(var_damaged))
-    failure = pm.Normal.dist(failure_mean, pt.sqrt(failure_var))
+    low = _lower_edge(edge)
+    damaged = _between(pm.Normal.dist(mu - shift, pt.sqrt(var_damaged)), low, -low)
+    failure = _between(pm.Normal.dist(failure_mean, pt.sqrt(failure_var)), low, -low)
     core_weight = (1 - failure_share) * (1 - damaged_share * compared)
     return pt.switch(u < core_weight, core, pt.switch(u < 1 - failure_share, damaged, failure))
 
@@ -221,7 +243,8 @@ def family_observation(spec: Spec, design: Design, beta, developers, period_raw,
     priors, fam, opts = spec.priors, design.families, spec.model
     size = fam.models_per_family
     level = developers.level
-    expected = level[fam.base_of_family] + beta * fam.x_c + period_raw[fam.period_idx]
+    expected = (level[fam.base_of_family] + developers.drift(fam.base_of_family, fam.period_idx) + beta * fam.x_c
+                + period_raw[fam.period_idx])
     alone = np.bincount(fam.base_of_family, minlength=len(design.coords["developer"]))[fam.base_of_family] == 1
     family_level = expected
     shared = np.flatnonzero(~alone)
@@ -236,25 +259,24 @@ def family_observation(spec: Spec, design: Design, beta, developers, period_raw,
     within = prior_rv("beta_within", priors.beta_within)
     mu = (family_level[fam.family_idx] + within * (design.x_c - fam.x_c[fam.family_idx])
           + pt.where(finetune, tuner[np.maximum(fam.finetuner_idx, 0)], 0.0) + protocol)
-    accuracy = design.scale.floor + (1 - design.scale.floor) / (1 + np.exp(-fam.logit))
-    core_sd, var = noise(spec, design, pt.as_tensor(accuracy), design.is_closed,
-                         prior_rv("accuracy_noise", priors.accuracy_noise) if opts.accuracy_noise else None,
-                         prior_rv("sigma_closed", priors.sigma_closed) if opts.closed_models == "extra_noise" else None)
+    accuracy_noise = prior_rv("accuracy_noise", priors.accuracy_noise) if opts.accuracy_noise else None
+    sigma_closed = prior_rv("sigma_closed", priors.sigma_closed) if opts.closed_models == "extra_noise" else None
     if opts.finetunes == "mixture":
         share, shift = prior_rv("damaged_share", priors.damaged_share), prior_rv("damaged_shift", priors.damaged_shift)
-        var_damaged = var + prior_rv("sigma_damaged", priors.sigma_damaged) ** 2
+        scales = NoiseScales(accuracy_noise, sigma_closed, prior_rv("sigma_damaged", priors.sigma_damaged))
     else:
-        share, shift, var_damaged = pt.as_tensor(1e-12), pt.as_tensor(0.0), var
+        share, shift = pt.as_tensor(1e-12), pt.as_tensor(0.0)
+        scales = NoiseScales(accuracy_noise, sigma_closed, None)
     failure = (pm.math.invlogit(prior_rv("failure_rate", priors.failure_rate)) if opts.failures == "mixture"
                else pt.as_tensor(0.0))
+    core_sd, var_damaged, failure_var = component_noise(spec, design, mu, shift, design.is_closed, scales)
     # Damage and failure are told apart from a weak base only against the family's other members: in a
     # family of one, the family's level absorbs them.
     compared = finetune & (size[fam.family_idx] >= 2)
-    return Observation(mu=mu, family_level=family_level, core_sd=core_sd, var=var, shift=shift,
-                       var_damaged=var_damaged, damaged_share=share, failure_rate=failure,
-                       failure_share=failure * compared, failure_mean=opts.failure_logit_mean,
-                       failure_var=opts.failure_logit_sd**2 + fam.logit_sd**2, compared=compared,
-                       edge=design.scale.edge)
+    return Observation(mu=mu, family_level=family_level, core_sd=core_sd, shift=shift, var_damaged=var_damaged,
+                       damaged_share=share, failure_rate=failure, failure_share=failure * compared,
+                       failure_mean=opts.failure_logit_mean, failure_var=failure_var, compared=compared,
+                       edge=design.scale.edge, scales=scales)
 
 
 def observe(obs: Observation, y: np.ndarray) -> pt.TensorVariable:
@@ -273,40 +295,49 @@ def failure_probability(obs: Observation, y: np.ndarray) -> pt.TensorVariable:
     return pt.where(obs.failure_share > 0, pt.exp(parts[2] - pm.math.logsumexp(parts, axis=0)), 0.0)
 
 
-def noise(spec: Spec, design: Design, accuracy, is_closed, accuracy_noise, sigma_closed):
-    """At an accuracy: the core component's SD on the normalised-accuracy scale (binomial sampling and
-    evaluation noise, plus a self-reported score's extra spread moved there), and the same noise as a
-    logit variance by the delta method (for the damaged component)."""
+def noise(design: Design, logit, is_closed, accuracy_noise, sigma_closed):
+    """At the accuracy a logit predicts: the SD on the normalised-accuracy scale of binomial sampling and evaluation
+    noise, plus a self-reported score's extra spread moved there, and the same noise as a logit variance by the delta
+    method (d logit / d u = 1 / (u (1 - u)) = 2 + 2 cosh(logit), which does not round to zero far from the middle)."""
     scale = design.scale
-    u = (accuracy - scale.floor) / (1 - scale.floor)
+    u = pt.sigmoid(logit)
+    accuracy = scale.accuracy(u, lambda x: x)
     var_u = accuracy * (1 - accuracy) / scale.n_questions / (1 - scale.floor) ** 2
     if accuracy_noise is not None:
         var_u = var_u + (accuracy_noise / (1 - scale.floor)) ** 2
     if sigma_closed is not None:
         var_u = var_u + is_closed * (sigma_closed * u * (1 - u)) ** 2
-    return pt.sqrt(var_u), var_u / (u * (1 - u)) ** 2
+    return pt.sqrt(var_u), var_u * (2 + 2 * pt.cosh(logit)) ** 2
 
 
-def _new_params(spec: Spec, design: Design, obs: Observation, mu, accuracy, is_closed, compared) -> tuple:
-    """The mixture's parameters for new rows, their noise taken at ``accuracy``."""
-    model, scale = pm.modelcontext(None), design.scale
-    core_sd, var = noise(spec, design, accuracy, is_closed,
-                         model["accuracy_noise"] if spec.model.accuracy_noise else None,
-                         model["sigma_closed"] if spec.model.closed_models == "extra_noise" else None)
-    damaged = var + (model["sigma_damaged"] ** 2 if spec.model.finetunes == "mixture" else 0.0)
-    u = (accuracy - scale.floor) / (1 - scale.floor)
-    sampling = accuracy * (1 - accuracy) / scale.n_questions / ((1 - scale.floor) * u * (1 - u)) ** 2
-    return (mu, core_sd, obs.shift, damaged, obs.damaged_share, obs.failure_rate * compared, obs.failure_mean,
-            spec.model.failure_logit_sd**2 + sampling, compared.astype(np.int64), obs.edge)
+def component_noise(spec: Spec, design: Design, mu, shift, is_closed, scales: NoiseScales) -> tuple:
+    """Each component's noise at the accuracy it predicts (never at the observed score, so that each is a density of
+    the score): the core's SD on the normalised scale at mu, the damaged component's logit variance at mu - shift
+    plus sigma_damaged^2, and the failure component's, failure_logit_sd^2 plus binomial sampling at its mean (per
+    model, so that draws take the models' shape)."""
+    core_sd, _ = noise(design, mu, is_closed, scales.accuracy_noise, scales.sigma_closed)
+    _, var = noise(design, mu - shift, is_closed, scales.accuracy_noise, scales.sigma_closed)
+    var_damaged = var if scales.sigma_damaged is None else var + scales.sigma_damaged**2
+    mean, scale = spec.model.failure_logit_mean, design.scale
+    sampling = float(logit_measurement_sd(scale.accuracy(mean), scale)) ** 2
+    return core_sd, var_damaged, (spec.model.failure_logit_sd**2 + sampling) * pt.ones_like(mu)
+
+
+def _new_params(spec: Spec, design: Design, obs: Observation, mu, is_closed, compared) -> tuple:
+    """The mixture's parameters for new rows (their noise at the accuracy each component predicts, as in the fit)."""
+    core_sd, var_damaged, failure_var = component_noise(spec, design, mu, obs.shift, is_closed, obs.scales)
+    return (mu, core_sd, obs.shift, var_damaged, obs.damaged_share, obs.failure_rate * compared, obs.failure_mean,
+            failure_var, compared.astype(np.int64), obs.edge)
 
 
 def new_family_rows(spec: Spec, design: Design, new, beta, level, period, obs: Observation,
                     spread: FamilySpread) -> None:
     """Predictive variables of new rows in the family structure (names as ``build._new_rows``'): a fitted
-    family keeps its level, a new family draws one around its developer's line (``new_line``: without that draw;
+    family keeps its level, a new family draws one around its developer's line (``level``: per row, its developer's
+    level in the row's period; ``new_line``: without that draw;
     rows naming the same unseen family share it); a fine-tune adds its fine-tuner's effect (a fresh one for a
     fine-tuner without a sampled effect, shared by the rows naming it) and a draw of the fine-tune mixture;
-    new_logp is the log density of held-out rows' observed logits (their noise at the observed score, as in the fit)."""
+    new_logp is the log density of held-out rows' observed logits."""
     model, fam, scale = pm.modelcontext(None), design.families, design.scale
     model.add_coord("new_model", new.names)
     x_c = pm.Data("new_log10_flops_c", new.x_c, dims="new_model")
@@ -316,7 +347,7 @@ def new_family_rows(spec: Spec, design: Design, new, beta, level, period, obs: O
     fitted_level = obs.family_level[f]
     n_new = int(new.new_family_idx.max()) + 1 if n else 1
     fresh = spread.scale * spread.standard("new_family_z", n_new)[new.new_family_idx]
-    family_level = pt.where(known, fitted_level, level[new.developer_idx] + beta * x_c + period[new.period_idx] + fresh)
+    family_level = pt.where(known, fitted_level, level + beta * x_c + period[new.period_idx] + fresh)
     family_x = np.where(known, fam.x_c[f], new.x_c)
     n_tuners = int(new.new_finetuner_idx.max()) + 1 if n else 1
     fresh_tuner = model["sigma_finetuner"] * pm.Normal("new_finetuner_z", 0.0, 1.0, shape=n_tuners)
@@ -330,7 +361,7 @@ def new_family_rows(spec: Spec, design: Design, new, beta, level, period, obs: O
     rows_per_new = np.bincount(new.new_family_idx[~known], minlength=n_new)[new.new_family_idx]
     others = fam.models_per_family[f] - new.family_member
     compared = new.finetune & np.where(known, others >= 1, rows_per_new >= 2)
-    params = _new_params(spec, design, obs, mu, scale.accuracy(mu, pt.sigmoid), is_closed, compared)
+    params = _new_params(spec, design, obs, mu, is_closed, compared)
     pm.Deterministic("new_scale", params[1], dims="new_model")
     # The mixture's weights (mixture_draw's): the chance that the new model is a failed evaluation or damaged.
     pm.Deterministic("new_p_failure", params[5], dims="new_model")
@@ -342,7 +373,5 @@ def new_family_rows(spec: Spec, design: Design, new, beta, level, period, obs: O
     pm.Deterministic("new_accuracy", scale.accuracy(logit, pt.sigmoid), dims="new_model")
     pm.Deterministic("new_score", scale.accuracy(logit, pt.sigmoid), dims="new_model")
     if new.observed_score is not None:
-        k = scale.successes(new.observed_score)
-        u = scale.observed_normalised(k)
-        observed = _new_params(spec, design, obs, mu, scale.floor + (1 - scale.floor) * u, is_closed, compared)
-        pm.Deterministic("new_logp", mixture_logp(np.log(u) - np.log1p(-u), *observed), dims="new_model")
+        u = scale.observed_normalised(scale.successes(new.observed_score))
+        pm.Deterministic("new_logp", mixture_logp(np.log(u) - np.log1p(-u), *params), dims="new_model")

@@ -105,6 +105,10 @@ class Priors(Strict):
     sigma_family: Prior = Prior(dist="HalfNormal", sigma=1.0)
     family_skew: Prior = Prior(dist="Normal", mu=0.0, sigma=2.0)
     sigma_finetuner: Prior = Prior(dist="HalfNormal", sigma=0.5)
+    # Developers' levels over time (model.developer_time): the spread of developers' own trends (logit per year) and
+    # of their random walks' steps (logit per square root of a year), around the shared progress of the period effects.
+    sigma_developer_trend: Prior = Prior(dist="HalfNormal", sigma=0.3)
+    sigma_developer_walk: Prior = Prior(dist="HalfNormal", sigma=0.3)
     accuracy_noise: Prior = Prior(dist="HalfNormal", sigma=0.02)
     failure_rate: Prior = Prior(dist="Normal", mu=-3.0, sigma=1.5)
     damaged_share: Prior = Prior(dist="Beta", alpha=1.0, beta=9.0)
@@ -114,7 +118,8 @@ class Priors(Strict):
     @model_validator(mode="after")
     def _supports(self) -> Priors:
         scales = ("sigma_developer", "sigma_model", "sigma_closed", "sigma_period_step", "nu_developer", "nu_model",
-                  "sigma_family", "sigma_finetuner", "accuracy_noise", "damaged_shift", "sigma_damaged")
+                  "sigma_family", "sigma_finetuner", "accuracy_noise", "damaged_shift", "sigma_damaged",
+                  "sigma_developer_trend", "sigma_developer_walk")
         for name in scales:
             if not getattr(self, name).is_positive:
                 raise ValueError(f"{name} is a scale and needs a positive-support prior, got {getattr(self, name).dist}")

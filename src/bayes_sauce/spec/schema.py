@@ -83,6 +83,10 @@ class ModelSpec(Strict):
     # pooled: every raw developer partially pooled around the population, no groups.
     developers: Literal["fixed_groups", "pooled_groups", "pooled"] = "pooled_groups"
     developer_dist: Literal["normal", "student_t"] = "normal"
+    # Families only: developers' levels over time. none: constant; trend: each developer's own linear trend over the
+    # periods (logit per year, partially pooled around 0); walk: each developer's own random walk over the periods
+    # (partially pooled steps). Drifts have mean zero, so the period effects stay the population's shared progress.
+    developer_time: Literal["none", "trend", "walk"] = "none"
     # Model-specific effects: normal, or Student-t with a learnt nu (heavy tails).
     model_dist: Literal["normal", "student_t"] = "normal"
     # Non-leaderboard (self-reported) scores: same noise, or an extra model-effect scale.
@@ -122,6 +126,9 @@ class ModelSpec(Strict):
         if self.mundlak and self.developers == "fixed_groups":
             raise ValueError("mundlak = true needs developer levels (developers = 'pooled_groups' or 'pooled'); "
                              "the paper's fixed groups have none")
+        if not families and self.developer_time != "none":
+            raise ValueError("developer_time = 'trend' or 'walk' needs structure = 'families'; set developer_time = "
+                             "'none'")
         if not families and self.family_dist != "normal":
             raise ValueError("family_dist = 'skew_normal' needs structure = 'families'; set family_dist = 'normal'")
         if not families and (self.finetunes != "normal" or self.failures != "none"):
