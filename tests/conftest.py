@@ -1,4 +1,5 @@
-"""Shared fixtures: frames in the authors' schema (built from the shipped file) and small CSVs."""
+"""Shared fixtures: frames in the authors' schema (built from the shipped file), small CSVs, and one `run` whose fits
+sample their prior (``run_dir``)."""
 
 from __future__ import annotations
 
@@ -59,12 +60,16 @@ def _authors_subsample(path: Path) -> None:
 
 @pytest.fixture(scope="session")
 def run_dir(tmp_path_factory):
-    """One small real fit for the whole session: `bayes-sauce run` on ~80 rows; (results folder, exit status)."""
+    """`bayes-sauce run` on ~80 rows, once per session, with prior draws standing in for NUTS (tests/stand_in.py):
+    every stage, the gate, the fold fits and the report as a user gets them; (results folder, exit status)."""
     from bayes_sauce.cli.main import main
+
+    from .stand_in import prior_sampling
 
     root = tmp_path_factory.mktemp("run")
     data = root / "authors.csv"
     _authors_subsample(data)
-    status = main(["run", "--data", str(data), "--out", str(root / "results"), "--draws", "100", "--tune", "150",
-                   "--chains", "2", "--bootstrap", "20", "--folds", "2", "--no-progress"])
+    with prior_sampling():
+        status = main(["run", "--data", str(data), "--out", str(root / "results"), "--draws", "100", "--tune", "150",
+                       "--chains", "2", "--bootstrap", "20", "--folds", "2", "--no-progress"])
     return root / "results", status
