@@ -1,5 +1,6 @@
 """Shared fixtures: frames in the authors' schema (built from the shipped file), small CSVs, and one `run` whose fits
-sample their prior (``run_dir``)."""
+sample their prior (``run_dir``); and a guard: NUTS runs only in tests marked ``nuts`` (sampling itself under test)
+or ``slow``, so a fast test that would fit for real fails and names the stand-in instead."""
 
 from __future__ import annotations
 
@@ -10,6 +11,33 @@ import pytest
 
 from bayes_sauce.data.schema import AUTHORS_COLUMNS, CURATED_PATH
 from bayes_sauce.paths import PROJECT_ROOT
+
+_SAMPLING_ALLOWED = [False]  # whether the running test (setup and teardown included) may run NUTS
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    _SAMPLING_ALLOWED[0] = any(item.get_closest_marker(name) for name in ("nuts", "slow"))
+    return (yield)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _nuts_only_where_marked():
+    """Real sampling (``fit.sampling._sample``, which the stand-in never reaches) fails outside marked tests."""
+    from bayes_sauce.fit import sampling
+
+    real = sampling._sample
+
+    def guarded(*args, **kwargs):
+        if not _SAMPLING_ALLOWED[0]:
+            raise AssertionError("a fast test ran NUTS: sample the prior instead (tests/stand_in.py), or mark the test "
+                                 "`nuts` where sampling itself is under test")
+        return real(*args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sampling, "_sample", guarded)
+        yield
+
 
 RAW_DIR = PROJECT_ROOT.parent / "shared" / "data_raw"
 AUTHORS_CSV = RAW_DIR / "mertens2026_replication" / "dataset_for_github.csv"
