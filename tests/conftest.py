@@ -21,6 +21,22 @@ def pytest_runtest_protocol(item, nextitem):
     return (yield)
 
 
+def pytest_collection_modifyitems(config, items):
+    """For ``pytest -n N --dist loadgroup`` (pytest-xdist): the tests that share a fixture built once per session or
+    module (``run_dir``; a module's own fits) go to one worker together, so no fixture is built twice; the others
+    are spread one by one."""
+    for item in items:
+        if item.get_closest_marker("xdist_group"):
+            continue
+        if "run_dir" in item.fixturenames:
+            item.add_marker(pytest.mark.xdist_group("run_dir"))
+            continue
+        definitions = item._fixtureinfo.name2fixturedefs
+        if any(defs[-1].scope == "module" and defs[-1].func.__module__.startswith("tests.")
+               for name in item.fixturenames if (defs := definitions.get(name))):
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _nuts_only_where_marked():
     """Real sampling (``fit.sampling._sample``, which the stand-in never reaches) fails outside marked tests."""
