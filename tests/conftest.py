@@ -1,4 +1,6 @@
-"""Shared fixtures: frames in the authors' schema (built from the shipped file) and small CSVs."""
+"""Shared fixtures: frames in the authors' schema (built from the shipped file), small CSVs, and one `run` whose fits
+sample their prior (``run_dir``); and a guard: NUTS runs only in tests marked ``nuts`` (sampling itself under test)
+or ``slow``, so a fast test that would fit for real fails and names the stand-in instead."""
 
 from __future__ import annotations
 
@@ -9,6 +11,49 @@ import pytest
 
 from bayes_sauce.data.schema import AUTHORS_COLUMNS, CURATED_PATH
 from bayes_sauce.paths import PROJECT_ROOT
+
+_SAMPLING_ALLOWED = [False]  # whether the running test (setup and teardown included) may run NUTS
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    _SAMPLING_ALLOWED[0] = any(item.get_closest_marker(name) for name in ("nuts", "slow"))
+    return (yield)
+
+
+def pytest_collection_modifyitems(config, items):
+    """For ``pytest -n N --dist loadgroup`` (pytest-xdist): the tests that share a fixture built once per session or
+    module (``run_dir``; a module's own fits) go to one worker together, so no fixture is built twice; the others
+    are spread one by one."""
+    for item in items:
+        if item.get_closest_marker("xdist_group"):
+            continue
+        if "run_dir" in item.fixturenames:
+            item.add_marker(pytest.mark.xdist_group("run_dir"))
+            continue
+        definitions = item._fixtureinfo.name2fixturedefs
+        if any(defs[-1].scope == "module" and defs[-1].func.__module__.startswith("tests.")
+               for name in item.fixturenames if (defs := definitions.get(name))):
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _nuts_only_where_marked():
+    """Real sampling (``fit.sampling._sample``, which the stand-in never reaches) fails outside marked tests."""
+    from bayes_sauce.fit import sampling
+
+    real = sampling._sample
+
+    def guarded(*args, **kwargs):
+        if not _SAMPLING_ALLOWED[0]:
+            raise AssertionError("a fast test ran NUTS: sample the prior instead (tests/stand_in.py), or mark the test "
+                                 "`nuts` where sampling itself is under test")
+        return real(*args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sampling, "_sample", guarded)
+        yield
+
 
 RAW_DIR = PROJECT_ROOT.parent / "shared" / "data_raw"
 AUTHORS_CSV = RAW_DIR / "mertens2026_replication" / "dataset_for_github.csv"
@@ -59,12 +104,16 @@ def _authors_subsample(path: Path) -> None:
 
 @pytest.fixture(scope="session")
 def run_dir(tmp_path_factory):
-    """One small real fit for the whole session: `bayes-sauce run` on ~80 rows; (results folder, exit status)."""
+    """`bayes-sauce run` on ~80 rows, once per session, with prior draws standing in for NUTS (tests/stand_in.py):
+    every stage, the gate, the fold fits and the report as a user gets them; (results folder, exit status)."""
     from bayes_sauce.cli.main import main
+
+    from .stand_in import prior_sampling
 
     root = tmp_path_factory.mktemp("run")
     data = root / "authors.csv"
     _authors_subsample(data)
-    status = main(["run", "--data", str(data), "--out", str(root / "results"), "--draws", "100", "--tune", "150",
-                   "--chains", "2", "--bootstrap", "20", "--folds", "2", "--no-progress"])
+    with prior_sampling():
+        status = main(["run", "--data", str(data), "--out", str(root / "results"), "--draws", "100", "--tune", "150",
+                       "--chains", "2", "--bootstrap", "20", "--folds", "2", "--no-progress"])
     return root / "results", status

@@ -30,6 +30,7 @@ from bayes_sauce.fit.fit import Fit
 from bayes_sauce.paths import DEFAULT_SPEC, RESULTS_DIR
 from bayes_sauce.spec.schema import SpecError, read_spec_dict, read_toml, spec_from_dict
 
+from .stand_in import prior_sampling
 from .synthetic import synthetic_models
 
 N_ROWS = 12
@@ -269,13 +270,15 @@ def test_ctrl_c_ends_with_one_line_and_exit_130(monkeypatch, capsys):
 
 @pytest.fixture(scope="module")
 def failed_fit(tmp_path_factory):
-    """A real fit of the default spec on 40 synthetic rows, one chain of 30 draws: (data file, fit folder)."""
+    """`bayes-sauce fit` of the default spec on 40 synthetic rows, one chain of 30 draws, its draws the prior's
+    (tests/stand_in.py; the real gate judges them): (data file, fit folder)."""
     root = tmp_path_factory.mktemp("fit")
     data = root / "data.csv"
     synthetic_models(40, seed=3).to_csv(data, index=False)
     folder = root / "fit"
-    status = main(["fit", "--data", str(data), "--out", str(folder), "--draws", "30", "--tune", "30", "--chains", "1",
-                   "--no-progress"])
+    with prior_sampling():
+        status = main(["fit", "--data", str(data), "--out", str(folder), "--draws", "30", "--tune", "30", "--chains",
+                       "1", "--no-progress"])
     assert status == 3
     return data, folder
 
@@ -382,12 +385,14 @@ def test_report_of_a_one_chain_fit_is_tagged_and_goes_with_a_refit(failed_fit, t
     data, folder = failed_fit
     fit = tmp_path / "fit"
     shutil.copytree(folder, fit)
-    assert main(["report", str(fit)]) == 3  # written, flagged, exit 3 without --allow-failed
-    assert "max R-hat n/a (one chain)" in (fit / "report.md").read_text()
-    tag = json.loads((fit / "report.json").read_text())
-    assert tag == {"fingerprint": Fit.load(fit).fingerprint, "gate_passed": False}
-    assert main(["fit", "--data", str(data), "--out", str(fit), "--draws", "31", "--tune", "30", "--chains", "1",
-                 "--replace", "--no-progress"]) == 3
+    with prior_sampling():  # the report's fold fits and the refit sample their prior
+        assert main(["report", str(fit)]) == 3  # written, flagged, exit 3 without --allow-failed
+        assert "max R-hat n/a (one chain)" in (fit / "report.md").read_text()
+        tag = json.loads((fit / "report.json").read_text())
+        assert tag == {"fingerprint": Fit.load(fit).fingerprint, "gate_passed": False, "files": tag["files"]}
+        assert {"report.md", "report.html", "checks.json"} <= set(tag["files"])
+        assert main(["fit", "--data", str(data), "--out", str(fit), "--draws", "31", "--tune", "30", "--chains", "1",
+                     "--replace", "--no-progress"]) == 3
     assert sorted(p.name for p in fit.iterdir()) == ["diagnostics.json", "excluded.csv", "models.csv", "posterior.nc"]
 
 

@@ -250,6 +250,7 @@ def test_library_warnings_stay_off_the_terminal_unless_verbose(verbose):
 
 # --- Ctrl-C during sampling ---------------------------------------------------------------------------------------
 
+@pytest.mark.nuts  # run_nuts itself, nutpie's answer stubbed: nothing is sampled
 def test_a_short_trace_from_nutpie_is_an_interruption_not_a_fit(monkeypatch):
     """nutpie answers Ctrl-C by returning the draws it has (none while tuning): run_nuts must not go on with them."""
     import nutpie

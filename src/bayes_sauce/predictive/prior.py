@@ -21,6 +21,7 @@ from bayes_sauce.fit.fit import FORMAT_VERSION, Fit, fingerprint
 from bayes_sauce.intervals import SAMPLE_DIMS
 from bayes_sauce.model.build import build_model
 from bayes_sauce.model.design import prepare
+from bayes_sauce.model.evaluate import EVALUATION_MODE
 from bayes_sauce.predictive.checks import ecdf_band, replicated_scores
 from bayes_sauce.spec.schema import Spec
 
@@ -30,7 +31,8 @@ def sample_prior(spec: Spec, dataset: Dataset, draws: int, seed: int) -> Fit:
     ``posterior`` group holds the prior draws (``prior_predictive`` and ``observed_data`` kept)."""
     design, kept = prepare(spec, dataset)
     model = build_model(spec, design)
-    prior = pm.sample_prior_predictive(draws=draws, model=model, random_seed=seed)
+    # Python-linked (``EVALUATION_MODE``): compiles in a sixth of numba's time (1.7 s against 10 s, 60 models).
+    prior = pm.sample_prior_predictive(draws=draws, model=model, random_seed=seed, compile_kwargs={"mode": EVALUATION_MODE})
     tree = xr.DataTree.from_dict({"posterior": prior["prior"].to_dataset(),
                                   "prior_predictive": prior["prior_predictive"].to_dataset(),
                                   "observed_data": prior["observed_data"].to_dataset()})

@@ -199,8 +199,11 @@ def model_view(fit: Fit, comps: xr.Dataset) -> View:
             return xr.DataArray(values, dims="model", coords={"model": ids})
 
         moved = split.isel(developer=per_model(fam.base_of_family[fam.family_idx])).drop_vars("developer")
-        tuner = post["finetuner_effect"].isel(finetuner=per_model(np.maximum(fam.finetuner_idx, 0))).drop_vars(
-            "finetuner").where(per_model(fam.is_finetune), 0.0)
+        if post.sizes.get("finetuner", 0):
+            tuner = post["finetuner_effect"].isel(finetuner=per_model(np.maximum(fam.finetuner_idx, 0))).drop_vars(
+                "finetuner").where(per_model(fam.is_finetune), 0.0)
+        else:  # data without fine-tunes
+            tuner = xr.zeros_like(comps["time"])
         states = latent.mixture_states(fit)
         failed = states.failed
         failure = states.deviation.where(failed, 0.0)
