@@ -511,8 +511,8 @@ def fit_spec(spec: Spec, dataset: Dataset, cores: int | None = None, progress: b
     timings.compile_s += compile_s
     design = replace(design, centring=centring.from_json(tree.attrs["centring"]))
     if extras:
-        _add_log_densities(tree, model, spec, timings)
-        _add_replicates(tree, spec, design)
+        add_log_densities(tree, model, spec, timings)
+        add_replicates(tree, spec, design)
     tree = rounded_as_stored(tree)
     diagnostics["timings"] = timings.as_dict()
     diagnostics["min_ess_bulk_per_s"] = diagnostics["min_ess_bulk"] / max(timings.compile_s + timings.sample_s, 1e-9)
@@ -540,7 +540,7 @@ def fit_spec(spec: Spec, dataset: Dataset, cores: int | None = None, progress: b
                timings=timings, compiled=compiled)
 
 
-def _add_replicates(tree: xr.DataTree, spec: Spec, design: Design) -> None:
+def add_replicates(tree: xr.DataTree, spec: Spec, design: Design) -> None:
     """posterior_predictive: ``REPLICATED_DATASETS`` replicated datasets, one per posterior draw of an evenly thinned
     set, drawn through the model. Binomial: each model's own effect, new answers; logit-normal: a fresh residual;
     the family structure: the observed variable drawn afresh (a new model of the same family by the same developer:
@@ -555,7 +555,7 @@ def _add_replicates(tree: xr.DataTree, spec: Spec, design: Design) -> None:
     tree["posterior_predictive"] = xr.Dataset({name: values.rename(new_model="model")})
 
 
-def _add_log_densities(tree: xr.DataTree, model: pm.Model, spec: Spec, timings: Timings) -> None:
+def add_log_densities(tree: xr.DataTree, model: pm.Model, spec: Spec, timings: Timings) -> None:
     """log_likelihood, and log_prior of the variables that carry the spec's priors: what power-scaling sensitivity
     (psense) reads; not the hierarchical levels drawn around them, which it leaves alone."""
     from bayes_sauce.sensitivity.psense import spec_prior_variables

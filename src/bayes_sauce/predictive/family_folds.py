@@ -30,9 +30,9 @@ import xarray as xr
 
 from bayes_sauce.defaults import NEW_FAMILY_FOLDS as FOLDS
 from bayes_sauce.defaults import SEED
-from bayes_sauce.fit import centring
 from bayes_sauce.fit.attempts import sample_gated
-from bayes_sauce.fit.fit import FORMAT_VERSION, Fit, code_digest, environment_digest, fingerprint, thinned
+from bayes_sauce.fit.fit import (FORMAT_VERSION, Fit, code_digest, environment_digest, fingerprint,
+                                 rounded_as_stored, thinned)
 from bayes_sauce.fit.fit_store import Echo, quiet, saved_fit
 from bayes_sauce.fit.sampling import compile_nutpie
 from bayes_sauce.model.design import base_developers, sets_level
@@ -122,26 +122,35 @@ class FoldSampler:
         return self._compiled
 
     def sample(self, weight: np.ndarray, identity: str, echo: Echo) -> Fit:
-        """The fit of the rows with these likelihood weights (the gate and its one fallback as in ``fit_spec``),
-        thinned to ``PIT_DRAWS`` draws, as a Fit that can be saved."""
-        fit, compiled = self.fit, self.compiled.with_data(**{LIKELIHOOD_WEIGHT: weight})
-        weights = fold_weights(fit, self.model, self.compiled, weight)
-        tree, timings, diagnostics = sample_gated(self.model, fit.spec.sampling, [], progress=False,
-                                                  compiled=compiled, weights=weights, echo=echo)
+        """The fit of the rows with these likelihood weights (the gate and its one fallback as in ``fit_spec``), as
+        ``fold_fit`` keeps it."""
+        compiled = self.compiled.with_data(**{LIKELIHOOD_WEIGHT: weight})
+        weights = fold_weights(self.fit, self.model, self.compiled, weight)
+        pm.set_data({LIKELIHOOD_WEIGHT: weight}, model=self.model)  # what PyMC's own samplers read
+        try:
+            tree, timings, diagnostics = sample_gated(self.model, self.fit.spec.sampling, [], progress=False,
+                                                      compiled=compiled, weights=weights, echo=echo)
+        finally:
+            pm.set_data({LIKELIHOOD_WEIGHT: np.ones_like(weight)}, model=self.model)
         diagnostics["timings"] = timings.as_dict()
-        model_ids = fit.rows["model_id"].astype(str).to_numpy()
-        kept = {group: thinned(tree[group].to_dataset(), PIT_DRAWS) for group in ("posterior", "sample_stats")}
-        kept["posterior"] = kept["posterior"].assign_coords(model=model_ids)
-        tree = xr.DataTree.from_dict(kept)
-        tree.attrs.update({
-            "format_version": FORMAT_VERSION, "fingerprint": fingerprint(fit.spec, identity),
-            "spec_name": fit.spec.name, "spec_json": json.dumps(fit.spec.to_dict()), "data_sha256": identity,
-            "data_source": str(fit.tree.attrs.get("data_source", "")), "n_models": int((weight > 0).sum()),
-            "centring": centring.to_json(weights), "code_digest": code_digest(),
-            "environment_digest": environment_digest(), "diagnostics_passed": int(diagnostics["passed"]),
-            LIKELIHOOD_WEIGHT: json.dumps(weight.tolist()),
-        })
-        return Fit(spec=fit.spec, rows=fit.rows, excluded=fit.excluded, tree=tree, diagnostics=diagnostics)
+        return fold_fit(self.fit, tree, diagnostics, weight, identity)
+
+
+def fold_fit(fit: Fit, tree: xr.DataTree, diagnostics: dict, weight: np.ndarray, identity: str) -> Fit:
+    """A fold's draws (``tree``: its posterior, sample_stats and centring weights) as a Fit that can be saved: the
+    fit's rows, ``PIT_DRAWS`` draws, the fold's data identity and its gate."""
+    kept = {group: thinned(tree[group].to_dataset(), PIT_DRAWS) for group in ("posterior", "sample_stats")}
+    kept["posterior"] = kept["posterior"].assign_coords(model=fit.rows["model_id"].astype(str).to_numpy())
+    thin = xr.DataTree.from_dict(kept)
+    thin.attrs.update({
+        "format_version": FORMAT_VERSION, "fingerprint": fingerprint(fit.spec, identity),
+        "spec_name": fit.spec.name, "spec_json": json.dumps(fit.spec.to_dict()), "data_sha256": identity,
+        "data_source": str(fit.tree.attrs.get("data_source", "")), "n_models": int((weight > 0).sum()),
+        "centring": tree.attrs["centring"], "code_digest": code_digest(), "environment_digest": environment_digest(),
+        "diagnostics_passed": int(diagnostics["passed"]), LIKELIHOOD_WEIGHT: json.dumps(weight.tolist()),
+    })
+    return Fit(spec=fit.spec, rows=fit.rows, excluded=fit.excluded, tree=rounded_as_stored(thin),
+               diagnostics=diagnostics)
 
 
 def new_family_pit(fit: Fit, folder: Path, folds: int = FOLDS, echo: Echo = quiet) -> pd.DataFrame:
