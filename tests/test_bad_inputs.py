@@ -327,15 +327,21 @@ def test_a_different_fit_is_not_written_over_an_existing_one(failed_fit, tmp_pat
 
 
 def test_a_saved_fit_is_reused_only_with_the_same_settings_data_and_code(failed_fit, monkeypatch):
-    from bayes_sauce.fit import reuse
-    from bayes_sauce.fit.workflow import bayes_spec, reusable_fit
+    from bayes_sauce.data.load import load
+    from bayes_sauce.fit import fit_store
+    from bayes_sauce.fit.fit import fingerprint
+    from bayes_sauce.fit.workflow import bayes_spec
 
     data, folder = failed_fit
     spec = bayes_spec(DEFAULT_SPEC, draws=30, tune=30, chains=1)
-    assert reusable_fit(spec, data, folder).fingerprint == Fit.load(folder).fingerprint
-    assert reusable_fit(spec.with_sampling(draws=31), data, folder) is None
-    monkeypatch.setattr(reuse, "code_digest", lambda: "another version")
-    assert reusable_fit(spec, data, folder) is None
+
+    def reusable_fit(spec):
+        return fit_store.saved_fit(folder, fingerprint(spec, load(data, spec.data.filters.to_filters()).sha256))
+
+    assert reusable_fit(spec).fingerprint == Fit.load(folder).fingerprint
+    assert reusable_fit(spec.with_sampling(draws=31)) is None
+    monkeypatch.setattr(fit_store, "code_digest", lambda: "another version")
+    assert reusable_fit(spec) is None
 
 
 def _truncate(path: Path) -> None:

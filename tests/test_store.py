@@ -19,7 +19,8 @@ import pytest
 
 from bayes_sauce import store
 from bayes_sauce.cli.main import main
-from bayes_sauce.fit import reuse, workflow
+from bayes_sauce.data.load import load
+from bayes_sauce.fit import fit_store
 from bayes_sauce.fit.fit import FILES, Fit, FitError, check_target
 from bayes_sauce.paths import PROJECT_ROOT
 from bayes_sauce.reporting import report as reporting
@@ -91,9 +92,9 @@ def test_replace_says_what_it_removes_and_leaves_only_the_new_fit(tmp_path, fits
                                                                                                   "shapley.png"]}))
     with pytest.raises(FitError, match="holds a different fit.*pass --replace"):
         check_target(folder, fits[1].fingerprint, replace=False)
-    monkeypatch.setattr(workflow, "fingerprint", lambda spec, sha: fits[1].fingerprint)
-    monkeypatch.setattr(workflow, "fit_spec", lambda spec, dataset, progress: fits[1])
-    workflow.fit_and_save(fits[1].spec, data, folder, replace=True)
+    monkeypatch.setattr(fit_store, "fingerprint", lambda spec, sha: fits[1].fingerprint)
+    monkeypatch.setattr(fit_store, "fit_spec", lambda spec, dataset, **kwargs: fits[1])
+    fit_store.get_or_fit(fits[1].spec, load(data), folder, reuse=False, replace=True, echo=print)
     said = capsys.readouterr().out
     for name in ("checks/", "explain/", "predictions.csv", "headline.csv", "shapley.png", "report.json",
                  "posterior.nc"):
@@ -146,11 +147,11 @@ def test_diagnostics_without_the_digest_are_not_trusted(tmp_path, fits):
 
 def test_a_fit_is_reused_only_on_the_same_library_versions_and_cpu(tmp_path, fits, monkeypatch):
     folder = tmp_path / "fit"
-    fits[0].tree.attrs.update(code_digest=reuse.code_digest(), environment_digest=reuse.environment_digest())
+    fits[0].tree.attrs.update(code_digest=fit_store.code_digest(), environment_digest=fit_store.environment_digest())
     fits[0].save(folder)
-    assert reuse.saved_fit(folder, fits[0].fingerprint) is not None
-    monkeypatch.setattr(reuse, "environment_digest", lambda: "another machine")
-    assert reuse.saved_fit(folder, fits[0].fingerprint) is None
+    assert fit_store.saved_fit(folder, fits[0].fingerprint) is not None
+    monkeypatch.setattr(fit_store, "environment_digest", lambda: "another machine")
+    assert fit_store.saved_fit(folder, fits[0].fingerprint) is None
 
 
 # --- one writer at a time; kills --------------------------------------------------------------------------------
@@ -371,10 +372,9 @@ def test_write_report_writes_every_file_of_the_report_in_one_set(tmp_path, fits,
                               notes=[], markdown="# report\n", checks={"a": {"passed": True}})
     monkeypatch.setattr(reporting.html, "page", lambda *args: "<html></html>")
     paths = reporting.write_report(report)
-    assert sorted(p.name for p in paths) == ["checks.json", "headline.csv", "report.html", "report.md"]
+    assert sorted(p.name for p in paths) == ["headline.csv", "report.html", "report.md"]
     assert json.loads((folder / "report.json").read_text()) == {
-        "fingerprint": fit.fingerprint, "gate_passed": True,
-        "files": ["headline.csv", "checks.json", "report.md", "report.html"]}
+        "fingerprint": fit.fingerprint, "gate_passed": True, "files": ["headline.csv", "report.md", "report.html"]}
     before = _tree(folder)
     write_text = Path.write_text
 

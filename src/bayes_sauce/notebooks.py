@@ -68,12 +68,14 @@ def ensure_fit(fit_dir: Path, size: str, seed: int | None = None) -> Path:
     """The saved fit in ``fit_dir`` (as ``bayes-sauce fit`` or ``run`` wrote it); when there is none, fit
     the default spec at ``size`` through the same path as ``bayes-sauce fit`` and save it there."""
     if not (fit_dir / "posterior.nc").exists():
-        from bayes_sauce.fit.workflow import bayes_spec, fit_and_save
+        from bayes_sauce.data.load import load
+        from bayes_sauce.fit.fit_store import get_or_fit
+        from bayes_sauce.fit.workflow import bayes_spec
         from bayes_sauce.paths import DEFAULT_SPEC
 
         print(f"No posterior in {fit_dir}: fitting the default spec at size '{size}' (saved there).")
-        fit_and_save(bayes_spec(DEFAULT_SPEC, seed=seed, **FIT_SIZES[size]), None, fit_dir, replace=True,
-                     progress=False)
+        spec = bayes_spec(DEFAULT_SPEC, seed=seed, **FIT_SIZES[size])
+        get_or_fit(spec, load(None, spec.data.filters.to_filters()), fit_dir, reuse=False, replace=True)
     return fit_dir
 
 

@@ -1,4 +1,4 @@
-"""The analysis commands: data, replicate, fit, report and run (all four in a row)."""
+"""The analysis commands: data, replicate, fit, check, report and run (all five in a row)."""
 
 from __future__ import annotations
 
@@ -89,29 +89,29 @@ def fit_to(args: argparse.Namespace, spec_path: Path, out: Path | None, reuse: b
     """Fit a Bayesian spec with the command's filters and sampler options, save it, print the gate; return the fit.
 
     ``reuse``: keep the fit already in ``out`` where a new one would repeat it (same spec, settings, data, code)."""
+    from bayes_sauce.data.load import load
     from bayes_sauce.fit.centring import describe as describe_centring
     from bayes_sauce.fit.diagnostics import gate_table
-    from bayes_sauce.fit.workflow import bayes_spec, fit_and_save, reusable_fit
+    from bayes_sauce.fit.fit_store import get_or_fit
+    from bayes_sauce.fit.workflow import bayes_spec
 
     spec = options.with_filter_flags(args, bayes_spec(spec_path, **options.sampler_settings(args)))
-    s = spec.sampling
-    reused = reusable_fit(spec, args.data, out) if reuse else None
-    if reused is not None:
-        fit, t = reused, reused.diagnostics.get("timings", {})
-        print(f"Reusing the fit in {fit.path}/ (same spec, sampler settings, data and code; fitted in "
-              f"{t.get('compile_s', 0) + t.get('sample_s', 0):.0f} s of compile and sampling); --refit fits it again")
+    dataset = load(args.data, spec.data.filters.to_filters())
+    with options.heartbeat("fitting", quiet=args.no_progress):
+        fit = get_or_fit(spec, dataset, out or RESULTS_DIR / spec.name, reuse=reuse, replace=args.replace,
+                         echo=print, bar=options.progress(args))
+    if fit.reused:
+        t = fit.diagnostics.get("timings", {})
+        print(f"  (fitted in {t.get('compile_s', 0) + t.get('sample_s', 0):.0f} s of compile and sampling; --refit "
+              "fits it again)")
     else:
-        print(f"Fitting spec '{spec.name}' ({spec_path}) with {s.sampler}: {s.chains} chains x {s.draws} draws after "
-              f"{s.tune} tuning steps, seed {s.seed}; rows: {spec.data.filters.to_filters().describe()}")
-        with options.heartbeat("fitting", quiet=args.no_progress):
-            fit = fit_and_save(spec, args.data, out, replace=args.replace, progress=options.progress(args))
         t = fit.timings
         print(f"Models fitted: {len(fit.rows)}; excluded: {len(fit.excluded)} (see excluded.csv)")
         print(f"Time: compile {t.compile_s:.1f} s, pilot {t.pilot_s:.1f} s, sampling {t.sample_s:.1f} s, "
               f"deterministics and log densities {t.extras_s:.1f} s")
     print(f"Parameterisation: {describe_centring(fit.design.centring)}")
     print(gate_table(fit.diagnostics))
-    if reused is None:
+    if not fit.reused:
         print(options.wrote([fit.path / n for n in ("posterior.nc", "diagnostics.json", "models.csv", "excluded.csv")]))
     if not fit.passed:
         print("WARNING: the fit FAILED the diagnostics gate; its numbers are not reliable.", file=sys.stderr)
@@ -124,20 +124,56 @@ def cmd_fit(args: argparse.Namespace) -> int:
     return 0 if fit.passed or args.allow_failed else 3
 
 
-def report_to(fit_dir: Path, allow_failed: bool, evaluations: list[Path], folds: int = NEW_FAMILY_FOLDS,
-              progress: bool = True) -> tuple[int, Path]:
+def check_to(fit_dir: Path, folds: int = NEW_FAMILY_FOLDS, progress: bool = True, fit=None):
+    """Compute a fit folder's predictive checks (or read them where saved with this fit and code), print their
+    verdicts; return the fit."""
+    from bayes_sauce.fit.fit import Fit
+    from bayes_sauce.predictive.check_step import run_checks
+
+    fit = fit if fit is not None else Fit.load(fit_dir)
+    print(fit.gate_status())
+    with options.heartbeat("computing the predictive checks", quiet=not progress):
+        checks, reused = run_checks(fit, folds, options.echo if progress else lambda line: None)
+    print(f"Predictive checks of {fit_dir}" + (" (saved with this fit and code: reused)" if reused else "") + ":")
+    for name, c in checks.items():
+        verdict = "passed" if c["passed"] else "not computed" if not c["n"] else "FAILED"
+        detail = (f"n = {c['n']}, largest ECDF deviation {c['max_abs_ecdf_deviation']:.3f}" if c["n"] else c["note"])
+        gates = "" if c.get("fold_gates_passed", True) else "; some fold fits failed the diagnostics gate"
+        print(f"  {name}: {verdict} ({detail}{gates})")
+    if not reused:
+        print(options.wrote([fit_dir / "checks.json"]))
+    return fit
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """The predictive checks of a fit folder (checks.json; the new-family check's fold fits under FIT/checks/), kept
+    with the fit and reused while the fit and the code are the same; `report` reads them."""
+    fit = check_to(args.dir, args.folds, not args.no_progress)
+    if not fit.passed:
+        print("WARNING: the fit FAILED the diagnostics gate; its checks are of a posterior that is not reliable.",
+              file=sys.stderr)
+        return 0 if args.allow_failed else 3
+    return 0
+
+
+def report_to(fit_dir: Path, allow_failed: bool, evaluations: list[Path], progress: bool = True,
+              fit=None) -> tuple[int, Path]:
     """Write a fit folder's report (tables, figures, report.md, report.html), print what it wrote and then the
     claims and key numbers; return the exit status and the page's path."""
     from bayes_sauce.fit.fit import Fit
+    from bayes_sauce.predictive.check_step import saved_checks
     from bayes_sauce.reporting.report import build_report, terminal_summary, write_report
     from bayes_sauce.store import locked
 
-    fit = Fit.load(fit_dir)
+    fit = fit if fit is not None else Fit.load(fit_dir)
     print(fit.gate_status())
     with locked(fit_dir):  # one writer: a second report, or a fit into this folder, is refused until it is done
+        if saved_checks(fit) is None:
+            print(f"No predictive checks saved with this fit: the report has the known-family check only; "
+                  f"`bayes-sauce check {fit_dir}` computes them all (the new-family check fits a model per fold)")
         print(f"Computing the decompositions of {fit_dir} per draw ...")
         with options.heartbeat("making the report", quiet=not progress):
-            report = build_report(fit, evaluations, folds, progress)
+            report = build_report(fit, evaluations)
         paths = write_report(report)
     print(options.wrote(paths))
     print()
@@ -161,26 +197,29 @@ def evaluation_folders(args: argparse.Namespace) -> list[Path]:
 def cmd_report(args: argparse.Namespace) -> int:
     """Report on a fit folder: headline.csv (median, 90% interval, paper), report.md, report.html (one page to
     open in a browser) and figures with their CSVs."""
-    status, page = report_to(args.dir, args.allow_failed, evaluation_folders(args), args.folds, not args.no_progress)
+    status, page = report_to(args.dir, args.allow_failed, evaluation_folders(args), not args.no_progress)
     print(f"Open the report in a browser: {page}")
     return status
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """The main job on one dataset: data summary, the paper's replication, the default fit, and its report."""
+    """The main job on one dataset: data summary, the paper's replication, the default fit, its predictive checks and
+    its report."""
     start = time.perf_counter()
     root = args.out or RESULTS_DIR
-    print("== [1/4] dataset ==")
+    print("== [1/5] dataset ==")
     args.out = root / "data"
     cmd_data(args)
-    print("\n== [2/4] replication of the paper's OLS ==")
+    print("\n== [2/5] replication of the paper's OLS ==")
     replicate_to(args, OLS_SPEC, root / "ols", brief=True)
-    print(f"\n== [3/4] Bayesian fit ({DEFAULT_SPEC.name}) ==")
+    print(f"\n== [3/5] Bayesian fit ({DEFAULT_SPEC.name}) ==")
     args.sampler = args.target_accept = None
     fit = fit_to(args, DEFAULT_SPEC, root / DEFAULT_SPEC.stem, reuse=not args.refit)
-    print("\n== [4/4] report ==")
-    status, page = report_to(fit.path, args.allow_failed, [f for f in (root / "compare",) if f.exists()], args.folds,
-                             not args.no_progress)
+    print("\n== [4/5] predictive checks ==")
+    check_to(fit.path, args.folds, not args.no_progress, fit)
+    print("\n== [5/5] report ==")
+    status, page = report_to(fit.path, args.allow_failed, [f for f in (root / "compare",) if f.exists()],
+                             not args.no_progress, fit)
     print(f"\nDone in {time.perf_counter() - start:.0f} s. Results in {root}/: data/, ols/, {fit.path.name}/.")
     print(f"Open the report in a browser: {page}")
     return status
@@ -221,6 +260,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     _add_replace(p)
     p.set_defaults(func=cmd_fit)
 
+    p = sub.add_parser("check", help="predictive checks of a fit folder (checks.json; the new-family check's fold fits)",
+                       description=cmd_check.__doc__)
+    p.add_argument("dir", type=Path, help="fit folder written by `bayes-sauce fit` (e.g. results/hierarchical)")
+    options.add_allow_failed(p)
+    _add_folds(p)
+    p.add_argument("--no-progress", action="store_true", help="no progress lines")
+    p.set_defaults(func=cmd_check)
+
     p = sub.add_parser("report", help="report on a fit folder: headline.csv, report.md, report.html, figures with CSVs",
                        description=cmd_report.__doc__)
     p.add_argument("dir", type=Path, help="fit folder written by `bayes-sauce fit` (e.g. results/hierarchical)")
@@ -229,11 +276,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="a `bayes-sauce compare` folder to include (default: compare/ beside the fit folder, if there)")
     p.add_argument("--backtest", type=Path, nargs="*", default=None,
                    help="`bayes-sauce backtest` folders to include (default: backtest/*/ beside the fit folder, if there)")
-    _add_folds(p)
     p.add_argument("--no-progress", action="store_true", help="no progress lines or bars")
     p.set_defaults(func=cmd_report)
 
-    p = sub.add_parser("run", help="the whole analysis on one dataset: data summary, replication, fit, report",
+    p = sub.add_parser("run", help="the whole analysis on one dataset: data summary, replication, fit, checks, report",
                        description=cmd_run.__doc__)
     options.add_data(p)
     options.add_filters(p)
@@ -244,7 +290,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     _add_replace(p)
     p.add_argument("--refit", action="store_true",
                    help="fit again even where the output folder holds the same fit (same spec, settings, data and "
-                        "code: reused by default, with its report's fold fits)")
+                        "code: reused by default, with its checks' fold fits)")
     _add_folds(p)
     p.set_defaults(func=cmd_run)
 
@@ -265,7 +311,7 @@ def _add_bootstrap(p: argparse.ArgumentParser, seed_flag: bool) -> None:
 
 def _add_folds(p: argparse.ArgumentParser) -> None:
     p.add_argument("--folds", type=options.fold_count, default=NEW_FAMILY_FOLDS, metavar="K",
-                   help="fits without a fold of base-model families each, for the new-family predictive check "
+                   help="folds of base-model families for the new-family predictive check, a fit without each "
                         "(family structure only; saved under FIT/checks/ and reused; default %(default)s)")
 
 

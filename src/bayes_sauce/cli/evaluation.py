@@ -150,7 +150,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     out = args.out or RESULTS_DIR / "compare"
     print(f"Comparing {', '.join(specs)} (fits reused from {RESULTS_DIR}/<spec> or {out}/fits/<spec>, else fitted there)")
     with options.heartbeat("fitting and comparing"):
-        table, pointwise = compare(specs, args.data, RESULTS_DIR, out, args.max_refits, args.allow_failed)
+        table, pointwise = compare(specs, args.data, RESULTS_DIR, out, args.max_refits, args.allow_failed,
+                                   options.echo)
     text = loo_markdown(table, pointwise)
 
     def write(staging: Path) -> list[str]:
@@ -190,7 +191,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     out = args.out or RESULTS_DIR / "backtest" / args.cutoff
     with options.heartbeat("fitting and scoring"):
         result = backtest.run(specs, ols_spec, dataset, args.cutoff, out / "fits", args.level,
-                              args.seed if args.seed is not None else 0, args.allow_failed)
+                              args.seed if args.seed is not None else 0, args.allow_failed, options.echo)
     text = backtest_markdown(result.summary, args.cutoff, result.n_train, result.n_test)
 
     def write(staging: Path) -> list[str]:

@@ -166,6 +166,11 @@ def progress(args: argparse.Namespace) -> bool:
     return not getattr(args, "no_progress", False) and sys.stderr.isatty()
 
 
+def echo(line: str) -> None:
+    """Progress lines of long work, shown as they come (the computation modules say them through a callback)."""
+    print(line, flush=True)
+
+
 HEARTBEAT_S = 30.0  # seconds between the lines that long work prints where no progress bar shows
 
 

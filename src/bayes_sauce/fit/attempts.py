@@ -33,15 +33,17 @@ def fallback_settings(sampling: SamplingSpec) -> SamplingSpec:
 
 def sample_gated(model: pm.Model, sampling: SamplingSpec, stored: list[str], cores: int | None = None,
                  progress: bool = True, compiled=None, fallback: bool = True,
-                 echo=print) -> tuple[xr.DataTree, Timings, dict[str, Any]]:
+                 echo=print, weights: dict | None = None) -> tuple[xr.DataTree, Timings, dict[str, Any]]:
     """Sample, run the gate, and where it fails (and ``fallback``) sample once more with ``fallback_settings``.
+    ``weights``: the centring weights (``run_nuts``; by default chosen by a pilot).
 
     Returns the kept attempt's tree, the timings of both attempts together and its diagnostics."""
     start = time.perf_counter()
     if sampling.sampler == "nutpie" and compiled is None:
         compiled = compile_nutpie(model)
     compile_s = time.perf_counter() - start
-    tree, timings = run_nuts(model, sampling, stored, cores=cores, progress=progress, compiled=compiled)
+    tree, timings = run_nuts(model, sampling, stored, cores=cores, progress=progress, compiled=compiled,
+                             weights=weights)
     timings.compile_s += compile_s
     diagnostics = diagnose(tree)
     if diagnostics["passed"] or not fallback or sampling.chains < 2:

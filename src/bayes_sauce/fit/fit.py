@@ -2,8 +2,10 @@
 
 A fit folder holds ``posterior.nc`` (a DataTree whose root attrs carry the format version, the
 fingerprint, the spec, the data's identity, the sampler settings and the software versions),
-``diagnostics.json``, ``models.csv`` (the fitted rows, in model order) and ``excluded.csv``. It is
-written whole or not at all, by one process at a time (:mod:`bayes_sauce.store`); a folder holding a
+``diagnostics.json``, ``models.csv`` (the fitted rows, in model order) and ``excluded.csv``. posterior.nc holds
+what later steps read and no more (``STORED_FLOAT32``, ``REPLICATED_DATASETS``, the log priors psense reads); its
+float draws are stored as float32 and read back as float64, and a new fit is rounded so in memory, so that the fit a
+command has just made is the fit every later command reads. It is written whole or not at all, by one process at a time (:mod:`bayes_sauce.store`); a folder holding a
 different fit is replaced only when asked to, and one holding anything else never. diagnostics.json
 and posterior.nc carry the same digest of the draws, checked on every read, so the gate read is the
 gate of these draws. The PyMC model is rebuilt from the spec and the rows.
@@ -16,7 +18,8 @@ import json
 import os
 import platform
 import subprocess
-import sys
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from importlib import metadata
@@ -33,7 +36,7 @@ from bayes_sauce.data.schema import TEXT_COLUMNS
 from bayes_sauce.defaults import INTERVAL_PROB
 from bayes_sauce.fit import centring
 from bayes_sauce.fit.attempts import sample_gated
-from bayes_sauce.fit.sampling import Timings
+from bayes_sauce.fit.sampling import Timings, compile_nutpie
 from bayes_sauce.model.build import build_model, stored_deterministics
 from bayes_sauce.model.design import Design, prepare
 from bayes_sauce.model.evaluate import evaluate
@@ -116,6 +119,8 @@ class Fit:
     diagnostics: dict[str, Any]
     path: Path | None = None
     timings: Timings = field(default_factory=Timings)
+    reused: bool = False  # read from a folder where a new fit would have repeated it (``fit_store.get_or_fit``)
+    compiled: Any = field(default=None, repr=False, compare=False)  # nutpie's compiled model, where this process made it
     _evaluated: dict[str, xr.DataArray] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
@@ -169,6 +174,15 @@ class Fit:
             self._evaluated.update(evaluate(self.fitted_model, self.posterior, missing).data_vars)
         return xr.Dataset({name: self._evaluated[name] for name in names})
 
+    def at(self, folder: Path, reused: bool = False) -> Fit:
+        """The same fit, saved in ``folder``."""
+        return replace(self, path=Path(folder), reused=reused)
+
+    def thinned(self, draws: int) -> Fit:
+        """The same fit with about ``draws`` of its posterior draws, spread evenly over each chain (predictive
+        checks that need no more than that many)."""
+        return replace(self, tree=with_groups(self.tree, {"posterior": thinned(self.posterior, draws)}))
+
     def gate_status(self) -> str:
         """One line for commands that read a fit."""
         if self.passed:
@@ -195,7 +209,7 @@ class Fit:
 
         def write(staging: Path) -> None:
             # Serialised in memory, then written as plain bytes: HDF5 writing into a full disk segfaulted later.
-            write_bytes(staging / "posterior.nc", self.tree.to_netcdf(engine="h5netcdf"))
+            write_bytes(staging / "posterior.nc", self.tree.to_netcdf(engine="h5netcdf", encoding=_encoding(self.tree)))
             (staging / "diagnostics.json").write_text(json.dumps(self.diagnostics, indent=2) + "\n")
             self.rows.to_csv(staging / "models.csv", index=False)
             self.excluded.to_csv(staging / "excluded.csv", index=False)
@@ -225,7 +239,7 @@ class Fit:
                 tree = _open_lazily(folder / "posterior.nc")
             else:
                 with xr.open_datatree(folder / "posterior.nc", engine="h5netcdf") as tree:
-                    tree = tree.load()
+                    tree = _as_float64(tree.load())
         except (OSError, ValueError) as err:
             raise FitError(f"{folder / 'posterior.nc'}: unreadable ({err}); refit") from None
         lacking = [a for a in ("fingerprint", "spec_json") if a not in tree.attrs] + \
@@ -260,7 +274,70 @@ def _open_lazily(path: Path) -> xr.DataTree:
     with h5netcdf.File(path, "r") as file:
         present = set(file.groups)
     groups = {name: xr.open_dataset(path, group=name, engine="h5netcdf") for name in LAZY_GROUPS if name in present}
-    return xr.DataTree.from_dict({"/": xr.open_dataset(path, engine="h5netcdf"), **groups})
+    return _as_float64(xr.DataTree.from_dict({"/": xr.open_dataset(path, engine="h5netcdf"), **groups}))
+
+
+# Groups whose float draws posterior.nc stores as float32 (7 significant digits: every reported number has 3 or 4,
+# and a test checks that the round trip keeps them); the sampler's statistics and the data stay as they are.
+STORED_FLOAT32 = ("posterior", "log_likelihood", "log_prior", "posterior_predictive")
+# Replicated datasets stored in posterior_predictive: the score ECDF's band (predictive.checks.ppc_table) reads 200,
+# and its 90% band over 200 datasets moves by about 0.01 from one set of 200 to another.
+REPLICATED_DATASETS = 200
+
+
+def _float_vars(data: xr.Dataset) -> list[str]:
+    return [name for name, v in data.data_vars.items() if v.dtype.kind == "f"]
+
+
+def rounded_as_stored(tree: xr.DataTree) -> xr.DataTree:
+    """The tree with the float draws of ``STORED_FLOAT32`` rounded to float32 (kept as float64): what Fit.load
+    reads back from posterior.nc."""
+    groups = {}
+    for group in STORED_FLOAT32:
+        if group in tree.children:
+            data = tree[group].to_dataset()
+            groups[group] = data.assign({name: data[name].astype(np.float32).astype(np.float64)
+                                         for name in _float_vars(data)})
+    return with_groups(tree, groups)
+
+
+def _encoding(tree: xr.DataTree) -> dict[str, dict[str, dict[str, str]]]:
+    """posterior.nc's encoding: float32 for the float draws of ``STORED_FLOAT32``."""
+    return {f"/{group}": {name: {"dtype": "float32"} for name in _float_vars(tree[group].to_dataset())}
+            for group in STORED_FLOAT32 if group in tree.children}
+
+
+def _as_float64(tree: xr.DataTree) -> xr.DataTree:
+    """The float32 variables of a posterior.nc as float64; lazily for arrays not read yet (a prediction reads the
+    free variables only), each cast once when first read."""
+    from xarray.coding.common import lazy_elemwise_func
+    from xarray.core.indexing import MemoryCachedArray
+
+    def cast(v: xr.Variable) -> xr.Variable:
+        if isinstance(v._data, np.ndarray):
+            return v.astype(np.float64)
+        lazy = lazy_elemwise_func(v._data, lambda x: np.asarray(x, dtype=np.float64), np.float64)
+        return xr.Variable(v.dims, MemoryCachedArray(lazy), v.attrs, v.encoding)
+
+    groups = {}
+    for group in STORED_FLOAT32:
+        if group in tree.children:
+            data = tree[group].to_dataset()
+            groups[group] = data.assign({name: cast(v.variable) for name, v in data.data_vars.items()
+                                         if v.dtype == np.float32})
+    return with_groups(tree, groups)
+
+
+def with_groups(tree: xr.DataTree, groups: dict[str, xr.Dataset]) -> xr.DataTree:
+    """A copy of the tree with these groups in place of its own (the root's attributes kept)."""
+    return tree.assign({name: xr.DataTree(data) for name, data in groups.items()})
+
+
+def thinned(data: xr.Dataset, draws: int) -> xr.Dataset:
+    """About ``draws`` draws of a (chain, draw, ...) dataset, the same number from each chain, evenly spaced (all of
+    them where there are no more)."""
+    per_chain = min(data.sizes["draw"], -(-draws // data.sizes["chain"]))
+    return data.isel(draw=np.unique(np.linspace(0, data.sizes["draw"] - 1, per_chain).round().astype(int)))
 
 
 def _read_diagnostics(path: Path) -> dict[str, Any]:
@@ -332,9 +409,10 @@ def _foreign_in_explain(folder: Path) -> list[str]:
 
 
 # What bayes-sauce commands write into a fit folder besides FILES and the report's own files (report.json lists
-# them): predict, psense, a sensitivity variant's summary; and the folders of the fold fits and of explain.
-FIT_OUTPUTS = ("report.json", "predictions.csv", "compute_needed.csv", "psense.csv", "variant.json", "headline.csv",
-               "headline.csv.partial")
+# them): the check step, predict, psense, a sensitivity variant's summary; and the folders of the fold fits and of
+# explain.
+FIT_OUTPUTS = ("checks.json", "report.json", "predictions.csv", "compute_needed.csv", "psense.csv", "variant.json",
+               "headline.csv", "headline.csv.partial")
 FIT_SUBFOLDERS = {"checks": _foreign_in_checks, "explain": _foreign_in_explain}
 
 
@@ -414,22 +492,28 @@ def size_note(n_models: int, sampling: Any) -> str | None:
 
 
 def fit_spec(spec: Spec, dataset: Dataset, cores: int | None = None, progress: bool = True,
-             extras: bool = True, fallback: bool = True) -> Fit:
+             extras: bool = True, fallback: bool = True, echo: Callable[[str], None] = print) -> Fit:
     """Build, sample and diagnose: the one path every fit goes through (the spec's [sampling] settings, and one
-    automatic fallback where they fail the gate: ``fit.attempts``).
+    automatic fallback where they fail the gate: ``fit.attempts``). ``progress``: the sampler's progress bar;
+    ``echo``: where notes go (an expected time for data far larger than any measured, a fallback).
 
     ``extras=False`` leaves out the log densities and the replicated datasets, which only the report of a fit
-    reads (a cross-validation fold needs neither)."""
+    reads. The fit keeps nutpie's compiled model (``Fit.compiled``) for the fold fits of its checks."""
     design, dataset = prepare(spec, dataset)
     if note := size_note(len(design.models), spec.sampling):
-        print(note, file=sys.stderr, flush=True)
+        echo(note)
     model = build_model(spec, design)
+    start = time.perf_counter()
+    compiled = compile_nutpie(model) if spec.sampling.sampler == "nutpie" else None
+    compile_s = time.perf_counter() - start
     tree, timings, diagnostics = sample_gated(model, spec.sampling, stored_deterministics(model), cores=cores,
-                                              progress=progress, fallback=fallback)
+                                              progress=progress, compiled=compiled, fallback=fallback, echo=echo)
+    timings.compile_s += compile_s
     design = replace(design, centring=centring.from_json(tree.attrs["centring"]))
     if extras:
-        _add_log_densities(tree, model, timings)
-        _add_replicates(tree, spec, design)
+        add_log_densities(tree, model, spec, timings)
+        add_replicates(tree, spec, design)
+    tree = rounded_as_stored(tree)
     diagnostics["timings"] = timings.as_dict()
     diagnostics["min_ess_bulk_per_s"] = diagnostics["min_ess_bulk"] / max(timings.compile_s + timings.sample_s, 1e-9)
     s = spec.sampling
@@ -453,14 +537,15 @@ def fit_spec(spec: Spec, dataset: Dataset, cores: int | None = None, progress: b
         "interval_prob": INTERVAL_PROB,
     })
     return Fit(spec=spec, rows=design.models, excluded=dataset.excluded, tree=tree, diagnostics=diagnostics,
-               timings=timings)
+               timings=timings, compiled=compiled)
 
 
-def _add_replicates(tree: xr.DataTree, spec: Spec, design: Design) -> None:
-    """posterior_predictive: a replicated dataset per draw, drawn through the model. Binomial: each model's
-    own effect, new answers; logit-normal: a fresh residual; the family structure: the observed variable
-    drawn afresh (a new model of the same family by the same developer: fresh fine-tune, noise, failure)."""
-    posterior = tree.posterior.to_dataset()
+def add_replicates(tree: xr.DataTree, spec: Spec, design: Design) -> None:
+    """posterior_predictive: ``REPLICATED_DATASETS`` replicated datasets, one per posterior draw of an evenly thinned
+    set, drawn through the model. Binomial: each model's own effect, new answers; logit-normal: a fresh residual;
+    the family structure: the observed variable drawn afresh (a new model of the same family by the same developer:
+    fresh fine-tune, noise, failure)."""
+    posterior = thinned(tree.posterior.to_dataset(), REPLICATED_DATASETS)
     binomial = spec.model.likelihood == "binomial"
     rows = new_rows(dataset_frame(design.models, design.time), design, spec.model.developers, own=binomial)
     draws = evaluate(build_model(spec, design, rows), posterior, ["new_score" if binomial else "new_eta"],
@@ -470,11 +555,13 @@ def _add_replicates(tree: xr.DataTree, spec: Spec, design: Design) -> None:
     tree["posterior_predictive"] = xr.Dataset({name: values.rename(new_model="model")})
 
 
-def _add_log_densities(tree: xr.DataTree, model: pm.Model, timings: Timings) -> None:
-    """log_likelihood and log_prior groups, for power-scaling sensitivity (psense)."""
-    import time
+def add_log_densities(tree: xr.DataTree, model: pm.Model, spec: Spec, timings: Timings) -> None:
+    """log_likelihood, and log_prior of the variables that carry the spec's priors: what power-scaling sensitivity
+    (psense) reads; not the hierarchical levels drawn around them, which it leaves alone."""
+    from bayes_sauce.sensitivity.psense import spec_prior_variables
 
     start = time.perf_counter()
     pm.compute_log_likelihood(tree, model=model, progressbar=False)
-    pm.stats.compute_log_prior(tree, model=model, progressbar=False)
+    priors = [name for name in spec_prior_variables(spec) if name in {v.name for v in model.free_RVs}]
+    pm.stats.compute_log_prior(tree, var_names=priors, model=model, progressbar=False)
     timings.extras_s += time.perf_counter() - start

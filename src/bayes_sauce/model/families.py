@@ -51,6 +51,9 @@ LOG_2PI = float(np.log(2 * np.pi))
 SQRT_2_OVER_PI = float(np.sqrt(2 / np.pi))
 CDF_CLIP = 35.0  # |z| beyond which log Phi(z) is clipped (erfc still a normal float there)
 EDGE_TOLERANCE = 1e-6  # a logit this close to an edge's is at it (rounding between numpy and the compiled graph)
+# Per model, the weight of its term in the likelihood (a data container, 1 in a fit): 0 leaves a model out while the
+# model keeps its shape, so one compiled model fits every fold of a cross-validation (predictive.family_folds).
+LIKELIHOOD_WEIGHT = "likelihood_weight"
 
 
 @dataclass(frozen=True)
@@ -282,10 +285,16 @@ def family_observation(spec: Spec, design: Design, beta, developers, period_raw,
 def observe(obs: Observation, y: np.ndarray) -> pt.TensorVariable:
     """The likelihood of the observed logits, as one observed variable ``y`` (pointwise log-likelihood per model).
 
-    The observed values are a data container, so a compiled model can be given other scores (simulations).
+    The observed values are a data container, so a compiled model can be given other scores (simulations); so is
+    each model's weight in the likelihood (``LIKELIHOOD_WEIGHT``).
     """
     observed = pm.Data("y_observed", y, dims="model")
-    return pm.CustomDist("y", *obs.params(), logp=mixture_logp, dist=mixture_dist, observed=observed, dims="model")
+    weight = pm.Data(LIKELIHOOD_WEIGHT, np.ones(len(y)), dims="model")
+
+    def weighted_logp(value, *params):
+        return weight * mixture_logp(value, *params)
+
+    return pm.CustomDist("y", *obs.params(), logp=weighted_logp, dist=mixture_dist, observed=observed, dims="model")
 
 
 def failure_probability(obs: Observation, y: np.ndarray) -> pt.TensorVariable:

@@ -5,7 +5,7 @@ the observed count of correct answers (``density``'s scale, the model's own effe
 out), whether the observed score lies in the central 90% predictive interval, and the absolute
 error of the predictive median in MMLU-Pro points.
 
-- Bayesian specs: ``sampling.fit_spec`` on the pre-cutoff rows (diagnostics gate recorded), then
+- Bayesian specs: ``fit_store.get_or_fit`` on the pre-cutoff rows (diagnostics gate recorded), then
   ``predict``: unseen developers draw their effect from their pool, unseen fixed-effects groups from
   the group prior, random-walk periods after the last fitted one are extrapolated.
 - The paper's OLS (``replication``) on the pre-cutoff rows: the normal predictive on the logit scale,
@@ -32,7 +32,7 @@ from scipy.stats import norm
 from bayes_sauce.data.dataset import Dataset
 from bayes_sauce.data.filters import exclude_for_analysis, hold_out
 from bayes_sauce.fit.fit import Fit
-from bayes_sauce.fit.reuse import fit_or_reuse
+from bayes_sauce.fit.fit_store import Echo, get_or_fit, quiet
 from bayes_sauce.intervals import interval_frame
 from bayes_sauce.model.new_rows import PredictionError, dataset_frame
 from bayes_sauce.periods import PERIOD_COLUMN
@@ -158,9 +158,10 @@ class Backtest:
 
 
 def run(specs: dict[str, Spec], ols_spec: Spec, dataset: Dataset, cutoff: str, fits_dir: Path,
-        prob: float = 0.90, seed: int = 0, allow_failed: bool = True) -> Backtest:
+        prob: float = 0.90, seed: int = 0, allow_failed: bool = True, echo: Echo = quiet) -> Backtest:
     """Fit (or reuse) every Bayesian spec and the OLS on the rows up to the cutoff; score all on the rest. Each
-    fit's gate status is printed; one that failed the gate is refused (FitError) unless ``allow_failed``."""
+    fit's gate status is said through ``echo``; one that failed the gate is refused (FitError) unless
+    ``allow_failed``."""
     train, test = split(dataset, cutoff)
     # Every method is scored on the same held-out rows: those with a score the logit can take.
     test = exclude_for_analysis(Dataset(models=test), ols_spec.data.outcome, ols_spec.data.time, logit=True).models
@@ -173,10 +174,9 @@ def run(specs: dict[str, Spec], ols_spec: Spec, dataset: Dataset, cutoff: str, f
                              "or a random-walk spec (models/quarter_rw.toml)")
     parts, gates = [], {}
     for name, spec in specs.items():
-        print(f"  {name}: fitting (or reusing) on {len(train.models)} models up to {cutoff}", flush=True)
-        fit = fit_or_reuse(spec, train, [fits_dir / name])
-        print(f"  {fit.gate_status()}", flush=True)
-        fit.require_passed(allow_failed)
+        echo(f"  {name}: fitting (or reusing) on {len(train.models)} models up to {cutoff}")
+        fit = get_or_fit(spec, train, fits_dir / name, replace=True, allow_failed=allow_failed,
+                         echo=lambda line: echo(f"  {line}"))
         gates[name] = fit.passed
         parts.append(bayes_scores(fit, test, prob, seed))
     parts.append(ols_scores(ols_spec, train, test, prob))

@@ -7,7 +7,8 @@
   In the family structure, over the models of families with two or more members (PSIS cannot leave out
   the only model of a family, whose level it alone pins; that model is a new family's).
 - A new family (the family structure only): one PIT per family, its root (or first member) under a new
-  family, cross-validated over folds of families (``family_folds``).
+  family, cross-validated over folds of families (``family_folds``): the one check that samples (a fit per fold),
+  so the check step (:mod:`bayes_sauce.predictive.check_step`) computes it and keeps it with the fit.
 
 Each check passes when the PIT values' ECDF stays inside ArviZ's simultaneous band (``PIT_BAND``).
 """
@@ -25,7 +26,8 @@ from arviz_stats import loo_pit
 from arviz_stats.ecdf_utils import ecdf_pit
 
 from bayes_sauce.defaults import SEED
-from bayes_sauce.fit.fit import Fit
+from bayes_sauce.fit.fit import REPLICATED_DATASETS, Fit
+from bayes_sauce.fit.fit_store import Echo, quiet
 from bayes_sauce.intervals import SAMPLE_DIMS
 from bayes_sauce.model.new_rows import dataset_frame
 from bayes_sauce.predictive.family_folds import FOLDS, as_new_families, new_family_pit
@@ -33,7 +35,7 @@ from bayes_sauce.predictive.loo import marginal_log_likelihood
 from bayes_sauce.predictive.predict import NEW_DIM, predict
 from bayes_sauce.scale import ScoreScale
 
-PREDICTIVE_SAMPLES = 200
+PREDICTIVE_SAMPLES = REPLICATED_DATASETS  # replicated datasets behind the score ECDF's bands
 PIT_BAND = 0.95  # simultaneous coverage of the band a calibrated PIT-ECDF stays inside
 PIT_SIMULATIONS = 1000
 
@@ -94,29 +96,36 @@ def known_family_pit(fit: Fit) -> np.ndarray:
         return np.asarray(loo_pit(tree, var_names=["y"])["y"].values)
 
 
-def predictive_checks(fit: Fit, folder: Path | None = None, folds: int = FOLDS,
-                      progress: bool = True) -> dict[str, dict[str, Any]]:
+def predictive_checks(fit: Fit, folder: Path | None = None, folds: int = FOLDS, echo: Echo = quiet,
+                      new_family: bool = True) -> dict[str, dict[str, Any]]:
     """checks.json: one entry per predictive check, each with ``passed`` and the numbers behind it.
 
-    The family structure's new-family check fits ``folds`` fits without a fold's families (saved, and
-    reused, under ``folder``, by default the fit's ``checks/`` folder)."""
+    The family structure's new-family check fits ``folds`` fits without a fold of families (saved, and
+    reused, under ``folder``, by default the fit's ``checks/`` folder); ``new_family=False`` leaves it out, its
+    entry saying that it was not computed and that ``bayes-sauce check`` computes it."""
     pit = known_family_pit(fit)
     if not _families(fit):
         return {"new_model_same_inputs": {"what": "LOO-PIT of each model's score under a new model with the same "
                                                   "inputs", **pit_summary(pit), "model_id": fit.rows["model_id"].tolist()}}
     fam = fit.design.families
     compared = fam.models_per_family[fam.family_idx] >= 2
-    held = new_family_pit(fit, folder or fit.path / "checks", folds, progress)
+    known = {"what": "LOO-PIT of each model's score under a new member of its family (families with two or more "
+                     "models; a family of one is a new family once its model is left out)",
+             **pit_summary(pit[compared]), "model_id": fit.rows.loc[compared, "model_id"].tolist()}
+    what = (f"PIT of each family's root (or first member) under a new family, from {folds} fits each without a fold "
+            "of families (by an unseen developer where the developer based no other)")
+    if not new_family:
+        return {"new_model_in_known_family": known,
+                "new_family": {"what": what, **pit_summary([]), "computed": False,
+                               "note": f"not computed: `bayes-sauce check {fit.path or 'FIT'}` computes it ({folds} "
+                                       "fits without a fold of families each)"}}
+    held = new_family_pit(fit, folder or fit.path / "checks", folds, echo)
     usable = held["pit"].notna()
     return {
-        "new_model_in_known_family": {
-            "what": "LOO-PIT of each model's score under a new member of its family (families with two or more "
-                    "models; a family of one is a new family once its model is left out)",
-            **pit_summary(pit[compared]), "model_id": fit.rows.loc[compared, "model_id"].tolist()},
+        "new_model_in_known_family": known,
         "new_family": {
-            "what": f"PIT of each family's root (or first member) under a new family, from {folds} fits each "
-                    "without a fold of families (by an unseen developer where the developer based no other)",
-            **pit_summary(held.loc[usable, "pit"].to_numpy()), "model_id": held.loc[usable, "model_id"].tolist(),
+            "what": what, **pit_summary(held.loc[usable, "pit"].to_numpy()),
+            "model_id": held.loc[usable, "model_id"].tolist(),
             "folds": folds, "fold_gates_passed": bool(held["fold_gate_passed"].all()),
             "developer_unseen": int((~held.loc[usable, "developer_seen"]).sum()),
             "not_predictable": held.loc[~usable, "model_id"].tolist()},
@@ -131,7 +140,7 @@ def ppc_table(fit: Fit) -> pd.DataFrame:
     observed = fit.rows[scale.outcome].to_numpy(dtype=float)
     time = fit.spec.data.time
     frame = as_new_families(fit.rows, time) if _families(fit) else dataset_frame(fit.rows, time)
-    fresh = predict(fit, frame, SEED)["score"]
+    fresh = predict(fit.thinned(PREDICTIVE_SAMPLES), frame, SEED)["score"]  # the draws sample_datasets keeps
     own = replicated_scores(fit.tree["posterior_predictive"].to_dataset(), scale)
     fresh = sample_datasets(fresh.rename({NEW_DIM: "model"}), PREDICTIVE_SAMPLES)
     own = sample_datasets(own, PREDICTIVE_SAMPLES)

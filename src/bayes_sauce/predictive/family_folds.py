@@ -2,28 +2,51 @@
 
 A family informs its own level, and, where its developer based no other, that developer's level too; an
 in-sample PIT of a family's models under "a new family" is therefore pulled towards 0.5 and says little.
-Here the families are split into ``FOLDS`` folds (seeded, balanced by model count); each fold is fitted on
-the other families (a saved fit is reused) and predicts its families' roots (else their first member) as
-models of unseen families, by an unseen developer where the developer based only held-out families.
+Here the families are split into ``FOLDS`` folds (seeded, balanced by model count); each fold's fit leaves its
+families out and predicts their roots (else their first member) as models of unseen families, by an unseen
+developer where the developer based only held-out families.
+
+A fold's fit is the fitted model with the held-out families' models weighted 0 in the likelihood
+(``families.LIKELIHOOD_WEIGHT``): the model keeps its shape, so one compiled model (the fit's own, where this
+process fitted it) samples every fold, and what the fold leaves without data (the held-out families' levels, and the
+levels of developers and fine-tuners left without a model) is drawn from its population, as a new family's is.
+Each fold is parameterised as the fit was (its pilot's centring weights), with those effects non-centred (weight 0:
+data-free, a centred effect would make a funnel), so no fold runs a pilot. What stays the whole data's is the design:
+the compute centre, each developer's mean compute (the Mundlak term) and which developers based a single family.
+Each fold's gate is recorded; its draws are thinned to ``PIT_DRAWS`` for the prediction and saved (with its
+gate) under the fit's ``checks/``, where a later check with the same fit, code and machine reuses them.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pymc as pm
+import xarray as xr
 
-from bayes_sauce.data.dataset import Dataset
-from bayes_sauce.data.filters import hold_out
 from bayes_sauce.defaults import NEW_FAMILY_FOLDS as FOLDS
 from bayes_sauce.defaults import SEED
-from bayes_sauce.fit.fit import Fit
-from bayes_sauce.fit.reuse import fit_or_reuse
+from bayes_sauce.fit.attempts import sample_gated
+from bayes_sauce.fit.fit import (FORMAT_VERSION, Fit, code_digest, environment_digest, fingerprint,
+                                 rounded_as_stored, thinned)
+from bayes_sauce.fit.fit_store import Echo, quiet, saved_fit
+from bayes_sauce.fit.sampling import compile_nutpie
 from bayes_sauce.model.design import base_developers, sets_level
+from bayes_sauce.model.effects import RAW_SUFFIX
+from bayes_sauce.model.families import LIKELIHOOD_WEIGHT
 from bayes_sauce.model.new_rows import dataset_frame
 from bayes_sauce.periods import PERIOD_COLUMN
 from bayes_sauce.predictive.predict import predict
+
+# Posterior draws a fold's prediction reads (of its 4 x 1,500 at the default settings): a PIT is the share of
+# predictive draws below the observed score, whose Monte Carlo error is at most 0.5 / sqrt(1,000) = 0.016 (the
+# draws of a new family's level and noise are independent across draws), a tenth of the half-width of the 95%
+# simultaneous band the check reads for ~200 families (about 1.36 / sqrt(200) = 0.096).
+PIT_DRAWS = 1000
 
 
 def family_folds(rows: pd.DataFrame, folds: int = FOLDS, seed: int = SEED) -> pd.Series:
@@ -56,33 +79,113 @@ def as_new_families(rows: pd.DataFrame, time: str, lineage: pd.DataFrame | None 
         family="new:" + rows["family"].astype(str).to_numpy())
 
 
-def new_family_pit(fit: Fit, folder: Path, folds: int = FOLDS, progress: bool = True) -> pd.DataFrame:
+def fold_weights(fit: Fit, model: pm.Model, compiled, weight: np.ndarray) -> dict[str, np.ndarray]:
+    """The fit's centring weights with the effects that ``weight`` leaves without data at 0 (non-centred).
+
+    An effect is left without data where the weighted log-likelihood does not depend on it: its gradient in the
+    effect's raw parameter, at a random point, is the same with these weights as with none (every term that reads
+    it is multiplied by 0)."""
+    names, slices = compiled.shape_info[0], compiled.shape_info[1]
+    point = np.random.default_rng(SEED).normal(0.0, 0.3, compiled.n_dim)
+    gradients = []
+    for weights in (weight, np.zeros_like(weight)):
+        pm.set_data({LIKELIHOOD_WEIGHT: weights}, model=model)
+        gradients.append(compiled.logp_func(point)[1])
+    pm.set_data({LIKELIHOOD_WEIGHT: np.ones_like(weight)}, model=model)
+    read = gradients[0] != gradients[1]
+    return {group: np.where(read[slices[names.index(group + RAW_SUFFIX)]], w, 0.0)
+            for group, w in fit.design.centring.items()}
+
+
+def _fold_identity(fit: Fit, k: int, folds: int, held: pd.Series) -> str:
+    """The data identity of fold ``k``'s fit: the fit's data and draws (its centring weights come from them) and
+    the held-out models."""
+    ids = ",".join(sorted(fit.rows.loc[held.to_numpy(), "model_id"].astype(str)))
+    text = f"{fit.tree.attrs.get('data_sha256', '')}|{fit.tree.attrs.get('posterior_digest', '')}|fold {k} of {folds}|{ids}"
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class FoldSampler:
+    """Samples the folds of one fit with one compiled model (the fit's, where this process fitted it)."""
+
+    def __init__(self, fit: Fit):
+        self.fit = fit
+        self.model = fit.fitted_model
+        if LIKELIHOOD_WEIGHT not in {v.name for v in self.model.data_vars}:
+            raise ValueError(f"spec '{fit.name}': the new-family check needs the family structure's likelihood weights")
+        self._compiled = fit.compiled
+
+    @property
+    def compiled(self):
+        if self._compiled is None:
+            self._compiled = compile_nutpie(self.model)
+        return self._compiled
+
+    def sample(self, weight: np.ndarray, identity: str, echo: Echo) -> Fit:
+        """The fit of the rows with these likelihood weights (the gate and its one fallback as in ``fit_spec``), as
+        ``fold_fit`` keeps it."""
+        compiled = self.compiled.with_data(**{LIKELIHOOD_WEIGHT: weight})
+        weights = fold_weights(self.fit, self.model, self.compiled, weight)
+        pm.set_data({LIKELIHOOD_WEIGHT: weight}, model=self.model)  # what PyMC's own samplers read
+        try:
+            tree, timings, diagnostics = sample_gated(self.model, self.fit.spec.sampling, [], progress=False,
+                                                      compiled=compiled, weights=weights, echo=echo)
+        finally:
+            pm.set_data({LIKELIHOOD_WEIGHT: np.ones_like(weight)}, model=self.model)
+        diagnostics["timings"] = timings.as_dict()
+        return fold_fit(self.fit, tree, diagnostics, weight, identity)
+
+
+def fold_fit(fit: Fit, tree: xr.DataTree, diagnostics: dict, weight: np.ndarray, identity: str) -> Fit:
+    """A fold's draws (``tree``: its posterior, sample_stats and centring weights) as a Fit that can be saved: the
+    fit's rows, ``PIT_DRAWS`` draws, the fold's data identity and its gate."""
+    kept = {group: thinned(tree[group].to_dataset(), PIT_DRAWS) for group in ("posterior", "sample_stats")}
+    kept["posterior"] = kept["posterior"].assign_coords(model=fit.rows["model_id"].astype(str).to_numpy())
+    thin = xr.DataTree.from_dict(kept)
+    thin.attrs.update({
+        "format_version": FORMAT_VERSION, "fingerprint": fingerprint(fit.spec, identity),
+        "spec_name": fit.spec.name, "spec_json": json.dumps(fit.spec.to_dict()), "data_sha256": identity,
+        "data_source": str(fit.tree.attrs.get("data_source", "")), "n_models": int((weight > 0).sum()),
+        "centring": tree.attrs["centring"], "code_digest": code_digest(), "environment_digest": environment_digest(),
+        "diagnostics_passed": int(diagnostics["passed"]), LIKELIHOOD_WEIGHT: json.dumps(weight.tolist()),
+    })
+    return Fit(spec=fit.spec, rows=fit.rows, excluded=fit.excluded, tree=rounded_as_stored(thin),
+               diagnostics=diagnostics)
+
+
+def new_family_pit(fit: Fit, folder: Path, folds: int = FOLDS, echo: Echo = quiet) -> pd.DataFrame:
     """Per family: the PIT of its first member's score under the fold fit that never saw the family.
 
-    Columns model_id, family, fold, pit (NaN where the fold's fit has no model of the row's period, which a
-    cohort spec cannot predict), developer_seen, and the fold fit's gate result."""
+    Columns model_id, family, fold, pit (NaN where no model of the row's period is left in the fold, which a
+    cohort spec cannot predict), developer_seen (a model of the base developer is left in the fold), and the fold
+    fit's gate result. Fold fits are saved in ``folder/fold<k>`` and reused from there."""
     rows = fit.rows.reset_index(drop=True)
     fold = family_folds(rows, folds, fit.spec.sampling.seed)
-    data = Dataset(models=rows, source=str(fit.tree.attrs.get("data_source", "")),
-                   sha256=str(fit.tree.attrs.get("data_sha256", "")))
-    column, outcome = PERIOD_COLUMN[fit.spec.data.time], fit.spec.data.outcome
+    column, outcome, time = PERIOD_COLUMN[fit.spec.data.time], fit.spec.data.outcome, fit.spec.data.time
+    sampler = FoldSampler(fit)
     parts = []
     for k in range(folds):
         held = fold == k
-        if progress:
-            print(f"  new-family check: fold {k + 1} of {folds} ({int(held.sum())} models held out)", flush=True)
-        train = hold_out(data, held, f"family fold {k + 1} of {folds} held out")
-        fold_fit = fit_or_reuse(fit.spec, train, [folder / f"fold{k + 1}"], extras=False)
+        train = rows.loc[~held]
+        identity = _fold_identity(fit, k + 1, folds, held)
+        fold_fit = saved_fit(folder / f"fold{k + 1}", fingerprint(fit.spec, identity))
+        echo(f"  new-family check: fold {k + 1} of {folds} ({int(held.sum())} models held out)"
+             + (": reusing its saved fit" if fold_fit is not None else ""))
+        if fold_fit is None:
+            fold_fit = sampler.sample((~held).to_numpy(dtype=float), identity, echo)
+            fold_fit.save(folder / f"fold{k + 1}", replace=True)
         test = first_members(rows.loc[held])
-        predictable = test[column].astype(str).isin(set(fold_fit.rows[column].astype(str)))
+        predictable = test[column].astype(str).isin(set(train[column].astype(str))).to_numpy()
+        frame = as_new_families(test, time, rows)
+        seen = frame["developer"].isin(set(train["developer"])).to_numpy()
+        # A base developer of no family left in the fold is an unseen developer there, drawn from its group's pool.
+        unseen = ~frame["developer"].isin(set(base_developers(train)))
+        frame.loc[unseen, "developer"] = "held out:" + frame.loc[unseen, "developer"]
         pit = np.full(len(test), np.nan)
-        seen = np.zeros(len(test), dtype=bool)
         if predictable.any():
-            part = test.loc[predictable]
-            draws = predict(fold_fit, as_new_families(part, fit.spec.data.time, rows), SEED)
+            draws = predict(fold_fit, frame.loc[predictable], SEED)
             score = draws["score"].stack(sample=("chain", "draw")).transpose("new_model", "sample").values
-            pit[predictable.to_numpy()] = (score <= part[outcome].to_numpy(dtype=float)[:, None]).mean(axis=1)
-            seen[predictable.to_numpy()] = draws["developer_seen"].values
+            pit[predictable] = (score <= test.loc[predictable, outcome].to_numpy(dtype=float)[:, None]).mean(axis=1)
         parts.append(pd.DataFrame({"model_id": test["model_id"].to_numpy(), "family": test["family"].to_numpy(),
                                    "fold": k + 1, "pit": pit, "developer_seen": seen,
                                    "fold_gate_passed": fold_fit.passed}))

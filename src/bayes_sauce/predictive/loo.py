@@ -31,7 +31,7 @@ from arviz_stats.loo.wrapper import SamplingWrapper
 from bayes_sauce.data.dataset import Dataset
 from bayes_sauce.data.load import load
 from bayes_sauce.fit.fit import Fit, fit_spec
-from bayes_sauce.fit.reuse import fit_or_reuse
+from bayes_sauce.fit.fit_store import Echo, get_or_fit, quiet
 from bayes_sauce.intervals import SAMPLE_DIMS
 from bayes_sauce.model.new_rows import PredictionError, dataset_frame
 from bayes_sauce.predictive.density import log_density, log_density_student_t_component, log_predictive_density
@@ -121,6 +121,7 @@ class Refits(SamplingWrapper):
     dataset: Dataset  # the fitted rows, in fit order
     fit: str  # fingerprint of the full-data fit
     cache: Path
+    echo: Echo = quiet
     gates: list[bool] = field(default_factory=list)
     _pending: str = ""
 
@@ -140,7 +141,8 @@ class Refits(SamplingWrapper):
         return kept, self.dataset.models.loc[~keep]
 
     def sample(self, modified_observed_data: Dataset):
-        return None if len(self._cached()) else fit_spec(self.spec, modified_observed_data, progress=False)
+        return None if len(self._cached()) else fit_spec(self.spec, modified_observed_data, progress=False,
+                                                         echo=self.echo)
 
     def get_inference_data(self, fitted_model: Fit | None) -> Fit | None:
         if fitted_model is None:
@@ -172,7 +174,7 @@ class LooResult:
     threshold: float
 
 
-def loo_with_refits(fit: Fit, max_refits: int, cache: Path) -> LooResult:
+def loo_with_refits(fit: Fit, max_refits: int, cache: Path, echo: Echo = quiet) -> LooResult:
     """PSIS-LOO on the marginal log-likelihood; exact refits for the (at most max_refits) worst Pareto k,
     their results cached in ``cache`` (see ``Refits``)."""
     gate = fit.passed
@@ -189,7 +191,7 @@ def loo_with_refits(fit: Fit, max_refits: int, cache: Path) -> LooResult:
     cutoff = max(threshold, float(k[max_refits])) if high > max_refits else threshold
     fitted = Dataset(models=fit.rows, source=str(fit.tree.attrs.get("data_source", "")),
                      sha256=str(fit.tree.attrs.get("data_sha256", "")))
-    wrapper = Refits(spec=fit.spec, dataset=fitted, fit=fit.fingerprint, cache=cache)
+    wrapper = Refits(spec=fit.spec, dataset=fitted, fit=fit.fingerprint, cache=cache, echo=echo)
     wrapper.idata_orig = data
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
@@ -226,25 +228,24 @@ def check_same_observations(fits: dict[str, Dataset]) -> None:
 
 
 def compare(specs: dict[str, Spec], data: Path | None, reuse_root: Path, out: Path,
-            max_refits: int, allow_failed: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+            max_refits: int, allow_failed: bool = True, echo: Echo = quiet) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Fit (or reuse) each spec, run LOO with refits, and compare: (comparison table, pointwise elpd and k).
 
     A saved fit with the same fingerprint is reused from ``reuse_root/<name>`` or ``out/fits/<name>``;
-    otherwise the spec is fitted into the latter. Each fit's gate status is printed; one that failed the gate
-    is refused (FitError) unless ``allow_failed``.
+    otherwise the spec is fitted into the latter. Each fit's gate status is said through ``echo``; one that
+    failed the gate is refused (FitError) unless ``allow_failed``.
     """
     fitted, results = {}, {}
     for name, spec in specs.items():
         dataset = load(data, spec.data.filters.to_filters())
-        fit = fit_or_reuse(spec, dataset, [reuse_root / name, out / "fits" / name])
-        print(f"  {fit.gate_status()}", flush=True)
-        fit.require_passed(allow_failed)
+        fit = get_or_fit(spec, dataset, out / "fits" / name, search=[reuse_root / name], replace=True,
+                         allow_failed=allow_failed, echo=lambda line: echo(f"  {line}"))
         fitted[name] = Dataset(fit.rows)
         check_same_observations(fitted)
-        results[name] = loo_with_refits(fit, max_refits, out / "loo_refits.csv")
+        results[name] = loo_with_refits(fit, max_refits, out / "loo_refits.csv", echo)
         r = results[name]
-        print(f"  {name}: elpd {r.elpd.elpd:.1f}; Pareto k > {r.threshold:.2f}: {r.n_high_k_psis} before, "
-              f"{r.n_refits} refitted, {r.n_high_k_left} left", flush=True)
+        echo(f"  {name}: elpd {r.elpd.elpd:.1f}; Pareto k > {r.threshold:.2f}: {r.n_high_k_psis} before, "
+             f"{r.n_refits} refitted, {r.n_high_k_left} left")
     pointwise = pd.concat([pd.DataFrame({"spec": name, "model_id": r.elpd.elpd_i[OBS_DIM].values,
                                          "elpd_i": r.elpd.elpd_i.values, "pareto_k": r.elpd.pareto_k.values})
                            for name, r in results.items()], ignore_index=True)

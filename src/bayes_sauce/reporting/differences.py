@@ -251,7 +251,7 @@ def failed_checks_warning(checks: dict[str, dict]) -> str:
     clear = [f"{name} (outside the band {_outside(c)})" for name, c in failed.items() if not narrowly(c)]
     narrow = [f"{name} (outside the band {_outside(c)}, less than half the ECDF's sampling error "
               f"{0.5 / c['n'] ** 0.5:.3f})" for name, c in failed.items() if narrowly(c)]
-    missing = [name for name, c in checks.items() if not c["n"]]
+    missing = [f"{name} ({c['note']})" for name, c in checks.items() if not c["n"]]
     parts = []
     if clear:
         parts.append("WARNING: this model FAILS a predictive check: " + "; ".join(clear) + ". Its predictions of "
@@ -261,7 +261,7 @@ def failed_checks_warning(checks: dict[str, dict]) -> str:
                      f"{next(iter(failed.values()))['band']:.0%} band in one check of twenty, often by that little; "
                      "see the model checks.")
     if missing:
-        parts.append("Not checked (no model the check applies to): " + ", ".join(missing) + ".")
+        parts.append("Not checked: " + "; ".join(missing) + ".")
     return " ".join(parts)
 
 
@@ -270,7 +270,8 @@ def checks_note(checks: dict[str, dict]) -> str:
     lines = []
     for name, c in checks.items():
         if c["n"] == 0:
-            lines.append(f"- `{name}` **could not be computed**: {c['what']}; {c['note']}.")
+            lines.append(f"- `{name}` **{'was not computed' if c.get('computed') is False else 'could not be computed'}"
+                         f"**: {c['what']}; {c['note']}.")
             continue
         verdict = "**passes**" if c["passed"] else "**fails narrowly**" if narrowly(c) else "**FAILS**"
         where = "stays inside" if c["passed"] else f"leaves it {_outside(c)}"

@@ -1,9 +1,11 @@
 """The report of a fit: headline.csv, per-developer and frontier tables, figures with their CSVs, report.md.
 
-Reads a fit (``Fit``), computes every table (:mod:`bayes_sauce.reporting.tables`), draws one figure
-per table that has one, and writes the sentences of :mod:`bayes_sauce.reporting.differences` on
-where the posterior and the paper differ; the report files carry the fingerprint of the fit they
-were made from (``report.json``).
+Reads a fit (``Fit``) and the predictive checks the check step saved with it (``check_step``), computes every
+table (:mod:`bayes_sauce.reporting.tables`), draws one figure per table that has one, and writes the sentences of
+:mod:`bayes_sauce.reporting.differences` on where the posterior and the paper differ; the report files carry the
+fingerprint of the fit they were made from (``report.json``). A report never samples: where the checks were not
+computed, it computes the one that needs no fit (the known-family LOO-PIT) and says which command computes the
+other.
 """
 
 from __future__ import annotations
@@ -24,8 +26,8 @@ from bayes_sauce.quantities.headline import KEY_QUANTITIES
 from bayes_sauce.quantities.keys import MODEL
 from bayes_sauce.reporting import data_plots, html, plots
 from bayes_sauce.reporting.claims import CONTRADICT, RULE, SUPPORT, THRESHOLD, overall, verdicts
+from bayes_sauce.predictive.check_step import saved_checks
 from bayes_sauce.predictive.checks import predictive_checks
-from bayes_sauce.predictive.family_folds import FOLDS
 from bayes_sauce.reporting.differences import (Comparison, checks_note, disagreements, failed_checks_warning,
                                                ppc_note)
 from bayes_sauce.reporting.evaluation import prediction_section
@@ -109,7 +111,8 @@ def markdown(fit: Fit, tables: dict[str, pd.DataFrame], figures: dict[str, Any],
         *[f"- {n}" for n in notes],
         "",
         "## Model checks",
-        "Predictive checks (checks.json): each model's observed score as a probability integral transform (PIT) of "
+        "Predictive checks (checks.json, by `bayes-sauce check`): each model's observed score as a probability "
+        "integral transform (PIT) of "
         "its predictive distribution; a calibrated model's PITs are uniform.",
         checks_note(checks),
         "",
@@ -135,13 +138,13 @@ def markdown(fit: Fit, tables: dict[str, pd.DataFrame], figures: dict[str, Any],
     return "\n".join(lines) + "\n"
 
 
-def build_report(fit: Fit, evaluations: list[Path] = (), folds: int = FOLDS, progress: bool = True) -> Report:
+def build_report(fit: Fit, evaluations: list[Path] = ()) -> Report:
     """Compute every table, figure and sentence of the report for a fit; ``evaluations`` are the folders of
-    ``bayes-sauce compare`` and ``backtest`` results to include (each read if it exists); ``folds`` fits
-    without a fold of families each (saved under the fit's ``checks/``) make the new-family check."""
+    ``bayes-sauce compare`` and ``backtest`` results to include (each read if it exists). The predictive checks
+    are those the check step saved with the fit; without them, only those that need no fit."""
     ols = ols_reference(fit)
     tables = build_tables(fit, ols)
-    checks = predictive_checks(fit, folds=folds, progress=progress)
+    checks = (saved_checks(fit) if fit.path is not None else None) or predictive_checks(fit, new_family=False)
     figures = draw_figures(tables, fit)
     notes = disagreements(tables, fit, ols)
     text = markdown(fit, tables, figures, notes, checks, list(evaluations))
@@ -150,8 +153,8 @@ def build_report(fit: Fit, evaluations: list[Path] = (), folds: int = FOLDS, pro
 
 
 def write_report(report: Report) -> list[Path]:
-    """Write every table, figure, report.md, checks.json and report.html (the figures inside it) into the fit folder
-    as one set (:func:`write_report_files`); return the paths."""
+    """Write every table, figure, report.md and report.html (the figures inside it) into the fit folder as one set
+    (:func:`write_report_files`); return the paths."""
     def write(out: Path) -> list[str]:
         names = []
         for name, table in report.tables.items():
@@ -164,10 +167,9 @@ def write_report(report: Report) -> list[Path]:
             images[name] = (out / f"{name}.png").read_bytes()
             names.append(f"{name}.png")
         (out / "report.md").write_text(report.markdown)
-        (out / "checks.json").write_text(json.dumps(report.checks, indent=2) + "\n")
         (out / "report.html").write_text(html.page(report.fit, report.tables, report.notes, images, report.checks,
                                                    report.evaluations), encoding="utf-8")
-        return [*names, "checks.json", "report.md", "report.html"]
+        return [*names, "report.md", "report.html"]
 
     return [report.fit.path / name for name in write_report_files(report.fit, write)]
 
@@ -176,7 +178,7 @@ def write_report_files(fit: Fit, write) -> list[str]:
     """A report's files reach the fit folder as a set (:func:`bayes_sauce.store.write_files`), with report.json
     listing them, so a failure (a full disk, Ctrl-C) leaves the previous report or the new one, never a mix; the
     previous report's files that the new one lacks go. Refused when the folder no longer holds this fit."""
-    from bayes_sauce.fit.fit import FitError, existing_fingerprint, report_files
+    from bayes_sauce.fit.fit import FIT_OUTPUTS, FitError, existing_fingerprint, report_files
     from bayes_sauce.store import locked, write_files
 
     folder = fit.path
@@ -190,7 +192,9 @@ def write_report_files(fit: Fit, write) -> list[str]:
                                                          "files": names}, indent=2) + "\n")
             return [*names, "report.json"]
 
-        return write_files(folder, write_all, drop=report_files(folder))[:-1]
+        # An earlier report's files go, but not what other steps wrote (an old report listed checks.json).
+        drop = [name for name in report_files(folder) if name not in FIT_OUTPUTS]
+        return write_files(folder, write_all, drop=drop)[:-1]
 
 
 def terminal_summary(report: Report) -> str:

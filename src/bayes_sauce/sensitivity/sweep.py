@@ -1,7 +1,7 @@
 """Prior and model sensitivity: fit a sweep's variants on Dask and collect their headline numbers.
 
 Each variant (:mod:`bayes_sauce.spec.sweep`) is fitted by :func:`fit_variant`, a Dask task that goes
-through the same path as ``bayes-sauce fit`` (``fit_spec``, diagnostics gate included) and writes a
+through the same path as ``bayes-sauce fit`` (``get_or_fit``, diagnostics gate included) and writes a
 fit folder ``<variant>-<fingerprint>/`` (a complete fit folder plus psense.csv, variant.json and,
 last, headline.csv). A folder holding headline.csv is complete, so a re-run, or a sweep resumed
 after an interruption, fits only the variants whose spec, data or seed changed. The headline
@@ -25,7 +25,8 @@ from bayes_sauce.data.load import filtered, load, load_with_rows
 from bayes_sauce.data.read import DataValidationError
 from bayes_sauce.data.paper_numbers import comparable, load_paper_numbers
 from bayes_sauce.defaults import INTERVAL_PROB
-from bayes_sauce.fit.fit import fingerprint, fit_spec
+from bayes_sauce.fit.fit import fingerprint
+from bayes_sauce.fit.fit_store import get_or_fit
 from bayes_sauce.quantities import posterior
 from bayes_sauce.quantities.headline import KEY_QUANTITIES
 from bayes_sauce.sensitivity.dask import Task, announce, run_tasks
@@ -42,7 +43,8 @@ TABLE_COLUMNS = ["variant", "kind", "quantity", "median", "lo", "hi", "paper", "
 
 
 def fit_variant(variant: Variant, data_path: str, data_sha256: str, paper: pd.DataFrame, folder: str) -> dict[str, Any]:
-    """Dask task: fit one variant through ``fit_spec`` on one core and write its fit folder.
+    """Dask task: fit one variant (``fit_store.get_or_fit``, on one core; a fit an interrupted sweep saved before its
+    headline is reused) and write its fit folder.
 
     Returns a small summary (variant, gate passed, failures, seconds). headline.csv is written last,
     under a temporary name first, so a folder holding it is complete.
@@ -53,8 +55,8 @@ def fit_variant(variant: Variant, data_path: str, data_sha256: str, paper: pd.Da
     dataset = load(data_path, spec.data.filters.to_filters())
     if dataset.sha256 != data_sha256:
         raise RuntimeError(f"{data_path} changed during the sweep (sha256 {dataset.sha256[:12]}, expected {data_sha256[:12]})")
-    fit = fit_spec(spec, dataset, cores=1, progress=False)
-    out = fit.save(Path(folder), replace=True)
+    fit = get_or_fit(spec, dataset, Path(folder), replace=True, cores=1)
+    out = fit.path
     quantities = posterior.quantities(fit)
     psense_table(fit, quantities).to_csv(out / "psense.csv", index=False)
     summary = {"variant": variant.name, "kind": variant.kind, "changes": variant.changes,
