@@ -22,10 +22,12 @@ import xarray as xr
 
 from bayes_sauce.fit import attempts, centring, sampling  # noqa: F401  (attempts binds both names)
 from bayes_sauce.fit.sampling import Timings
+from bayes_sauce.predictive import family_folds
 from bayes_sauce.model.effects import CENTRING_PREFIX
 from bayes_sauce.model.evaluate import EVALUATION_MODE
 
-ORIGINALS = {"run_nuts": sampling.run_nuts, "compile_nutpie": sampling.compile_nutpie}
+ORIGINALS = {"run_nuts": sampling.run_nuts, "compile_nutpie": sampling.compile_nutpie,
+             "fold_weights": family_folds.fold_weights}
 SAMPLE_DIMS = ("chain", "draw")
 
 
@@ -67,6 +69,13 @@ def prior_nuts(model: pm.Model, settings, stored: list[str], cores: int | None =
     return tree, Timings()
 
 
+class NotCompiled:
+    """What ``compile_nutpie``'s stand-in returns: the fold fits pass it on with new data, and nothing reads it."""
+
+    def with_data(self, **data) -> NotCompiled:
+        return self
+
+
 def _binding(name: str) -> list[object]:
     """Every loaded bayes_sauce module that binds ``name`` to the original function (``fit.sampling`` among them)."""
     return [module for module_name, module in list(sys.modules.items())
@@ -77,7 +86,8 @@ def _binding(name: str) -> list[object]:
 def prior_sampling() -> Iterator[None]:
     """Within the block, every fit samples its prior (``prior_nuts``) and compiles nothing for nutpie: the names are
     replaced in ``fit.sampling`` (modules imported later bind the stand-ins) and in every module that bound them."""
-    stand_ins = {"run_nuts": prior_nuts, "compile_nutpie": lambda model: None}
+    stand_ins = {"run_nuts": prior_nuts, "compile_nutpie": lambda model: NotCompiled(),
+                 "fold_weights": lambda fit, model, compiled, weight: dict(fit.design.centring)}
     with pytest.MonkeyPatch.context() as patch:
         for name, stand_in in stand_ins.items():
             for module in _binding(name):

@@ -46,16 +46,16 @@ def test_parts_match_the_models_eta_and_the_median_developer(fit):
     np.testing.assert_allclose(eta, fit.design.scale.to_logit(fit.rows.set_index("model_id").loc[
         MODEL, fit.design.scale.outcome]), rtol=1e-3)
     np.testing.assert_allclose(parts.loc["eta", ["median", "lo", "hi"]].astype(float), _summary(eta, fit.prob),
-                               rtol=1e-9)
+                               rtol=1e-6)  # draws stored in float32: sums in another order
     scale = fit.design.scale
-    np.testing.assert_allclose(parts.loc["score", "median"], _summary(scale.accuracy(eta), fit.prob)[0], rtol=1e-9)
+    np.testing.assert_allclose(parts.loc["score", "median"], _summary(scale.accuracy(eta), fit.prob)[0], rtol=1e-6)
     developer = fit.rows.set_index("model_id").loc[MODEL, "developer"]
     effect = post["developer_effect"]
     # In the family structure a model's developer component is its base developer's effect.
     base = post["developer"].values[fit.design.developer_idx[list(fit.rows["model_id"]).index(MODEL)]]
     swapped = scale.accuracy(eta - effect.sel(developer=base) + effect.median("developer"))
     np.testing.assert_allclose(parts.loc["score_with_median_developer", ["median", "lo", "hi"]].astype(float),
-                               _summary(swapped, fit.prob), rtol=1e-9)
+                               _summary(swapped, fit.prob), rtol=1e-6)
     assert parts.loc["developer", "compute_equivalent"] > 0 and np.isnan(parts.loc["compute", "compute_equivalent"])
 
 

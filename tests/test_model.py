@@ -109,7 +109,8 @@ def test_components_add_up_to_eta(small_fit):
     eta = (post["intercept"] + post["beta"] * const["log10_flops_c"]
            + post["period_effect"].isel(period=const["period_idx"])
            + post["developer_effect"].isel(developer=const["developer_idx"]) + post["model_effect"])
-    np.testing.assert_allclose(eta.values, post["eta"].transpose(*eta.dims).values, atol=1e-9)
+    # eta is stored in float32 (fit.rounded_as_stored) and summed here in float64 from float32 parts
+    np.testing.assert_allclose(eta.values, post["eta"].transpose(*eta.dims).values, rtol=1e-5, atol=1e-6)
 
 
 def test_fit_has_contract_groups_names_and_provenance(small_fit):
@@ -148,7 +149,7 @@ def test_prediction_of_a_fitted_model_with_its_own_effect_reproduces_its_eta(sma
     rows = dataset_frame(small_fit.rows, "cohort")
     pred = predict(small_fit, rows, seed=1, own=True)
     # eta is computed from the partially centred raw draws, by the fit's deterministics and by evaluate's: to rounding.
-    np.testing.assert_allclose(pred["eta"].values, small_fit.posterior["eta"].values, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(pred["eta"].values, small_fit.posterior["eta"].values, rtol=1e-5, atol=1e-6)  # float32
     fresh = predict(small_fit, rows, seed=1)
     np.testing.assert_allclose(fresh["mean"].values, small_fit.evaluate(["mu"])["mu"].values)
     assert not np.allclose(fresh["eta"].values, small_fit.posterior["eta"].values)
