@@ -50,7 +50,7 @@ def synthetic_dataset(n: int = 60, seed: int = 0, zero_math: int = 0, filters: F
 
 def synthetic_family_models(developers: int = 10, families: int = 4, finetunes: int = 3, seed: int = 0,
                             beta: float = 0.8, developer_slope: float = 0.0, failures: int = 0,
-                            orphans: int = 0) -> pd.DataFrame:
+                            orphans: int = 0, family_sd: float = 0.4) -> pd.DataFrame:
     """Input-schema rows with lineage (a ``base_model`` column): ``developers`` labs of ``families`` pretraining
     runs each, every run with ``finetunes`` fine-tunes by hobbyist developers at the base's compute.
 
@@ -72,7 +72,7 @@ def synthetic_family_models(developers: int = 10, families: int = 4, finetunes: 
             tokens = 10 ** rng.uniform(2.8, 4.0)
             month = months[rng.integers(0, len(months))]
             x = np.log10(6e18 * params * tokens) - 23.5
-            family_logit = -0.5 + beta * x + level[d] + rng.normal(0, 0.4)
+            family_logit = -0.5 + beta * x + level[d] + (rng.normal(0, family_sd) if family_sd else 0.0)
             base = f"{name}/base-{f}"
             rows.append((f"{name}__base-{f}", base, name, label, params, tokens, month, family_logit, base))
             for j in range(finetunes):

@@ -51,8 +51,9 @@ def _prior_variances(model: pm.Model):
     hyper-parameters, scale^2 times its family's standardised variance, in ``groups`` order."""
     from pymc.model.transform.conditioning import remove_value_transforms
 
-    model = remove_value_transforms(model)  # a copy whose value variables take constrained values
     names = [(SCALE_PREFIX + group, VARIANCE_PREFIX + group) for group in groups(model)]
+    model = remove_value_transforms(model)  # a copy whose value variables take constrained values (its groups' order
+    # may differ from the model's: the names are taken above)
     inputs = [model.rvs_to_values[rv] for rv in model.free_RVs]
     outputs = model.replace_rvs_by_values([model[name] for pair in names for name in pair])
     function = pytensor.function(inputs, outputs, mode=EVALUATION_MODE, on_unused_input="ignore")

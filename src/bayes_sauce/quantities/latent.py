@@ -55,10 +55,7 @@ def developer_split_draws(fit: Fit) -> xr.DataArray:
     single = design.units_per_developer == 1
     if not single.any():
         return zero
-    skew = post["family_skew"] if "family_skew" in post else None
-    spread = families.FamilySpread(pt.as_tensor(post["sigma_family"].values),
-                                   None if skew is None else pt.as_tensor(skew.values))
-    family_sd = xr.DataArray(spread.sd.eval(), dims=SAMPLE_DIMS, coords=post["sigma_family"].coords)
+    family_sd = post["sigma_family"]  # the families' standard deviation (``families.family_spread``)
     sigma = post["sigma_developer"]
     conditional_sd = sigma * family_sd / np.sqrt(sigma**2 + family_sd**2)
     z = _standard_normal(fit, SPLIT_STREAM, zero)
