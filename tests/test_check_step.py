@@ -186,7 +186,10 @@ def test_float32_draws_keep_every_reported_number(prior_fit):
                 if column == "width_vs_prior" and "unit" in table:
                     # prior draws with beta near 0 overflow a multiplier 10**(effect / beta); which draws overflow
                     # (and are left out of the width) turns on the last bit of beta: not a reported number's precision
-                    keep = (table["unit"] != "x").to_numpy()
+                    keep = (table["unit"] != "x").to_numpy().copy()
+                    # and a component the data lack (no self-reported rows: the protocol's share) has an interval of
+                    # round-off, whose width against the prior's is round-off too
+                    keep &= ((table["hi"] - table["lo"]).abs() > 1e-9).to_numpy()
                 np.testing.assert_allclose(rounded[name][column].to_numpy()[keep], table[column].to_numpy()[keep],
                                            rtol=1e-4, atol=1e-9, err_msg=f"{name}.{column}")
             else:

@@ -179,7 +179,9 @@ def test_single_family_developers_split_from_their_conditional_distribution(prio
     np.testing.assert_array_equal(moved, latent.developer_split_draws(fit))  # seeded: the same fit, the same draws
     post = fit.posterior
     sigma = post["sigma_developer"]
-    spread = FamilySpread(*(pt.as_tensor(post[v].values) for v in ("sigma_family", "family_skew"))).sd.eval()
+    spread = post["sigma_family"]  # the families' standard deviation
+    assert np.allclose(FamilySpread.of_sd(pt.as_tensor(spread.values), pt.as_tensor(post["family_skew"].values)).sd.eval(),
+                       spread.values)
     conditional = sigma * spread / np.sqrt(sigma**2 + spread**2)
     z = (drawn / conditional).values.ravel()  # standard normal draws
     assert abs(z.mean()) < 0.3 and 0.8 < z.std() < 1.2

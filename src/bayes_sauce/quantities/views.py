@@ -168,8 +168,9 @@ PROTOCOL_MEANING = ("a self-reported score's offset from the leaderboard harness
 
 
 def _protocol(comps: xr.Dataset) -> dict[str, xr.DataArray]:
-    """The protocol offset's part, where the model has one."""
-    return {"protocol": comps["protocol"]} if "protocol" in comps else {}
+    """The protocol offset's part, where the model has one and the data hold a self-reported score (else it is zero
+    for every model and its share would be round-off)."""
+    return {"protocol": comps["protocol"]} if "protocol" in comps and bool((comps["protocol"] != 0).any()) else {}
 
 
 def model_view(fit: Fit, comps: xr.Dataset) -> View:
