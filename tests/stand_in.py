@@ -87,7 +87,7 @@ def prior_sampling() -> Iterator[None]:
     """Within the block, every fit samples its prior (``prior_nuts``) and compiles nothing for nutpie: the names are
     replaced in ``fit.sampling`` (modules imported later bind the stand-ins) and in every module that bound them."""
     stand_ins = {"run_nuts": prior_nuts, "compile_nutpie": lambda model: NotCompiled(),
-                 "fold_weights": lambda fit, model, compiled, weight: dict(fit.design.centring)}
+                 "fold_weights": lambda fit, compiled, weight: dict(fit.design.centring)}
     with pytest.MonkeyPatch.context() as patch:
         for name, stand_in in stand_ins.items():
             for module in _binding(name):

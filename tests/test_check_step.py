@@ -22,10 +22,11 @@ import xarray as xr
 
 from bayes_sauce.cli.main import main
 from bayes_sauce.fit import fit as fitting
-from bayes_sauce.fit import attempts, fit_store, sampling
+from bayes_sauce.fit import attempts, centring, fit_store, sampling
 from bayes_sauce.fit.diagnostics import diagnose
 from bayes_sauce.fit.fit import Fit, rounded_as_stored
 from bayes_sauce.fit.sampling import Timings
+from bayes_sauce.model.build import build_model
 from bayes_sauce.model.families import LIKELIHOOD_WEIGHT
 from bayes_sauce.paths import DEFAULT_SPEC
 from bayes_sauce.predictive import check_step, checks, family_folds
@@ -194,3 +195,22 @@ def test_float32_draws_keep_every_reported_number(prior_fit):
                                            rtol=1e-4, atol=1e-9, err_msg=f"{name}.{column}")
             else:
                 assert rounded[name][column].equals(table[column]), f"{name}.{column}"
+
+
+def test_fold_weights_non_centre_only_what_a_fold_leaves_without_data(prior_fit):
+    """The fit's compiled model reads its own model object's data (not fit.fitted_model's, rebuilt on load): weights
+    set on the wrong one made every effect look data-free, and every fold was sampled non-centred (R-hat 1.77)."""
+    model = build_model(prior_fit.spec, prior_fit.design)  # another object than prior_fit.fitted_model
+    compiled = sampling.compile_nutpie(model)
+    tree = prior_fit.tree.copy()
+    tree.attrs["centring"] = centring.to_json(centring.constant(model, 0.5))
+    fit = Fit(spec=prior_fit.spec, rows=prior_fit.rows, excluded=prior_fit.excluded, tree=tree,
+              diagnostics=prior_fit.diagnostics)
+    everything = np.ones(len(fit.rows))
+    assert all((w == 0.5).all() for w in family_folds.fold_weights(fit, compiled, everything).values())
+    assert all((w == 0).all() for w in family_folds.fold_weights(fit, compiled, 0 * everything).values())
+    first_family = (fit.rows["family"] == fit.rows["family"].iloc[0]).to_numpy()
+    family = family_folds.fold_weights(fit, compiled, np.where(first_family, 0.0, 1.0))["family_level"]
+    assert 0 < (family == 0).sum() < len(family) and set(family) == {0.0, 0.5}
+    weights_read = next(v for v in compiled.shared_var_keys if v.name == LIKELIHOOD_WEIGHT).get_value()
+    assert (weights_read == 1).all()  # put back

@@ -45,8 +45,6 @@ def sample_gated(model: pm.Model, sampling: SamplingSpec, stored: list[str], cor
     tree, timings = run_nuts(model, sampling, stored, cores=cores, progress=progress, compiled=compiled,
                              weights=weights)
     timings.compile_s += compile_s
-    echo(f"Parameterisation ({'given' if weights is not None else 'chosen by the pilot'}): "
-         f"{centring.describe(centring.from_json(tree.attrs['centring']))}")
     diagnostics = diagnose(tree)
     if diagnostics["passed"] or not fallback or sampling.chains < 2:
         return tree, timings, diagnostics

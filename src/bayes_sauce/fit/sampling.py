@@ -67,7 +67,8 @@ def _pilot_weights(model: pm.Model, compiled, sampling: SamplingSpec, cores: int
     import nutpie
 
     centred = centring.set_weights(model, centring.constant(model, 1.0))
-    pilot = nutpie.sample(compiled.with_data(**centred), draws=centring.PILOT_DRAWS, tune=centring.PILOT_TUNE,
+    compiled = compiled.with_data(**centred)
+    pilot = nutpie.sample(compiled, draws=centring.PILOT_DRAWS, tune=centring.PILOT_TUNE,
                           chains=sampling.chains, cores=cores, seed=sampling.seed, progress_bar=False,
                           save_warmup=False, target_accept=sampling.target_accept, store_unconstrained=True)
     if pilot.posterior.sizes.get("draw", 0) < centring.PILOT_DRAWS:  # interrupted

@@ -79,7 +79,7 @@ def as_new_families(rows: pd.DataFrame, time: str, lineage: pd.DataFrame | None 
         family="new:" + rows["family"].astype(str).to_numpy())
 
 
-def fold_weights(fit: Fit, model: pm.Model, compiled, weight: np.ndarray) -> dict[str, np.ndarray]:
+def fold_weights(fit: Fit, compiled, weight: np.ndarray) -> dict[str, np.ndarray]:
     """The fit's centring weights with the effects that ``weight`` leaves without data at 0 (non-centred).
 
     An effect is left without data where the weighted log-likelihood does not depend on it: its gradient in the
@@ -87,11 +87,17 @@ def fold_weights(fit: Fit, model: pm.Model, compiled, weight: np.ndarray) -> dic
     it is multiplied by 0)."""
     names, slices = compiled.shape_info[0], compiled.shape_info[1]
     point = np.random.default_rng(SEED).normal(0.0, 0.3, compiled.n_dim)
+    # compiled.logp_func reads the shared variables of the model it was compiled from (not with_data's copies, which
+    # only the sampler reads), and that model need not be fit.fitted_model: set the weights on its own variables
+    shared = next(var for var in compiled.shared_var_keys if var.name == LIKELIHOOD_WEIGHT)
+    before = shared.get_value()
     gradients = []
-    for weights in (weight, np.zeros_like(weight)):
-        pm.set_data({LIKELIHOOD_WEIGHT: weights}, model=model)
-        gradients.append(compiled.logp_func(point)[1])
-    pm.set_data({LIKELIHOOD_WEIGHT: np.ones_like(weight)}, model=model)
+    try:
+        for weights in (weight, np.zeros_like(weight)):
+            shared.set_value(weights)
+            gradients.append(compiled.logp_func(point)[1])
+    finally:
+        shared.set_value(before)
     read = gradients[0] != gradients[1]
     return {group: np.where(read[slices[names.index(group + RAW_SUFFIX)]], w, 0.0)
             for group, w in fit.design.centring.items()}
@@ -125,7 +131,7 @@ class FoldSampler:
         """The fit of the rows with these likelihood weights (the gate and its one fallback as in ``fit_spec``), as
         ``fold_fit`` keeps it."""
         compiled = self.compiled.with_data(**{LIKELIHOOD_WEIGHT: weight})
-        weights = fold_weights(self.fit, self.model, self.compiled, weight)
+        weights = fold_weights(self.fit, self.compiled, weight)
         pm.set_data({LIKELIHOOD_WEIGHT: weight}, model=self.model)  # what PyMC's own samplers read
         try:
             tree, timings, diagnostics = sample_gated(self.model, self.fit.spec.sampling, [], progress=False,
