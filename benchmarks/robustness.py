@@ -32,6 +32,7 @@ import pandas as pd
 from bayes_sauce.data.dataset import Dataset
 from bayes_sauce.data.filters import Filters
 from bayes_sauce.data.load import load
+from bayes_sauce.fit import centring
 from bayes_sauce.fit.fit import fit_spec
 from bayes_sauce.model.design import prepare
 from bayes_sauce.paths import PROJECT_ROOT
@@ -137,7 +138,8 @@ def run_case(case: Case) -> dict:
            "min_ess_bulk": d["min_ess_bulk"], "min_ess_tail": d["min_ess_tail"], "divergences": d["divergences"],
            "min_bfmi": d["min_bfmi"], "slowest": d["slowest_parameter"],
            "compile_s": fit.timings.compile_s, "sample_s": fit.timings.sample_s,
-           "wall_s": time.perf_counter() - start, "parameterisation": fit.tree.attrs.get("parameterisation", "")}
+           "wall_s": time.perf_counter() - start, "fallback": d.get("fallback", ""),
+           "parameterisation": centring.describe(fit.design.centring)}
     if case.true_beta is not None:
         lo, hi = np.quantile(fit.posterior["beta"].values, [0.05, 0.95])
         row.update(true_beta=case.true_beta, beta_lo=lo, beta_hi=hi, beta_covered=bool(lo <= case.true_beta <= hi))
@@ -166,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
         print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()), flush=True)
         pd.DataFrame(rows).to_csv(out, index=False)
     table = pd.DataFrame(rows)
-    print(table.drop(columns=["parameterisation"]).to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+    print(table.drop(columns=["parameterisation", "fallback"]).to_string(index=False, float_format=lambda v: f"{v:.3g}"))
     print(f"passed {int(table['passed'].sum())} of {len(table)}; written to {out}")
     return 0
 
