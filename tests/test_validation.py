@@ -137,10 +137,13 @@ def test_every_combination_the_schema_allows_builds(model, time_):
 
 @pytest.mark.slow
 def test_every_combination_of_every_option_builds_or_is_refused():
+    # developer_time is held at none here: with it the product is three times as long, and each of its values is
+    # built (cohort and quarter periods) by tests/test_developer_time.py
+    choices = {**CHOICES, "developer_time": ("none",)}
     built = 0
-    for values in itertools.product(*CHOICES.values()):
+    for values in itertools.product(*choices.values()):
         for time_ in TIMES:
-            built += _build(dict(zip(CHOICES, values)), time_) is not None
+            built += _build(dict(zip(choices, values)), time_) is not None
     assert built == 864  # 2026-12-07: 288 model combinations x 3 times
 
 

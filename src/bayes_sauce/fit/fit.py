@@ -26,6 +26,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import dask
 import numpy as np
 import pandas as pd
 import pymc as pm
@@ -208,8 +209,12 @@ class Fit:
         self.diagnostics["posterior_digest"] = digest
 
         def write(staging: Path) -> None:
-            # Serialised in memory, then written as plain bytes: HDF5 writing into a full disk segfaulted later.
-            write_bytes(staging / "posterior.nc", self.tree.to_netcdf(engine="h5netcdf", encoding=_encoding(self.tree)))
+            # Serialised in memory, then written as plain bytes: HDF5 writing into a full disk segfaulted later. The
+            # synchronous scheduler: in a Dask worker (a sweep) xarray would otherwise take a distributed lock named
+            # after the in-memory file, which the scheduler does not know.
+            with dask.config.set(scheduler="synchronous"):
+                data = self.tree.to_netcdf(engine="h5netcdf", encoding=_encoding(self.tree))
+            write_bytes(staging / "posterior.nc", data)
             (staging / "diagnostics.json").write_text(json.dumps(self.diagnostics, indent=2) + "\n")
             self.rows.to_csv(staging / "models.csv", index=False)
             self.excluded.to_csv(staging / "excluded.csv", index=False)
