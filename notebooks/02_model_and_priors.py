@@ -27,7 +27,6 @@ PRIOR_DRAWS = 500
 FOLDS = 0  # folds of families for the new-family check when the fit folder has no checks.json; 0: the report's own (5) at full size, 2 at small
 
 # %%
-import json
 import warnings
 
 import arviz as az
@@ -50,7 +49,8 @@ from bayes_sauce.fit.fit import Fit
 from bayes_sauce.notebooks import emit, ensure_fit, fit_dir_for, resolve, versions
 from bayes_sauce.periods import PERIOD_COLUMN
 from bayes_sauce.predictive import prior
-from bayes_sauce.predictive.checks import PIT_SIMULATIONS, ppc_table, predictive_checks, replicated_scores
+from bayes_sauce.predictive.check_step import run_checks
+from bayes_sauce.predictive.checks import PIT_SIMULATIONS, ppc_table, replicated_scores
 from bayes_sauce.predictive.finetune_check import finetune_check
 from bayes_sauce.predictive.loo import marginal_log_likelihood
 from bayes_sauce.predictive.predict import predict_models
@@ -269,22 +269,18 @@ pc.add_title("Energy: marginal vs transition distributions (right); E-BFMI per c
 #   never saw it (the families split into folds, each fold fitted on the others; an unseen developer too where
 #   the developer pretrained only held-out families). It tests the developer and family levels and the slope.
 #
-# `bayes-sauce report` writes them to `checks.json` in the fit folder; this notebook reads that file when it
-# is there. Otherwise it computes them through the same function (`predictive.checks.predictive_checks`), the
-# fold fits saved under the fit's `checks/` folder, where notebook 03's report reuses them.
+# `bayes-sauce check` (which `run` calls) writes them to `checks.json` in the fit folder; this notebook reads that
+# file when it was computed from this fit, code and number of folds. Otherwise it runs the same step
+# (`predictive.check_step.run_checks`), the fold fits saved under the fit's `checks/` folder, where notebook 03's
+# report reads them.
 # What to see: whether each curve stays inside its band, and where it leaves it (a curve above the band at low
 # PIT: observed scores lower than predicted; an S shape: the predictive distributions too wide or too narrow).
 
 # %%
-checks_file = fit_dir / "checks.json"
-if checks_file.exists():
-    checks = json.loads(checks_file.read_text())
-    print(f"Read {checks_file} (written by `bayes-sauce report`).")
-else:
-    folds = FOLDS or (NEW_FAMILY_FOLDS if FIT_SIZE == "full" else 2)
-    print(f"No {checks_file}: computing the checks here, the new-family check from {folds} fold fits "
-          f"(saved under {fit_dir / 'checks'}).")
-    checks = predictive_checks(fit, folds=folds, progress=False)
+folds = FOLDS or (NEW_FAMILY_FOLDS if FIT_SIZE == "full" else 2)
+checks, was_saved = run_checks(fit, folds)
+print(f"Read {fit_dir / 'checks.json'} (written by `bayes-sauce check`)." if was_saved else
+      f"Computed the checks here, the new-family check from {folds} fold fits (saved under {fit_dir / 'checks'}).")
 fig, axes = plt.subplots(1, len(checks), figsize=(5.5 * len(checks), 4), squeeze=False)
 for ax, (name, c) in zip(axes[0], checks.items()):
     points, ecdf, lower, upper = ecdf_pit(np.asarray(c["pit"], dtype=float), c["band"], PIT_SIMULATIONS,

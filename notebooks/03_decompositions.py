@@ -46,6 +46,7 @@ from bayes_sauce.reporting import plots
 from bayes_sauce.reporting.claims import RULE, verdicts
 from bayes_sauce.reporting.differences import checks_note
 from bayes_sauce.reporting.paper import compare, comparison_markdown, format_value
+from bayes_sauce.predictive.check_step import run_checks
 from bayes_sauce.reporting.report import build_report
 from bayes_sauce.reporting.tables import ols_reference, paper_reference
 
@@ -56,10 +57,11 @@ pd.set_option("display.max_rows", 120)
 # %%
 fit_dir = ensure_fit(fit_dir_for(FIT_SIZE, FIT_DIR), FIT_SIZE, SEED)
 folds = FOLDS or (NEW_FAMILY_FOLDS if FIT_SIZE == "full" else 2)
-# The report's predictive checks include the new-family check, `folds` fits each without a fold of families,
-# saved under the fit's checks/ folder and reused: after `bayes-sauce report` (or notebook 02) they are read,
-# not refitted. One call, so that the notebook shows exactly what `bayes-sauce report` writes.
-report = build_report(Fit.load(fit_dir), folds=folds, progress=False)
+# The predictive checks are the check step's (`bayes-sauce check`; the new-family check from `folds` fits each
+# without a fold of families, saved under the fit's checks/ folder): read where `run` or notebook 02 computed them,
+# else computed here. Then one call, so that the notebook shows exactly what `bayes-sauce report` writes.
+run_checks(Fit.load(fit_dir), folds)
+report = build_report(Fit.load(fit_dir))
 plt.close("all")  # the report's figures are shown one by one below
 fit, tables = report.fit, report.tables
 headline = tables["headline"].set_index("quantity")
