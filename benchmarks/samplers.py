@@ -42,7 +42,7 @@ import pandas as pd
 from bayes_sauce.data.load import load
 from bayes_sauce.fit.diagnostics import diagnose
 from bayes_sauce.fit.sampling import Timings, compile_nutpie, run_nuts, sampler_available
-from bayes_sauce.fit.sampling import _pilot_weights as pilot_weights
+from bayes_sauce.fit.sampling import pilot_weights
 from bayes_sauce.model.build import DERIVED, build_model
 from bayes_sauce.model.design import prepare
 from bayes_sauce.paths import DEFAULT_SPEC, MODELS_DIR

@@ -12,7 +12,7 @@ import xarray as xr
 from bayes_sauce.data.filters import Filters
 from bayes_sauce.fit import attempts, centring
 from bayes_sauce.fit.fit import fit_spec
-from bayes_sauce.fit.sampling import _pilot_weights, compile_nutpie
+from bayes_sauce.fit.sampling import pilot_weights, compile_nutpie
 from bayes_sauce.model.effects import NORMAL, LocationScale, pooled
 from bayes_sauce.paths import PROJECT_ROOT
 from bayes_sauce.spec.schema import SamplingSpec, load_spec
@@ -55,19 +55,20 @@ def _normal_hierarchy(data_sd: np.ndarray, spread: float) -> pm.Model:
     return model
 
 
+@pytest.mark.nuts  # the pilot is a short real nutpie run
 def test_pilot_weights_are_the_datas_share_of_each_effects_precision():
     """With the spread fixed, each effect's weight is sigma^2 / (sigma^2 + s^2) whatever the pilot's draws: a pinned
     effect centred, an effect the data barely see non-centred, one in between partly (the centre's uncertainty,
     shared by all, moves the shares by a little)."""
     data_sd, spread = np.array([0.01, 0.3, 5.0]), 0.3
     model = _normal_hierarchy(data_sd, spread)
-    weights = _pilot_weights(model, compile_nutpie(model), SamplingSpec(chains=2, seed=3), cores=1)["effect"]
+    weights = pilot_weights(model, compile_nutpie(model), SamplingSpec(chains=2, seed=3), cores=1)["effect"]
     expected = spread**2 / (spread**2 + data_sd**2)
     np.testing.assert_allclose(weights, expected, atol=0.1)
     assert weights[0] >= centring.CENTRED and weights[2] <= centring.NON_CENTRED
     # The same data and seed give the same parameterisation (a model built and compiled afresh).
     model = _normal_hierarchy(data_sd, spread)
-    again = _pilot_weights(model, compile_nutpie(model), SamplingSpec(chains=2, seed=3), cores=1)["effect"]
+    again = pilot_weights(model, compile_nutpie(model), SamplingSpec(chains=2, seed=3), cores=1)["effect"]
     np.testing.assert_array_equal(again, weights)
 
 

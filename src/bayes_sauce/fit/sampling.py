@@ -62,7 +62,7 @@ def _sample(model: pm.Model, sampling: SamplingSpec, cores: int, progress: bool,
     return tree, max(total - float(tree.posterior.attrs.get("sampling_time", total)), 0.0)
 
 
-def _pilot_weights(model: pm.Model, compiled, sampling: SamplingSpec, cores: int) -> dict:
+def pilot_weights(model: pm.Model, compiled, sampling: SamplingSpec, cores: int) -> dict:
     """The centring weights from a short nutpie pilot of the centred model (``fit.centring``)."""
     import nutpie
 
@@ -100,7 +100,7 @@ def run_nuts(model: pm.Model, sampling: SamplingSpec, stored: list[str], cores: 
         timings.compile_s = time.perf_counter() - start
     if piloted:
         start = time.perf_counter()
-        weights = _pilot_weights(model, compiled, sampling, cores)
+        weights = pilot_weights(model, compiled, sampling, cores)
         timings.pilot_s = time.perf_counter() - start
     weights = weights or {}
     values = centring.set_weights(model, weights)
