@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import importlib.util
+import signal
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pymc as pm
@@ -37,18 +41,50 @@ def compile_nutpie(model: pm.Model):
     return nutpie.compile_pymc_model(model, var_names=[v.name for v in model.free_RVs])
 
 
+@contextmanager
+def interrupts_noted() -> Iterator[list[int]]:
+    """Note every Ctrl-C while the block runs, and raise it as usual.
+
+    nutpie answers Ctrl-C by returning the draws it has; when the signal lands after its last draw (while it converts
+    the trace) the trace is complete and the interruption would be lost, so the caller checks the note as well.
+    """
+    noted: list[int] = []
+    previous = signal.getsignal(signal.SIGINT)
+    if threading.current_thread() is not threading.main_thread() or not callable(previous):
+        yield noted  # signals reach only the main thread; an ignored or default SIGINT is left as it is
+        return
+
+    def note(signum, frame):
+        noted.append(signum)
+        previous(signum, frame)
+
+    signal.signal(signal.SIGINT, note)
+    try:
+        yield noted
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def nutpie_draws(compiled, draws: int, **settings) -> xr.DataTree:
+    """nutpie's trace of ``draws`` draws per chain, or KeyboardInterrupt if Ctrl-C came while it sampled."""
+    import nutpie
+
+    with interrupts_noted() as noted:
+        tree = nutpie.sample(compiled, draws=draws, **settings)
+    if noted or tree.posterior.sizes.get("draw", 0) < draws:
+        raise KeyboardInterrupt
+    return tree
+
+
 def _sample(model: pm.Model, sampling: SamplingSpec, cores: int, progress: bool, compiled) -> tuple[xr.DataTree, float]:
     """The free variables' draws (nutpie: from ``compiled``) and the seconds spent compiling inside the sampler."""
     if sampling.sampler == "nutpie":
-        import nutpie
         from pymc.backends.arviz import patch_nutpie_idata
 
         start = time.perf_counter()
-        tree = nutpie.sample(compiled, draws=sampling.draws, tune=sampling.tune, chains=sampling.chains, cores=cores,
-                             seed=sampling.seed, progress_bar=progress, save_warmup=False,
-                             target_accept=sampling.target_accept)
-        if tree.posterior.sizes.get("draw", 0) < sampling.draws:  # nutpie answers Ctrl-C with the draws it has
-            raise KeyboardInterrupt
+        tree = nutpie_draws(compiled, sampling.draws, tune=sampling.tune, chains=sampling.chains, cores=cores,
+                            seed=sampling.seed, progress_bar=progress, save_warmup=False,
+                            target_accept=sampling.target_accept)
         patch_nutpie_idata(tree, model, time.perf_counter() - start)
         return tree, 0.0
     start = time.perf_counter()
@@ -64,15 +100,11 @@ def _sample(model: pm.Model, sampling: SamplingSpec, cores: int, progress: bool,
 
 def pilot_weights(model: pm.Model, compiled, sampling: SamplingSpec, cores: int) -> dict:
     """The centring weights from a short nutpie pilot of the centred model (``fit.centring``)."""
-    import nutpie
-
     centred = centring.set_weights(model, centring.constant(model, 1.0))
     compiled = compiled.with_data(**centred)
-    pilot = nutpie.sample(compiled, draws=centring.PILOT_DRAWS, tune=centring.PILOT_TUNE,
-                          chains=sampling.chains, cores=cores, seed=sampling.seed, progress_bar=False,
-                          save_warmup=False, target_accept=sampling.target_accept, store_unconstrained=True)
-    if pilot.posterior.sizes.get("draw", 0) < centring.PILOT_DRAWS:  # interrupted
-        raise KeyboardInterrupt
+    pilot = nutpie_draws(compiled, centring.PILOT_DRAWS, tune=centring.PILOT_TUNE, chains=sampling.chains,
+                         cores=cores, seed=sampling.seed, progress_bar=False, save_warmup=False,
+                         target_accept=sampling.target_accept, store_unconstrained=True)
     return centring.weights_from_pilot(model, compiled, pilot)
 
 
