@@ -2,7 +2,9 @@
 fresh processes (imports, reading the fit, building and compiling the predictive graph, the draws, the table),
 medians over repeats. Optionally the same commands run by another source tree (``--baseline-src``, e.g. the code
 before a change, extracted with ``git archive``), interleaved with this one's in every repeat so that both see the
-same machine load. Every number is measured in this run.
+same machine load. Every number is measured in this run. Beside them: the seconds a fresh process takes only to
+import the prediction code (the floor of every command), and ``predict_models`` in one Python session that loaded
+the fit once (a notebook, a script predicting many batches), first call and median of later calls.
 
 Usage:
   .venv/bin/python benchmarks/predict.py results/hierarchical [--repeats 5] [--baseline-src DIR] [--out DIR]
@@ -68,6 +70,27 @@ def wall(command: list[str], env: dict[str, str]) -> tuple[float, float]:
     return seconds, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
+def in_session(fit: Path, frames: dict[str, pd.DataFrame], repeats: int) -> pd.DataFrame:
+    """Seconds per ``predict_models`` call in this process, the fit loaded once: the first call of each row (it builds
+    the fit's design) and the median of ``repeats`` later ones."""
+    from bayes_sauce.fit.fit import Fit
+    from bayes_sauce.predictive.predict import predict_models
+
+    start = time.perf_counter()
+    loaded = Fit.load(fit, lazy=True)
+    load_s = time.perf_counter() - start
+    rows = []
+    for name, frame in frames.items():
+        seconds = []
+        for _ in range(repeats + 1):
+            start = time.perf_counter()
+            predict_models(loaded, frame)
+            seconds.append(time.perf_counter() - start)
+        rows.append({"row": name, "first_call_s": seconds[0], "later_median_s": statistics.median(seconds[1:]),
+                     "repeats": repeats})
+    return pd.DataFrame(rows).assign(fit_load_s=load_s)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("fit", type=Path, help="a saved fit folder (e.g. results/hierarchical)")
@@ -98,10 +121,22 @@ def main() -> None:
                            "wall_median_s": statistics.median(w for w, _ in t), "wall_min_s": min(w for w, _ in t),
                            "cpu_median_s": statistics.median(c for _, c in t), "cpu_min_s": min(c for _, c in t),
                            "repeats": len(t)} for (name, version), t in times.items()])
+    imports = [wall([sys.executable, "-c", "import bayes_sauce.predictive.predict"], versions["this tree"])
+               for _ in range(args.repeats)]
+    session = in_session(args.fit, {
+        "one model": pd.DataFrame({"params_b": [70.0], "tokens_b": [15000.0], "developer": ["Meta"],
+                                   "release_month": ["2025-02"]}),
+        f"{N_MANY:,} models": families,
+        "one fine-tune": pd.DataFrame({"base_model": ["Qwen/Qwen2.5-7B"], "developer": ["some-new-lab"]}),
+        f"{N_MANY:,} fine-tunes": finetunes}, args.repeats)
     load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
     text = (f"predict on {args.fit} ({platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
             f"load average {load} at the end); fresh processes, {args.repeats} repeats, versions interleaved; cpu = "
-            f"user + system seconds of the process\n\n" + table.to_markdown(index=False, floatfmt=".2f"))
+            f"user + system seconds of the process\n\n" + table.to_markdown(index=False, floatfmt=".2f") +
+            f"\n\nImporting the prediction code alone (a fresh process, this tree): median "
+            f"{statistics.median(w for w, _ in imports):.2f} s wall.\n\nOne Python session, the fit loaded once "
+            f"({session['fit_load_s'].iloc[0]:.2f} s): seconds per `predict_models` call\n\n" +
+            session.drop(columns="fit_load_s").to_markdown(index=False, floatfmt=".2f"))
     print(text)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "predict.md").write_text(text + "\n")

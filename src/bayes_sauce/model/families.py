@@ -358,7 +358,7 @@ def component_noise(spec: Spec, design: Design, mu, shift, is_closed, scales: No
     var_damaged = var if scales.sigma_damaged is None else var + scales.sigma_damaged**2
     mean, scale = spec.model.failure_logit_mean, design.scale
     sampling = float(logit_measurement_sd(scale.accuracy(mean), scale)) ** 2
-    return core_sd, var_damaged, (spec.model.failure_logit_sd**2 + sampling) * pt.ones_like(mu)
+    return core_sd, var_damaged, pt.broadcast_to(pt.as_tensor(spec.model.failure_logit_sd**2 + sampling), mu.shape)
 
 
 def _new_params(spec: Spec, design: Design, obs: Observation, mu, is_closed, compared) -> tuple:
