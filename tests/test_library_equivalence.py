@@ -8,8 +8,10 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+from scipy.stats import beta
 
 from bayes_sauce.data.summary import stata_percentile
+from bayes_sauce.intervals import proportion_interval
 
 
 def _samples(seed: int = 0):
@@ -66,3 +68,23 @@ def test_numpy_gives_the_reported_percentiles_bit_for_bit(q):
     for size in sizes:
         x = rng.integers(0, 6, size).astype(float) if size % 3 == 0 else rng.normal(size=size) * 10
         assert stata_percentile(x, q) == float(np.percentile(x, q, method="averaged_inverted_cdf")), size
+
+
+def _clopper_pearson(k: int, n: int, prob: float) -> tuple[float, float]:
+    """The beta-quantile form of the exact interval (the project's former hand-written version)."""
+    tail = (1 - prob) / 2
+    lo = 0.0 if k == 0 else float(beta.ppf(tail, k, n - k + 1))
+    hi = 1.0 if k == n else float(beta.ppf(1 - tail, k + 1, n - k))
+    return lo, hi
+
+
+@pytest.mark.parametrize("n", [1, 2, 7, 20, 53, 200, 1000])
+@pytest.mark.parametrize("prob", [0.5, 0.9, 0.95])
+def test_proportion_interval_is_the_beta_quantile_clopper_pearson(n, prob):
+    """scipy's binomtest(...).proportion_ci(method="exact") gives the beta-quantile numbers to 1e-13, and 0 and 1
+    exactly at k = 0 and k = n."""
+    for k in sorted({0, 1, n // 3, n // 2, n - 1, n}):
+        assert proportion_interval(k, n, prob) == pytest.approx(_clopper_pearson(k, n, prob), abs=1e-13), k
+    assert proportion_interval(0, n, prob)[0] == 0.0 and proportion_interval(0, n, prob)[1] < 1
+    assert proportion_interval(n, n, prob)[1] == 1.0 and proportion_interval(n, n, prob)[0] > 0
+    assert all(math.isnan(v) for v in proportion_interval(0, 0, prob))
