@@ -8,7 +8,6 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from scipy.stats import binomtest
 
 from bayes_sauce.calibration.coverage import FAMILY_ALPHA, coverage_table, uniformity_p_value
 from bayes_sauce.calibration.ranks import RUNNING_BEST, rank_of, ranked_key
@@ -19,7 +18,6 @@ from bayes_sauce.calibration.simulate import BLOCK, observed_values, simulate_po
 from bayes_sauce.cli.main import main
 from bayes_sauce.data.dataset import Dataset
 from bayes_sauce.fit.fit import FitError
-from bayes_sauce.intervals import proportion_interval
 from bayes_sauce.model.design import prepare
 from bayes_sauce.paths import DEFAULT_SPEC, MODELS_DIR
 from bayes_sauce.predictive.prior import sample_prior
@@ -100,12 +98,6 @@ def test_report_compares_fits_that_passed_and_failed_the_gate(tmp_path):
     row = next(line for line in section.splitlines() if line.startswith("| beta"))
     p_passed, p_failed = (float(cell) for cell in row.strip("|").split("|")[2::2])
     assert p_passed > 0.01 > p_failed  # the skewed ranks are the failed fits'
-
-
-def test_proportion_interval_is_clopper_pearson():
-    expected = binomtest(7, 20).proportion_ci(0.95, method="exact")
-    assert proportion_interval(7, 20, 0.95) == pytest.approx((expected.low, expected.high))
-    assert proportion_interval(0, 10, 0.9)[0] == 0 and proportion_interval(10, 10, 0.9)[1] == 1
 
 
 PAIR = ("Llama-2-70B", "DeepSeek-V3")

@@ -33,11 +33,9 @@ def interval_frame(values: xr.DataArray, prob: float, prefix: str = "",
 
 def proportion_interval(successes: int, n: int, prob: float) -> tuple[float, float]:
     """Clopper-Pearson ``prob`` interval of a binomial proportion (e.g. the coverage of n intervals); NaN for n = 0."""
-    from scipy.stats import beta
+    from scipy.stats import binomtest
 
     if n == 0:
         return float("nan"), float("nan")
-    tail = (1 - prob) / 2
-    lo = 0.0 if successes == 0 else float(beta.ppf(tail, successes, n - successes + 1))
-    hi = 1.0 if successes == n else float(beta.ppf(1 - tail, successes + 1, n - successes))
-    return lo, hi
+    ci = binomtest(successes, n).proportion_ci(confidence_level=prob, method="exact")
+    return float(ci.low), float(ci.high)

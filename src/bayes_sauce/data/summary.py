@@ -16,7 +16,11 @@ from bayes_sauce.scale import scale_of
 
 
 def stata_percentile(values: np.ndarray, q: float) -> float:
-    """Percentile with Stata's default (`summarize, detail`) definition: no interpolation across ties."""
+    """Percentile with Stata's default (`summarize, detail`) definition: no interpolation across ties.
+
+    numpy's ``averaged_inverted_cdf`` is the same definition but places the order statistic at n * (q / 100) in
+    floating point, which can miss an exact position (n = 50, q = 14 gives x(8), not the mean of x(7) and x(8));
+    tests/test_library_equivalence.py shows where the two agree."""
     x = np.sort(np.asarray(values, dtype=float))
     n = len(x)
     pos = n * q / 100.0

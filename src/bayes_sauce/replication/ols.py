@@ -147,15 +147,17 @@ def fit_ols(design: Design) -> OLSFit:
                    ssc=pf.ssc(k_adj=True, G_adj=True))
     names = {v: k for k, v in safe.items()}
     terms = [names.get(str(c), str(c)) for c in fit.coef().index]
-    # pyfixest exposes the covariance, R2 and N only as these attributes.
     coefficients = pd.DataFrame({"term": terms, "estimate": fit.coef().to_numpy(), "std_error": fit.se().to_numpy()})
+    residuals = pd.Series(np.asarray(fit.resid()), index=design.models.index)
+    # pyfixest 0.60 has no public accessor for the coefficient covariance or R2 (``vcov`` is the method that sets
+    # the inference; ``summary`` prints R2 rounded), hence its attributes ``_vcov`` and ``_r2``.
     return OLSFit(
         coefficients=coefficients,
         vcov=pd.DataFrame(fit._vcov, index=terms, columns=terms),
         r2=float(fit._r2),
-        n_obs=int(fit._N),
+        n_obs=len(residuals),
         n_clusters=int(design.cluster.nunique()),
-        residuals=pd.Series(np.asarray(fit.resid()), index=design.models.index),
+        residuals=residuals,
     )
 
 
