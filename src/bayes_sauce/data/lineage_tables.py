@@ -28,7 +28,9 @@ BASE_SOURCES = ("root", "curated", "provider", "releaser", "inferred", "unknown"
 # The base developer of derivatives whose base no evidence ties to one developer: one pseudo-developer for all of
 # them (parentheses: no Hugging Face organisation can be named so).
 UNKNOWN_BASE = "(unknown base)"
-SIZE_CHANGES = ("pruned", "upscaled")
+# How a model was made from a larger or smaller one (``lineage_size_changes.csv``): pruned (or pruned and distilled)
+# to fewer parameters than its base, upscaled to more, or distilled from a teacher at its own base's size.
+SIZE_CHANGES = ("pruned", "upscaled", "distilled")
 # Optional columns of a user's file that override the derivation.
 USER_COLUMNS = ["base_model", "family"]
 # Strongest evidence first; a chain of steps reports its weakest link.
@@ -116,8 +118,9 @@ def read_tags(path: Path = TAGS_PATH) -> list[tuple[str, re.Pattern[str]]]:
 
 
 def read_size_changes(path: Path = SIZE_CHANGES_PATH) -> list[tuple[str, re.Pattern[str]]]:
-    """Name patterns of models pruned (or distilled) to fewer parameters than their base's, or upscaled to more,
-    as ``(size_change, pattern)`` in the order they are tried."""
+    """Name patterns of models pruned (or pruned and distilled) to fewer parameters than their base's, upscaled to
+    more, or distilled from a teacher at their base's size, as ``(size_change, pattern)`` in the order they are
+    tried."""
     table = pd.read_csv(path, dtype=str, keep_default_na=False)
     bad = ~table["size_change"].isin(SIZE_CHANGES)
     if bad.any():

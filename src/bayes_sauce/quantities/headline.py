@@ -31,6 +31,10 @@ PAPER_MODELS = {
 FRONTIER_PAIRS = (("Llama-2-70B", "DeepSeek-V3"), ("Llama-2-70B", "GPT-4.5"))
 LEVEL_MODELS = ("GPT-4.5", "Gemini-1.5-Pro", "Grok-3", "DeepSeek-V3", "Claude-3-Opus", "Llama-2-70B")
 THRESHOLD_NORM_SCORE = 0.15  # the paper's "reach 15% normalised MMLU-Pro"
+# The variant of a frontier share with self-reported scores read on the leaderboard harness's scale (less the protocol
+# offset, as the model reads them); without it a share takes every score at face value, as the paper does.
+LEADERBOARD_SCALE = "leaderboard_scale"
+PROTOCOL = "protocol"  # the protocol offset's component (model.protocol_offset)
 MIN_MODELS_PER_FIRM = 5  # per-developer within-firm spreads need at least this many models
 # The key headline numbers: printed after a run, shown in the sweep's figure and robustness table.
 KEY_QUANTITIES = tuple(k.id for k in (
@@ -40,6 +44,7 @@ KEY_QUANTITIES = tuple(k.id for k in (
     Key("within_firm_spread", MODEL, spread="p90_p10"),
     Key("within_firm_spread", MODEL, spread="p90_p10", variant="beta_at_median"),
     *(Key("frontier_share", PAPER, "compute", pair=pair) for pair in FRONTIER_PAIRS),
+    *(Key("frontier_share", PAPER, "compute", pair=pair, variant=LEADERBOARD_SCALE) for pair in FRONTIER_PAIRS),
     *(Key("developer_multiplier", view, subject=g) for g in ("Nvidia", "Microsoft", "Qwen", "DeepSeek")
       for view in (PAPER, MODEL)),
     Key("threshold_fall", subject="all"), Key("threshold_fall", MODEL, subject="all", variant="fitted"),
@@ -155,7 +160,7 @@ def data_quantities(models: pd.DataFrame, outcome: str) -> list[Quantity]:
     return out
 
 
-def _frontier_pairs(models: pd.DataFrame, score: str) -> list[tuple[str, str, str, str]]:
+def frontier_pairs(models: pd.DataFrame, score: str) -> list[tuple[str, str, str, str]]:
     """(label, model_id) pairs to decompose: the paper's, then the running-best frontier's first -> last."""
     ids = set(models["model_id"])
     pairs = [(s, PAPER_MODELS[s], e, PAPER_MODELS[e]) for s, e in FRONTIER_PAIRS
@@ -201,25 +206,58 @@ def spread_quantities(efficiency: Efficiency, beta: xr.DataArray, models: pd.Dat
     return out
 
 
+def leaderboard_scale(components: xr.Dataset, protocol: xr.DataArray) -> xr.Dataset:
+    """A view's components with every self-reported score read on the leaderboard harness's scale: its protocol
+    offset (``protocol``, per model and draw; 0 for a leaderboard score) taken out of the gain. Where the offset is a
+    component of its own (the model view) it is dropped; else (the paper view, whose residual holds it) it is taken
+    out of the residual. Compute's part of a change is the same either way; only the gain it is a share of differs."""
+    if PROTOCOL in components:
+        return components.drop_vars(PROTOCOL)
+    residual = decompose.component_names(components)[-1]
+    return components.assign({residual: components[residual] - protocol})
+
+
+def _differs(protocol: xr.DataArray | None, start: str, end: str) -> bool:
+    """Whether a change's end-points differ in protocol offset in some draw (else the two readings are one)."""
+    return protocol is not None and bool((protocol.sel(model=end) != protocol.sel(model=start)).any())
+
+
+def frontier_change_quantities(components: xr.Dataset, models: pd.DataFrame, score: str, view: str = PAPER,
+                               protocol: xr.DataArray | None = None) -> list[Quantity]:
+    """Each component's share of the logit gain between the frontier pairs (``frontier_pairs``), self-reported scores
+    at face value (the paper's reading) and, where ``protocol`` (each model's protocol offset per draw) moves a pair's
+    gain, also on the leaderboard scale (:func:`leaderboard_scale`, variant ``LEADERBOARD_SCALE``)."""
+    out = []
+    for start, start_id, end, end_id in frontier_pairs(models, score):
+        readings = [("", components)]
+        if _differs(protocol, start_id, end_id):
+            readings.append((LEADERBOARD_SCALE, leaderboard_scale(components, protocol)))
+        for variant, comps in readings:
+            shares = decompose.change_shares(comps, start_id, end_id)
+            names = ", ".join(decompose.component_names(comps))
+            scores = ("; self-reported scores less the protocol offset (on the leaderboard harness's scale, as the "
+                      "model reads them)" if variant else
+                      "; self-reported scores at face value, as the paper" if protocol is not None else "")
+            out += [Quantity(Key("frontier_share", view, str(c), pair=(start, end), variant=variant),
+                             shares.sel(component=c, drop=True), "share",
+                             f"{c} component's share of the logit gain from {start} to {end} (components: {names}; "
+                             f"the intercept cancels{scores})") for c in shares["component"].values]
+    return out
+
+
 def component_quantities(components: xr.Dataset, models: pd.DataFrame, score: str, view: str = PAPER,
-                         efficiency: Efficiency | None = None) -> list[Quantity]:
+                         efficiency: Efficiency | None = None, protocol: xr.DataArray | None = None) -> list[Quantity]:
     """Headline numbers of one view's decomposition: within-firm spreads, frontier change and (paper view) level shares.
 
     ``components`` follows the convention of :mod:`bayes_sauce.quantities.decompose` (its residual named ``model`` in
     the paper view) with ``model`` coordinates equal to ``models['model_id']``; ``score`` is the outcome column used
-    to find the frontier; ``efficiency`` is what the spreads measure (default: the residual, as the paper).
+    to find the frontier; ``efficiency`` is what the spreads measure (default: the residual, as the paper);
+    ``protocol`` each model's self-reported protocol offset per draw (None: the model has none, or no row is
+    self-reported), which adds the frontier shares on the leaderboard scale.
     """
-    names = decompose.component_names(components)
     efficiency = efficiency or Efficiency(components[decompose.RESIDUAL], "model-specific effects (residuals)")
     out = spread_quantities(efficiency, components["beta"], models, view)
-    for start, start_id, end, end_id in _frontier_pairs(models, score):
-        shares = decompose.change_shares(components, start_id, end_id)
-        for component in shares["component"].values:
-            out.append(Quantity(
-                Key("frontier_share", view, str(component), pair=(start, end)), shares.sel(component=component,
-                                                                                           drop=True), "share",
-                f"{component} component's share of the logit gain from {start} to {end} (components: "
-                f"{', '.join(names)}; the intercept cancels)"))
+    out += frontier_change_quantities(components, models, score, view, protocol)
     if view == PAPER:
         for label in LEVEL_MODELS:
             if PAPER_MODELS[label] in set(models["model_id"]):

@@ -33,7 +33,8 @@ ID_TOKENS = {"model_effect": "model", "time": "progress"}
 SPREADS = {"p90_p10": (0.10, 0.90), "p75_p25": (0.25, 0.75)}
 SPREAD_NAMES = {"p90_p10": "90th/10th percentile", "p75_p25": "75th/25th percentile"}
 SUBSETS = {"all": "all models", "majors": "major developers' models"}
-VARIANT_NAMES = {"beta_at_median": "beta fixed at its median", "fitted": "fitted scores"}
+VARIANT_NAMES = {"beta_at_median": "beta fixed at its median", "fitted": "fitted scores",
+                 "leaderboard_scale": "self-reported scores less the protocol offset"}
 
 
 def safe_label(label: str) -> str:

@@ -145,7 +145,8 @@ def shapley_quantities(view: View) -> list[Quantity]:
 def view_quantities(fit: Fit, view: View) -> list[Quantity]:
     """Every headline quantity of one view."""
     out = shapley_quantities(view) + progress_quantities(fit, view) + developer_quantities(fit, view)
-    out += headline.component_quantities(view.components, fit.rows, fit.spec.data.outcome, view.name, view.efficiency)
+    out += headline.component_quantities(view.components, fit.rows, fit.spec.data.outcome, view.name, view.efficiency,
+                                         view.protocol)
     if view.name == MODEL:
         out += headline.spread_quantities(view.efficiency, view.components["beta"].median(), fit.rows, MODEL,
                                           variant="beta_at_median")
@@ -174,6 +175,7 @@ def threshold_quantity(fit: Fit) -> Quantity:
 SCALARS = (
     ("sigma_developer", "logit", "spread of developers' levels around their pool's mean"),
     ("sigma_model", "logit", "spread of model-specific effects"),
+    ("protocol_offset", "logit", "offset of a self-reported score from the leaderboard harness's (model.protocol_offset)"),
     ("sigma_family", "logit", "spread of base models (families) around their developer's line"),
     ("family_skew", "shape", "skew-normal shape of families' levels (0: normal; negative: a long tail of weak "
      "families)"),

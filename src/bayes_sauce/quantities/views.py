@@ -56,6 +56,8 @@ class View:
     groups: xr.DataArray
     meanings: dict[str, str]
     failed: xr.DataArray | None = None  # per draw and model: a failed evaluation in that draw (model view)
+    # per draw and model: a self-reported score's protocol offset (None: the model has none or no row is self-reported)
+    protocol: xr.DataArray | None = None
 
     @property
     def residual(self) -> str:
@@ -135,7 +137,7 @@ def paper_view(fit: Fit, comps: xr.Dataset) -> View | None:
     paper = paper_decomposition(design, comps["beta"], latent_eta(comps))
     return View(PAPER, paper.components, paper.shares,
                 Efficiency(paper.components[PAPER_RESIDUAL], "model-specific effects (the paper's residuals)"),
-                paper.progress, paper.groups, PAPER_MEANINGS)
+                paper.progress, paper.groups, PAPER_MEANINGS, protocol=_protocol(comps).get("protocol"))
 
 
 def developer_baseline(spec: Spec) -> str:
@@ -241,4 +243,4 @@ def model_view(fit: Fit, comps: xr.Dataset) -> View:
     residual = list(parts)[-1]
     components = components.assign(beta=comps["beta"], level=comps["level"])
     return View(MODEL, components, decompose.component_shapley(components, residual), efficiency,
-                post["period_effect"], groups, meanings, failed)
+                post["period_effect"], groups, meanings, failed, parts.get("protocol"))

@@ -17,6 +17,7 @@ from scipy.stats import kurtosis, skew
 from bayes_sauce.data.schema import BASE_GROUP, MAJORS
 from bayes_sauce.fit.fit import Fit
 from bayes_sauce.intervals import SAMPLE_DIMS
+from bayes_sauce.quantities import headline
 from bayes_sauce.quantities.informed import RULE, uninformed
 from bayes_sauce.quantities.keys import MODEL, PAPER, Key, component_name
 from bayes_sauce.replication.ols import Replication
@@ -115,6 +116,37 @@ def model_view_note(c: Comparison) -> list[str]:
             f"model's own components (one regressor per component; not comparable with the paper's numbers): {listed}."]
 
 
+def protocol_note(c: Comparison) -> list[str]:
+    """Compute's frontier shares with self-reported scores at face value and on the leaderboard scale, and what the
+    difference means; or why a fit gives them once."""
+    fit = c.fit
+    own = ~fit.rows["is_leaderboard"].astype(bool)
+    once = "**Self-reported scores.** The frontier shares are given once, every score at face value as the paper reads it"
+    if not fit.spec.model.protocol_offset:
+        return [f"{once}: the model has no protocol offset (model.protocol_offset off)."]
+    if not own.any():
+        return [f"{once}: no fitted model's score is self-reported."]
+    view = PAPER if c.has(Key("shapley", PAPER, "compute")) else MODEL
+    shown, ends = [], []
+    for start, start_id, end, end_id in headline.frontier_pairs(fit.rows, fit.spec.data.outcome):
+        face = Key("frontier_share", view, "compute", pair=(start, end))
+        board = Key("frontier_share", view, "compute", pair=(start, end), variant=headline.LEADERBOARD_SCALE)
+        if c.has(board):
+            shown.append(f"{start} to {end} {c.show(face)} at face value, {c.show(board)} on the leaderboard scale")
+            ends += [label for label, model in ((start, start_id), (end, end_id))
+                     if own[fit.rows["model_id"] == model].any() and label not in ends]
+    if not shown:
+        return [f"{once}: the end-points of each frontier pair were measured under the same protocol."]
+    offset = Key("scalar", subject="protocol_offset")
+    return [f"**Self-reported scores at the frontier.** {int(own.sum())} of the {len(fit.rows)} fitted models' scores "
+            f"are self-reported (their developers' own protocols), {', '.join(ends)} among them; the model reads each "
+            "as its leaderboard-harness score plus an offset" + (f" of {c.show(offset)} logit" if c.has(offset) else "")
+            + f". Compute's share of the logit gain ({view} view): {'; '.join(shown)}. The difference is the part of "
+            "the gain that is the self-reported protocol, not the models: at face value (as the paper) it counts as "
+            "gain, in the paper view's model-specific part and the model view's protocol share, so every other share "
+            "is smaller; on the leaderboard scale compute's share is of the gain the models made."]
+
+
 def lineage_note(c: Comparison) -> list[str]:
     """Why the developer multipliers differ between the views: whose developer effect a model carries."""
     design, rows = c.fit.design, c.fit.rows
@@ -205,7 +237,7 @@ def threshold_note(c: Comparison) -> list[str]:
 def disagreements(tables: dict[str, pd.DataFrame], fit: Fit, ols: Replication | None) -> list[str]:
     """Sentences on where the posterior and the paper differ, and why, generated from the numbers and the structure."""
     c = Comparison(tables, fit, ols)
-    notes = (views_note(c) + model_view_note(c) + lineage_note(c) + single_family_note(c) + failures_note(c)
+    notes = (views_note(c) + model_view_note(c) + protocol_note(c) + lineage_note(c) + single_family_note(c) + failures_note(c)
              + spread_note(c) + uninformed_note(c) + threshold_note(c))
     compared = c.rows["paper"].notna() & c.rows["lo"].notna()
     notes.append(f"Of the {int(compared.sum())} paper-view quantities with a published value and a posterior interval, "

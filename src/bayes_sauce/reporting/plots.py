@@ -183,8 +183,10 @@ def frontier_pairs(table: pd.DataFrame, prob: float) -> plt.Figure:
     """Each component's share of the logit gain between frontier models, with intervals and the paper's values, one
     panel per view.
 
-    ``table``: view, pair, component, median, lo, hi, paper.
+    ``table``: view, pair, scores (face value or leaderboard scale), component, median, lo, hi, paper.
     """
+    table = table.assign(pair=table["pair"].where(table["scores"] == "face value",
+                                                  table["pair"] + " (" + table["scores"] + ")"))
     views = list(dict.fromkeys(table["view"]))
     fig, axes = plt.subplots(len(views), 1, figsize=(10, 4.2 * len(views)), constrained_layout=True, squeeze=False)
     for ax, view in zip(axes[:, 0], views):

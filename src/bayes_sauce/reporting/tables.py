@@ -30,6 +30,8 @@ from bayes_sauce.sensitivity.psense import psense_table
 from bayes_sauce.spec.schema import Spec, SpecError
 
 PRIOR_DRAWS = 1000  # prior draws behind the informed check (widths of 90% intervals)
+# How a frontier share reads self-reported scores, by its key's variant.
+SCORE_READINGS = {"": "face value", headline.LEADERBOARD_SCALE: "leaderboard scale"}
 
 
 def paper_reference(spec: Spec, periods: list[str] | None = None) -> pd.DataFrame:
@@ -108,9 +110,12 @@ def developer_multiplier_table(quantities: list[Quantity], table: pd.DataFrame, 
 
 
 def frontier_pairs_table(quantities: list[Quantity], table: pd.DataFrame) -> pd.DataFrame:
-    """The change shares of both views, one row per (view, pair, component)."""
+    """The change shares of both views, one row per (view, pair, scores, component); ``scores`` says how
+    self-reported scores are read: at face value (as the paper) or on the leaderboard scale (less the protocol offset;
+    only where a fit has one and it moves the pair's gain)."""
     shares = [q for q in quantities if q.key.kind == "frontier_share"]
     out = pd.DataFrame({"view": [q.key.view for q in shares], "pair": [" -> ".join(q.key.pair) for q in shares],
+                        "scores": [SCORE_READINGS[q.key.variant] for q in shares],
                         "component": [ID_TOKENS.get(q.key.component, q.key.component) for q in shares]})
     out = pd.concat([out, _summary(table, [q.id for q in shares])], axis=1)
     out["paper"] = table.set_index("quantity")["paper"].reindex([q.id for q in shares]).to_numpy()

@@ -24,6 +24,9 @@ DEFINITIONS = """\
   component = 1 - R2. `finite_population_sd__*` is the SD of each component over models (no regression).
 - **Frontier change shares** (`frontier_*_share__A__B`): each component's share of the gain in eta from model A to B.
   The intercept and the origin of x cancel, so these are identified given a view's split of eta into components.
+  Every score is taken at face value, as the paper does; where the model has a protocol offset and a pair's end-points
+  differ in protocol, each share is also given on the leaderboard scale (`__leaderboard_scale`): a self-reported score
+  less its offset, as the model reads it, the offset taken out of the gain (frontier_pairs.csv: `scores`).
   **Level shares** (`level_compute_share__*`, paper view): compute over the sum of a model's components; they depend
   on the arbitrary origin of x (1e18 FLOPs), the base period and the base group, so they are not identified and are
   shown only beside the paper's.
@@ -54,8 +57,11 @@ CAPTIONS = {
     "shapley": "Variance shares: the paper view beside the paper's Figure 1 and its OLS on these rows; the model view",
     "developer_multipliers": "Developer-group multipliers vs Other-Small: paper view, model view, the paper's OLS",
     "within_firm_spread": "Posterior of the within-firm spreads (paper view, model view, beta at its median)",
-    "frontier_pairs": "Frontier decomposition between the paper's pairs (and first -> last frontier model), by view",
-    "frontier_running": "Components' shares along the running-best frontier by quarter (paper view)",
+    "frontier_pairs": "Frontier decomposition between the paper's pairs (and first -> last frontier model), by view; "
+                      "self-reported scores at face value and, where the fit has a protocol offset, on the leaderboard "
+                      "scale",
+    "frontier_running": "Components' shares along the running-best frontier by quarter (paper view; self-reported "
+                        "scores at face value)",
     "threshold_fall": "Cheapest compute reaching the score threshold by release month (data: the fitted rows)",
     "scaling_curve": "Scaling curve on the score scale with bands per period, and the data (points: models.csv)",
     "ppc": "Posterior predictive check: ECDF of scores, replicated with fresh and with own model effects",
