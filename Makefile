@@ -23,12 +23,13 @@ $(STAMP): pyproject.toml uv.lock
 run: setup
 	$(VENV)/bin/bayes-sauce run
 
+# Two workers (pytest-xdist; tests sharing a fixture built once go to one worker: tests/conftest.py).
 test: setup
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n 2 --dist loadgroup --durations=15
 
 # The slow tests alone: notebooks executed, the real-size recovery, sweeps on a Dask cluster (CI runs them too).
 test-slow: setup
-	$(VENV)/bin/pytest -m slow
+	$(VENV)/bin/pytest -m slow --durations=15
 
 test-all: setup
 	$(VENV)/bin/pytest -m ""
