@@ -21,7 +21,7 @@ from bayes_sauce.model.design import prepare
 from bayes_sauce.model.evaluate import EVALUATION_MODE
 from bayes_sauce.model.families import FamilySpread, mixture_draw, mixture_logp
 from bayes_sauce.paths import DEFAULT_SPEC, MODELS_DIR
-from bayes_sauce.predictive.family_folds import family_folds, first_members
+from bayes_sauce.predictive.family_folds import as_new_families, family_folds, first_members
 from bayes_sauce.quantities.posterior import failure_probability
 from bayes_sauce.scale import scale_of
 from bayes_sauce.spec.schema import merge, read_spec_dict, spec_from_dict
@@ -169,6 +169,21 @@ def test_folds_hold_out_whole_families_balanced_and_seeded():
     assert not fold.equals(family_folds(rows, 4, seed=2))
     first = first_members(rows)
     assert first["family"].is_unique and first["is_root"].all()
+
+
+def test_a_family_without_its_root_is_predicted_by_a_fine_tune_of_a_new_family():
+    """Where no row sets a family's level (its base and its base developer's own release are not in the data), its
+    first member is a fine-tune in the fit's likelihood, and the new-family check predicts it as one: by its own
+    developer (its fine-tuner's effect), around its base developer's line, with the fine-tune mixture."""
+    rows = family_dataset(synthetic_family_models(developers=4, families=2, seed=4)).models
+    orphan = rows.loc[rows["is_root"].astype(bool), "family"].iloc[0]
+    rows = rows[~(rows["is_root"].astype(bool) & (rows["family"] == orphan))]
+    frame = as_new_families(first_members(rows), "cohort", rows).set_index(first_members(rows)["family"].to_numpy())
+    base = rows.drop_duplicates("family").set_index("family")["base_developer"]
+    assert frame.loc[orphan, "is_finetune"] and frame.loc[orphan, "developer"] != base[orphan]
+    others = frame.drop(index=orphan)
+    assert not others["is_finetune"].any() and (others["developer"] == others["base_developer"]).all()
+    assert (frame["base_developer"] == base.reindex(frame.index)).all() and frame["family"].str.startswith("new:").all()
 
 
 def test_a_held_out_part_has_its_own_identity():

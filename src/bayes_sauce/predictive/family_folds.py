@@ -70,12 +70,17 @@ def first_members(rows: pd.DataFrame) -> pd.DataFrame:
 def as_new_families(rows: pd.DataFrame, time: str, lineage: pd.DataFrame | None = None) -> pd.DataFrame:
     """``new_rows``' input for rows as members of families the fit never saw: a family's members share one fresh
     level, drawn around the line of the family's base developer (found in ``lineage``, by default the rows
-    themselves), with that developer's paper group, at each row's own compute and period."""
+    themselves), with that developer's paper group, at each row's own compute and period. A row that does not set
+    its family's level in ``lineage`` (``design.sets_level``: a fine-tune, as the fit models it) stays a fine-tune of
+    the new family, by its own developer, with the fine-tune mixture, as the fit's likelihood has it."""
     lineage = rows if lineage is None else lineage
     base = rows["family"].map(base_developers(lineage))
     group = lineage.drop_duplicates("developer").set_index("developer")["developer_group"]
+    setter = pd.Series(sets_level(lineage).to_numpy(), index=lineage["model_id"].to_numpy())
+    finetune = ~rows["model_id"].map(setter).fillna(True).astype(bool).to_numpy()
     return dataset_frame(rows, time).assign(
-        developer=base.to_numpy(), developer_group=base.map(group).fillna(rows["developer_group"]).to_numpy(),
+        developer=np.where(finetune, rows["developer"].to_numpy(), base.to_numpy()), base_developer=base.to_numpy(),
+        developer_group=base.map(group).fillna(rows["developer_group"]).to_numpy(), is_finetune=finetune,
         family="new:" + rows["family"].astype(str).to_numpy())
 
 
@@ -183,10 +188,12 @@ def new_family_pit(fit: Fit, folder: Path, folds: int = FOLDS, echo: Echo = quie
         test = first_members(rows.loc[held])
         predictable = test[column].astype(str).isin(set(train[column].astype(str))).to_numpy()
         frame = as_new_families(test, time, rows)
-        seen = frame["developer"].isin(set(train["developer"])).to_numpy()
+        seen = frame["base_developer"].isin(set(train["developer"])).to_numpy()
         # A base developer of no family left in the fold is an unseen developer there, drawn from its group's pool.
-        unseen = ~frame["developer"].isin(set(base_developers(train)))
-        frame.loc[unseen, "developer"] = "held out:" + frame.loc[unseen, "developer"]
+        unseen = ~frame["base_developer"].isin(set(base_developers(train)))
+        held_out = "held out:" + frame["base_developer"]
+        frame.loc[unseen & (frame["developer"] == frame["base_developer"]), "developer"] = held_out
+        frame.loc[unseen, "base_developer"] = held_out
         pit = np.full(len(test), np.nan)
         if predictable.any():
             draws = predict(fold_fit, frame.loc[predictable], SEED)
