@@ -19,7 +19,7 @@ from bayes_sauce.quantities.keys import MODEL, PAPER, Key
 from bayes_sauce.reporting.claims import (CONTRADICTED, FRONTIER, NOT_REPRODUCED, PROGRESS, REPRODUCED, SUPPORTED,
                                           THRESHOLD, UNDECIDED, UNINFORMED, WITHIN, as_printed, claims_table, overall,
                                           verdict, verdicts)
-from bayes_sauce.sensitivity.psense import spec_prior_variables
+from bayes_sauce.spec.priors import prior_variables
 from bayes_sauce.spec.schema import load_spec
 
 from .synthetic import synthetic_dataset
@@ -137,7 +137,7 @@ def test_psense_scales_every_prior_of_the_spec():
     """Every random variable the default model draws from a spec prior is power-scaled, the family structure's too
     (the old list scaled six and skipped sigma_family, family_skew and the rest)."""
     spec = load_spec(DEFAULT_SPEC)
-    scaled = set(spec_prior_variables(spec))
+    scaled = set(prior_variables(spec.priors))
     model = build_model(spec, prepare(spec, synthetic_dataset(60, seed=0))[0])
     free = {v.name for v in model.free_RVs}
     assert {"sigma_family", "family_skew", "sigma_finetuner", "beta_within", "accuracy_noise", "damaged_share",
@@ -146,4 +146,4 @@ def test_psense_scales_every_prior_of_the_spec():
     for key in type(spec.priors).model_fields:  # each prior of the spec names a variable psense would scale
         assert any(v in scaled for v in ({"group": ["pool_offset"], "period": ["period_offset"]}.get(key, [key]))), key
     developers = load_spec(MODELS_DIR / "developer_pooling.toml")
-    assert {"sigma_model", "group_offset", "pool_offset"} <= set(spec_prior_variables(developers))
+    assert {"sigma_model", "group_offset", "pool_offset"} <= set(prior_variables(developers.priors))

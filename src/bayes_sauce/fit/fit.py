@@ -43,6 +43,7 @@ from bayes_sauce.model.design import Design, prepare
 from bayes_sauce.model.evaluate import evaluate
 from bayes_sauce.model.new_rows import NewRows, dataset_frame, new_rows
 from bayes_sauce.paths import PROJECT_ROOT
+from bayes_sauce.spec.priors import prior_variables
 from bayes_sauce.spec.schema import Spec, SpecError, spec_from_dict
 from bayes_sauce.store import is_store_entry, locked, write_bytes, write_folder
 
@@ -564,10 +565,8 @@ def add_replicates(tree: xr.DataTree, spec: Spec, design: Design) -> None:
 def add_log_densities(tree: xr.DataTree, model: pm.Model, spec: Spec, timings: Timings) -> None:
     """log_likelihood, and log_prior of the variables that carry the spec's priors: what power-scaling sensitivity
     (psense) reads; not the hierarchical levels drawn around them, which it leaves alone."""
-    from bayes_sauce.sensitivity.psense import spec_prior_variables
-
     start = time.perf_counter()
     pm.compute_log_likelihood(tree, model=model, progressbar=False)
-    priors = [name for name in spec_prior_variables(spec) if name in {v.name for v in model.free_RVs}]
+    priors = [name for name in prior_variables(spec.priors) if name in {v.name for v in model.free_RVs}]
     pm.stats.compute_log_prior(tree, var_names=priors, model=model, progressbar=False)
     timings.extras_s += time.perf_counter() - start

@@ -14,22 +14,12 @@ from arviz_stats import psense_summary
 from bayes_sauce.fit.fit import Fit
 from bayes_sauce.intervals import SAMPLE_DIMS
 from bayes_sauce.quantities.headline import Quantity
-from bayes_sauce.spec.schema import Spec
+from bayes_sauce.spec.priors import prior_variables
 
 # Power-scaling: the usual threshold on the CJS distance's derivative (Kallioinen et al. 2024).
 PSENSE_THRESHOLD = 0.05
-# Spec priors whose random variables are named otherwise: the group prior sets the pool or group offsets, the period
-# prior the cohort offsets. Every other prior of the spec is the variable of its own name.
-PRIOR_VARIABLES = {"group": ("pool_offset", "group_offset"), "period": ("period_offset",)}
 # Derived effects reported in place of the level alpha and the offsets (each a function of the scaled parameters).
 REPORTED_EFFECTS = ("intercept", "period_effect", "pool_effect", "group_effect")
-
-
-def spec_prior_variables(spec: Spec) -> list[str]:
-    """The random variables that carry the spec's priors (every prior of ``[priors]``; those the structure uses are
-    in the fit), not the hierarchical levels drawn around them (developer, family, fine-tuner levels, random-walk
-    steps): scaling those would scale the model itself, as the priorsense authors advise against."""
-    return [v for key in type(spec.priors).model_fields for v in PRIOR_VARIABLES.get(key, (key,))]
 
 
 def psense_table(fit: Fit, quantities: list[Quantity], threshold: float = PSENSE_THRESHOLD) -> pd.DataFrame:
@@ -41,7 +31,7 @@ def psense_table(fit: Fit, quantities: list[Quantity], threshold: float = PSENSE
     """
     tree, post = fit.tree, fit.posterior
     per_draw = {q.id: q.value.reset_coords(drop=True) for q in quantities if set(q.value.dims) == set(SAMPLE_DIMS)}
-    priors = [v for v in spec_prior_variables(fit.spec) if v in tree["log_prior"].ds]
+    priors = [v for v in prior_variables(fit.spec.priors) if v in tree["log_prior"].ds]
     params = [v for v in (*priors, *REPORTED_EFFECTS) if v in post and v != "alpha" and not v.endswith("_offset")]
     posterior = post[params].assign({k: v for k, v in per_draw.items() if k not in post})
     data = xr.DataTree.from_dict({"posterior": posterior, "log_prior": tree["log_prior"].ds,
