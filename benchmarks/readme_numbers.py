@@ -74,22 +74,24 @@ def at(lines: list[tuple[float, str]], pattern: str) -> float:
     return next(t for t, line in lines if re.search(pattern, line))
 
 
-def fit_times(lines: list[tuple[float, str]]) -> tuple[float, float]:
-    """(compile, sampling) seconds from the fit's `Time:` line."""
-    found = next(re.search(r"Time: compile ([\d.]+) s, sampling ([\d.]+) s", line) for _, line in lines
-                 if line.startswith("Time: compile"))
-    return float(found[1]), float(found[2])
+def fit_times(lines: list[tuple[float, str]]) -> dict[str, float]:
+    """Seconds of the fit's stages from its `Time:` line: compile, pilot (the run that chooses the
+    parameterisation) and sampling; a stage the line lacks counts 0."""
+    line = next(line for _, line in lines if line.startswith("Time: compile"))
+    return {name: float(found[1]) if (found := re.search(rf"{name} ([\d.]+) s", line)) else 0.0
+            for name in ("compile", "pilot", "sampling")}
 
 
 def run_stages(lines: list[tuple[float, str]], total: float) -> dict[str, float]:
-    """Seconds per stage of `bayes-sauce run`, from when its stage lines came."""
-    marks = [at(lines, rf"== \[{k}/4\]") for k in (1, 2, 3, 4)]
-    folds = [t for t, line in lines if "new-family check: fold" in line]
-    stages = {"data_and_replication": marks[2] - marks[0], "fit": marks[3] - marks[2], "report": total - marks[3]}
-    if folds:
-        after = next((t for t, line in lines if t > folds[-1] and not line.startswith(" ")), total)
-        stages["fold_fits"] = after - folds[0]
-    return stages
+    """Seconds per stage of `bayes-sauce run`, from when its `== [k/N] name ==` lines came, by the stage's name."""
+    marks = [(t, found["name"]) for t, line in lines if (found := re.match(r"== \[\d+/\d+\] (?P<name>.+?) ==$", line))]
+    ends = [t for t, _ in marks[1:]] + [total]
+    return {name: end - start for (start, name), end in zip(marks, ends, strict=True)}
+
+
+def stage(stages: dict[str, float], *prefixes: str) -> float:
+    """Seconds of the stages whose names start with any of ``prefixes``."""
+    return sum(seconds for name, seconds in stages.items() if name.startswith(prefixes))
 
 
 def seconds(value: float) -> str:
@@ -103,19 +105,20 @@ def measure_timing(work: Path, quick: bool, tests: bool) -> str:
     setup, _ = timed(["make", "setup"], repo, env)
     extra = QUICK if quick else []
     total, lines = timed([".venv/bin/bayes-sauce", "run", *extra], repo)
-    stages, (compile_s, sample_s) = run_stages(lines, total), fit_times(lines)
+    stages, fit = run_stages(lines, total), fit_times(lines)
     again, _ = timed([".venv/bin/bayes-sauce", "run", *extra], repo)
     predict, _ = timed([".venv/bin/bayes-sauce", "predict", "results/hierarchical", *PREDICT], repo)
     test = timed(["make", "test"], repo)[0] if tests else None
-    folds = (f", of which the fold fits of the new-family predictive check {seconds(stages['fold_fits'])} (saved "
-             "under `results/hierarchical/checks/`; `--folds 2` makes fewer)") if "fold_fits" in stages else ""
     text = (f"Measured on {datetime.date.today().isoformat()} by `make readme-numbers` on this machine "
             f"({os.cpu_count()} cores, shared with other jobs; expect up to a factor of two between days), in a fresh "
             f"clone{' at toy size (--quick)' if quick else ''}: `make setup` {seconds(setup)} with an empty uv cache "
             f"(uv installed with pip where missing). `bayes-sauce run` on a new output folder {seconds(total)}: the "
-            f"data summary and the replication {seconds(stages['data_and_replication'])}, the fit "
-            f"{seconds(stages['fit'])} (compile {compile_s:.1f} s, which fills numba's and PyTensor's caches in a "
-            f"new clone; sampling {sample_s:.1f} s), the report {seconds(stages['report'])}{folds}. Run again on the "
+            f"data summary and the replication {seconds(stage(stages, 'dataset', 'replication'))}, the fit "
+            f"{seconds(stage(stages, 'Bayesian fit'))} (compile {fit['compile']:.1f} s, which fills numba's and "
+            f"PyTensor's caches in a new clone; the pilot that chooses the parameterisation {fit['pilot']:.1f} s; "
+            f"sampling {fit['sampling']:.1f} s), the predictive checks {seconds(stage(stages, 'predictive checks'))} "
+            f"(most of it the fold fits of the new-family check, saved under `results/hierarchical/checks/`; "
+            f"`--folds 2` makes fewer), the report {seconds(stage(stages, 'report'))}. Run again on the "
             f"same folder, `run` reuses the fit and the fold fits (same spec, settings, data, code, libraries and "
             f"CPU; `--refit` fits again): {seconds(again)}. `predict` of one model: {seconds(predict)}."
             + (f" `make test`: {seconds(test)}." if test is not None else "")
@@ -141,7 +144,7 @@ def measure_example(work: Path, readme: str, quick: bool) -> dict[str, str]:
     setup, _ = timed(["make", "setup"], repo)
     total, lines = timed(["bash", "-e", "-c", example_script(readme, quick)], repo)
     run_s = float(re.search(r"Done in (\d+) s", next(line for _, line in lines if line.startswith("Done in")))[1])
-    compile_s, sample_s = fit_times(lines)
+    fit_s = fit_times(lines)
     fit = repo / "results" / "mine" / "hierarchical"
     headline = pd.read_csv(fit / "headline.csv").set_index("quantity")
     cohorts = " and ".join(f"{multiplier(headline.loc[q, 'lo'])}-{multiplier(headline.loc[q, 'hi'])}" for q in
@@ -150,8 +153,8 @@ def measure_example(work: Path, readme: str, quick: bool) -> dict[str, str]:
     timing = (f"What it does, measured on {datetime.date.today().isoformat()} by `make readme-numbers` in a fresh "
               f"clone on this machine ({os.cpu_count()} cores, shared with other jobs)"
               f"{' at toy size (--quick)' if quick else ''}: `make setup` {seconds(setup)}; the whole block "
-              f"{seconds(total)}, of which `run` {seconds(run_s)} (compilation {compile_s:.0f} s, sampling "
-              f"{sample_s:.0f} s) and `predict` the rest.")
+              f"{seconds(total)}, of which `run` {seconds(run_s)} (compilation {fit_s['compile']:.0f} s, the pilot "
+              f"{fit_s['pilot']:.0f} s, sampling {fit_s['sampling']:.0f} s) and `predict` the rest.")
     return {"example-timing": "\n" + wrap(timing) + "\n", "example-cohorts": f"about {cohorts}",
             "example-predict": f"median {row['score_median']:.2f}, 90% interval {row['score_lo']:.2f}-"
                                f"{row['score_hi']:.2f}"}

@@ -36,15 +36,19 @@ def test_the_example_is_run_as_the_readme_gives_it():
 
 
 def test_stages_and_fit_times_are_read_from_the_output_of_run():
-    lines = [(0.0, "== [1/4] dataset =="), (5.0, "== [2/4] replication of the paper's OLS =="),
-             (9.0, "== [3/4] Bayesian fit (hierarchical) =="),
-             (40.0, "Time: compile 10.5 s, sampling 14.0 s, deterministics and log densities 3.0 s"),
-             (41.0, "== [4/4] report =="), (50.0, "  new-family check: fold 1 of 2 (100 models held out)"),
-             (80.0, "  new-family check: fold 2 of 2 (99 models held out)"), (110.0, "Wrote results/..."),
+    """The lines as `bayes-sauce run` prints them (five stages; the fit's Time: line with its pilot)."""
+    lines = [(0.0, "== [1/5] dataset =="), (5.0, "== [2/5] replication of the paper's OLS =="),
+             (9.0, "== [3/5] Bayesian fit (hierarchical.toml) =="),
+             (40.0, "Time: compile 10.5 s, pilot 5.5 s, sampling 14.0 s, deterministics and log densities 3.0 s"),
+             (41.0, "== [4/5] predictive checks =="), (50.0, "  new-family check: fold 1 of 2 (100 models held out)"),
+             (80.0, "  new-family check: fold 2 of 2 (99 models held out)"), (110.0, "== [5/5] report =="),
              (120.0, "Done in 120 s.")]
-    assert numbers.fit_times(lines) == (10.5, 14.0)
-    assert numbers.run_stages(lines, 121.0) == {"data_and_replication": 9.0, "fit": 32.0, "report": 80.0,
-                                                 "fold_fits": 60.0}
+    assert numbers.fit_times(lines) == {"compile": 10.5, "pilot": 5.5, "sampling": 14.0}
+    assert numbers.fit_times([(0.0, "Time: compile 2.0 s, sampling 3.0 s")])["pilot"] == 0.0
+    stages = numbers.run_stages(lines, 121.0)
+    assert stages == {"dataset": 5.0, "replication of the paper's OLS": 4.0, "Bayesian fit (hierarchical.toml)": 32.0,
+                      "predictive checks": 69.0, "report": 11.0}
+    assert numbers.stage(stages, "dataset", "replication") == 9.0
 
 
 @pytest.mark.parametrize(("value", "text"), [(0.83, "0.83x"), (3.2, "3.2x"), (251.0, "250x"), (657.0, "660x"),
