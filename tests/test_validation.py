@@ -284,9 +284,13 @@ def test_ctrl_c_that_nutpie_swallows_after_its_last_draw_is_still_an_interruptio
         return full
 
     monkeypatch.setattr(nutpie, "sample", swallowing)
-    with pytest.raises(KeyboardInterrupt):
-        sampling.run_nuts(model, SamplingSpec(draws=10, tune=10, chains=2), [], compiled=object())
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # pytest-xdist's workers ignore SIGINT
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            sampling.run_nuts(model, SamplingSpec(draws=10, tune=10, chains=2), [], compiled=object())
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 INTERRUPTED = "bayes-sauce: interrupted; completed fits are kept, a partly written one is not"
