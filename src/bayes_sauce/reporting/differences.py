@@ -237,8 +237,8 @@ def threshold_note(c: Comparison) -> list[str]:
 def disagreements(tables: dict[str, pd.DataFrame], fit: Fit, ols: Replication | None) -> list[str]:
     """Sentences on where the posterior and the paper differ, and why, generated from the numbers and the structure."""
     c = Comparison(tables, fit, ols)
-    notes = (views_note(c) + model_view_note(c) + protocol_note(c) + lineage_note(c) + single_family_note(c) + failures_note(c)
-             + spread_note(c) + uninformed_note(c) + threshold_note(c))
+    notes = (views_note(c) + model_view_note(c) + protocol_note(c) + lineage_note(c) + single_family_note(c)
+             + failures_note(c) + spread_note(c) + uninformed_note(c) + threshold_note(c))
     compared = c.rows["paper"].notna() & c.rows["lo"].notna()
     notes.append(f"Of the {int(compared.sum())} paper-view quantities with a published value and a posterior interval, "
                  f"{int((compared & ~c.outside).sum())} have the paper's value inside our {fit.prob:.0%} interval.")

@@ -128,14 +128,12 @@ class Priors(Strict):
         return self
 
 
-
-
 # Spec priors whose random variables are named otherwise: the group prior sets the pool or group offsets, the period
 # prior the cohort offsets. Every other prior of the spec is the variable of its own name.
 PRIOR_VARIABLES = {"group": ("pool_offset", "group_offset"), "period": ("period_offset",)}
 
 
-def prior_variables(priors: BaseModel) -> list[str]:
+def prior_variables(priors: Priors) -> list[str]:
     """The random variables that carry a spec's ``[priors]`` (those the structure uses are in its model), not the
     hierarchical levels drawn around them (developer, family, fine-tuner levels, random-walk steps): power-scaling
     those would scale the model itself, as the priorsense authors advise against."""
