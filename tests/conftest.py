@@ -21,6 +21,7 @@ def pytest_runtest_protocol(item, nextitem):
     return (yield)
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which writes the groups into the test ids
 def pytest_collection_modifyitems(config, items):
     """For ``pytest -n N --dist loadgroup`` (pytest-xdist): the tests that share a fixture built once per session or
     module (``run_dir``; a module's own fits) go to one worker together, so no fixture is built twice; the others
