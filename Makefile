@@ -11,7 +11,7 @@ VENV := .venv
 STAMP := $(VENV)/.synced
 RAW ?= ../shared/data_raw
 
-.PHONY: setup run test test-slow test-all data bench notebooks readme-numbers clean
+.PHONY: setup run test test-slow test-known-failures test-all data bench notebooks readme-numbers clean
 
 setup: $(STAMP)
 
@@ -27,9 +27,14 @@ run: setup
 test: setup
 	$(VENV)/bin/pytest -n 2 --dist loadgroup --durations=15
 
-# The slow tests alone: notebooks executed, the real-size recovery, sweeps on a Dask cluster (CI runs them too).
+# The slow tests alone: notebooks executed, sweeps and calibration on a Dask cluster, the Chromium render (CI runs
+# them too), on two workers: a small fit's compile is single-threaded, so two overlap. Tests marked xfail (known
+# failures of open issues, listed in the README) gate nothing, so CI leaves them to `make test-known-failures`.
 test-slow: setup
-	$(VENV)/bin/pytest -m slow --durations=15
+	$(VENV)/bin/pytest -m "slow and not xfail" -n 2 --dist loadgroup --durations=15
+
+test-known-failures: setup
+	$(VENV)/bin/pytest -m "xfail" -rxX --durations=15
 
 test-all: setup
 	$(VENV)/bin/pytest -m ""

@@ -201,7 +201,7 @@ def test_a_fitted_prior_that_contradicts_the_simulator_flags_beta(tmp_path):
     # within developers. A prior that puts beta near 1.5 when the simulator draws it around 0.5 cannot hide.
     fitter = small_spec().to_dict()
     fitter["priors"]["beta"] = {"dist": "Normal", "mu": 1.5, "sigma": 0.05}
-    result = _calibrate(tmp_path, spec_from_dict(fitter), simulator=small_spec(), n=20)
+    result = _calibrate(tmp_path, spec_from_dict(fitter), simulator=small_spec(), n=8)
     coverage = coverage_table(result.ranks).set_index("quantity")
     assert not coverage.loc["beta", "calibrated"]
     assert coverage.loc["beta", "mean_pit"] < 0.3  # the fitted beta sits above the truth
