@@ -266,6 +266,23 @@ def test_ctrl_c_ends_with_one_line_and_exit_130(monkeypatch, capsys):
     assert capsys.readouterr().err.strip() == "bayes-sauce: interrupted; completed fits are kept, a partly written one is not"
 
 
+def test_ctrl_c_inside_compiled_code_is_an_interruption_not_an_internal_error(monkeypatch, capsys):
+    """numba answers a KeyboardInterrupt raised during its call with a SystemError caused by it (seen in the slow
+    Ctrl-C test when the signal landed while the pilot's curvature was computed)."""
+    from bayes_sauce.cli import analysis
+
+    def interrupted_in_numba(args):
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as err:
+            raise SystemError("CPUDispatcher(<function numba_funcified_fgraph>) returned a result with an exception "
+                              "set") from err
+
+    monkeypatch.setattr(analysis, "cmd_data", interrupted_in_numba)
+    assert main(["data"]) == 130
+    assert capsys.readouterr().err.strip() == "bayes-sauce: interrupted; completed fits are kept, a partly written one is not"
+
+
 # --- fit folders: one tiny fit that fails the gate (one chain) --------------------------------------------------
 
 @pytest.fixture(scope="module")

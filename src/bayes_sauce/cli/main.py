@@ -75,6 +75,16 @@ def quiet_libraries(verbose: bool) -> None:
         os.environ.setdefault("PYTHONWARNINGS", "ignore")  # Dask workers and other child processes
 
 
+def interrupted(err: BaseException | None) -> bool:
+    """Ctrl-C, or an error that Ctrl-C caused inside compiled code: numba answers a KeyboardInterrupt raised during
+    its call with a SystemError caused by it (the pilot's curvature is computed that way)."""
+    while err is not None:
+        if isinstance(err, KeyboardInterrupt):
+            return True
+        err = err.__cause__ or err.__context__
+    return False
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     quiet_libraries(args.verbose)
@@ -82,10 +92,10 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.setdefault("RUST_BACKTRACE", "0")  # a sampler panic prints its message, not a backtrace
     try:
         return args.func(args)
-    except KeyboardInterrupt:
-        print("\nbayes-sauce: interrupted; completed fits are kept, a partly written one is not", file=sys.stderr)
-        return 130
     except BaseException as err:  # noqa: BLE001 - the one boundary: expected errors get a line, bugs a pointer
+        if interrupted(err):
+            print("\nbayes-sauce: interrupted; completed fits are kept, a partly written one is not", file=sys.stderr)
+            return 130
         if not isinstance(err, Exception) and not is_panic(err):
             raise  # SystemExit and the like
         if args.debug:
