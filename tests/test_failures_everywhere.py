@@ -15,7 +15,7 @@ from scipy.stats import norm
 
 from bayes_sauce.model.families import mixture_logp, mixture_rows
 from bayes_sauce.model.new_rows import dataset_frame
-from bayes_sauce.paths import DEFAULT_SPEC
+from bayes_sauce.paths import DEFAULT_SPEC, MODELS_DIR
 from bayes_sauce.predictive.predict import predict
 from bayes_sauce.predictive.prior import sample_prior
 from bayes_sauce.spec.schema import SpecError, merge, read_spec_dict, spec_from_dict
@@ -144,3 +144,14 @@ def test_failures_everywhere_needs_the_family_structure():
                   "failures": "everywhere", "family_dist": "normal", "protocol_offset": False}})
     with pytest.raises(SpecError, match="failures = 'mixture' or 'everywhere' need structure = 'families'"):
         spec_from_dict(raw)
+
+
+@pytest.mark.parametrize("candidate, base", [("failures_everywhere", DEFAULT_SPEC),
+                                             ("walk_failures_everywhere", MODELS_DIR / "developer_walk.toml")])
+def test_candidate_specs_change_only_the_failures(candidate, base):
+    """Each candidate is its base spec with failures = "everywhere" and nothing else changed (priors included)."""
+    base, spec = read_spec_dict(base), read_spec_dict(MODELS_DIR / f"{candidate}.toml")
+    assert spec["model"].pop("failures") == "everywhere" and base["model"].pop("failures") == "mixture"
+    for key in ("name", "description"):
+        spec.pop(key), base.pop(key)
+    assert spec == base
