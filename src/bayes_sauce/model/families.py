@@ -152,7 +152,7 @@ class Observation:
     failure_share: pt.TensorVariable  # per model: failure_rate where a failure is possible (mixture_rows), else 0
     failure_mean: float
     failure_var: pt.TensorVariable
-    compared: np.ndarray  # fine-tunes in a family with other members: the ones the mixture applies to
+    compared: np.ndarray  # fine-tunes in a family with other members: the ones damage applies to (mixture_rows)
     edge: float  # observed normalised scores are kept this far inside (0, 1): censored there
     scales: NoiseScales
 
@@ -206,27 +206,14 @@ def _logit_normal_logp(y, mean, var, edge):
     return _censored(y, edge, _normal_logp(y, mean, var), (low - mean) / sd, (low + mean) / sd)
 
 
-def _component_densities(y, mu, core_sd, shift, var_damaged, failure_mean, failure_var, edge) -> list:
-    """log density of the core, damaged and failure components."""
-    return [_core_logp(y, mu, core_sd, edge), _logit_normal_logp(y, mu - shift, var_damaged, edge),
-            _logit_normal_logp(y, failure_mean, failure_var, edge)]
-
-
-def component_logps(y, mu, core_sd, shift, var_damaged, damaged_share, failure_share, failure_mean, failure_var,
-                    edge):
-    """log (weight x density) of the core, damaged and failure components, stacked on the first axis."""
-    core, damaged, failure = _component_densities(y, mu, core_sd, shift, var_damaged, failure_mean, failure_var, edge)
-    keep = pt.log1p(-failure_share)
-    return pt.stack([keep + pt.log1p(-damaged_share) + core, keep + pt.log(damaged_share) + damaged,
-                     pt.log(failure_share) + failure])
-
-
 def mixture_components(y, mu, core_sd, shift, var_damaged, damaged_share, failure_share, failure_mean, failure_var,
                        compared, edge):
     """log (weight x density) of each component where it applies, -inf where it does not (``mixture_logp``'s
     parameters): the damaged component for a compared fine-tune (``compared`` 1) only, the failure component where
     ``failure_share`` is positive (``mixture_rows`` says where), the core with the weight the others leave."""
-    core, damaged, failure = _component_densities(y, mu, core_sd, shift, var_damaged, failure_mean, failure_var, edge)
+    core = _core_logp(y, mu, core_sd, edge)
+    damaged = _logit_normal_logp(y, mu - shift, var_damaged, edge)
+    failure = _logit_normal_logp(y, failure_mean, failure_var, edge)
     is_compared, can_fail = pt.eq(compared, 1), pt.gt(failure_share, 0)
     keep = pt.log1p(-failure_share)
     return pt.stack([
