@@ -16,7 +16,7 @@ from scipy.stats import norm
 
 from bayes_sauce.model.build import build_model
 from bayes_sauce.model.design import prepare
-from bayes_sauce.model.families import component_logps, mixture_logp
+from bayes_sauce.model.families import mixture_components, mixture_logp
 from bayes_sauce.paths import DEFAULT_SPEC
 from bayes_sauce.scale import logit_measurement_sd
 from bayes_sauce.spec.schema import merge, read_spec_dict, spec_from_dict
@@ -82,9 +82,9 @@ def test_every_component_integrates_to_one_with_its_edge_masses(alpha, seed):
 
         def densities(y, one=one, weights=weights):
             ones = np.ones_like(y)
-            parts = component_logps(y, one["mu"] * ones, one["core_sd"] * ones, one["shift"],
-                                    one["var_damaged"] * ones, w, pi * ones, one["failure_mean"],
-                                    one["failure_var"] * ones, edge).eval()
+            parts = mixture_components(y, one["mu"] * ones, one["core_sd"] * ones, one["shift"],
+                                       one["var_damaged"] * ones, w, pi * ones, one["failure_mean"],
+                                       one["failure_var"] * ones, ones.astype(np.int64), edge).eval()
             return np.exp(parts - weights[:, None])
 
         inner, at_edges = densities(inside), densities(edges)

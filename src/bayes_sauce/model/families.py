@@ -12,7 +12,8 @@ For model i of family F (base developer B(F), compute x_F, period t_F), fine-tun
           density of y_i), censored where a score is kept half a question inside (0, 1): at or below chance, or
           perfect
     V(m) = the same noise as a logit variance at the accuracy a logit m predicts (delta method)
-    y_i  ~ core                                                               a family's root
+    y_i  ~ core                                                               a family's root or a lone fine-tune
+                                                 (failures = "everywhere": (1 - pi) core + pi Normal(m_fail, ...))
     y_i  ~ (1 - pi) [(1 - w) core + w Normal(mu_i - shift, sqrt(V(mu_i - shift) + sigma_damaged^2))]
            + pi Normal(m_fail, sqrt(sd_fail^2 + s(m_fail)^2))                 a fine-tune or merge
                                                                              in a family of two or more
@@ -24,8 +25,8 @@ upscaled or continued-pretraining models, and token counts recorded in other way
 beta_within, so that such accounting cannot drag beta: within families the gain from recorded compute
 is close to none. Every family's level is drawn around its developer's line at its own compute and period
 (centred there as far as the fit's pilot finds it pinned by its models, so that beta and the families' levels
-are nearly uncorrelated in the posterior); a failure is only possible in a
-family with other members (against which it can be told from a weak base), and a fine-tuner with a
+are nearly uncorrelated in the posterior); damage, and by default a failure, is only possible in a
+family with other members (against which it can be told from a weak base; ``mixture_rows``), and a fine-tuner with a
 single fine-tune has the average shift (its own effect cannot be told from its fine-tune's). The core
 component is exact for normal noise on the accuracy scale, so near the chance floor, where a logit is
 stretched, a score is as noisy as anywhere else; the likelihood integrates every model's own
@@ -147,11 +148,11 @@ class Observation:
     shift: pt.TensorVariable  # the damaged component's mean shift (0 without the mixture)
     var_damaged: pt.TensorVariable
     damaged_share: pt.TensorVariable
-    failure_rate: pt.TensorVariable  # the share of fine-tunes whose evaluation failed
-    failure_share: pt.TensorVariable  # per model: failure_rate where a failure can be told apart, else 0
+    failure_rate: pt.TensorVariable  # the share of evaluations that failed, where a failure is possible
+    failure_share: pt.TensorVariable  # per model: failure_rate where a failure is possible (mixture_rows), else 0
     failure_mean: float
     failure_var: pt.TensorVariable
-    compared: np.ndarray  # fine-tunes in a family with other members: the ones the mixture applies to
+    compared: np.ndarray  # fine-tunes in a family with other members: the ones damage applies to (mixture_rows)
     edge: float  # observed normalised scores are kept this far inside (0, 1): censored there
     scales: NoiseScales
 
@@ -205,23 +206,28 @@ def _logit_normal_logp(y, mean, var, edge):
     return _censored(y, edge, _normal_logp(y, mean, var), (low - mean) / sd, (low + mean) / sd)
 
 
-def component_logps(y, mu, core_sd, shift, var_damaged, damaged_share, failure_share, failure_mean, failure_var,
-                    edge):
-    """log (weight x density) of the core, damaged and failure components, stacked on the first axis."""
+def mixture_components(y, mu, core_sd, shift, var_damaged, damaged_share, failure_share, failure_mean, failure_var,
+                       compared, edge):
+    """log (weight x density) of each component where it applies, -inf where it does not (``mixture_logp``'s
+    parameters): the damaged component for a compared fine-tune (``compared`` 1) only, the failure component where
+    ``failure_share`` is positive (``mixture_rows`` says where), the core with the weight the others leave."""
+    core = _core_logp(y, mu, core_sd, edge)
+    damaged = _logit_normal_logp(y, mu - shift, var_damaged, edge)
+    failure = _logit_normal_logp(y, failure_mean, failure_var, edge)
+    is_compared, can_fail = pt.eq(compared, 1), pt.gt(failure_share, 0)
     keep = pt.log1p(-failure_share)
     return pt.stack([
-        keep + pt.log1p(-damaged_share) + _core_logp(y, mu, core_sd, edge),
-        keep + pt.log(damaged_share) + _logit_normal_logp(y, mu - shift, var_damaged, edge),
-        pt.log(failure_share) + _logit_normal_logp(y, failure_mean, failure_var, edge),
+        keep + pt.log1p(-pt.where(is_compared, damaged_share, 0.0)) + core,
+        pt.where(is_compared, keep + pt.log(damaged_share) + damaged, -np.inf),
+        pt.where(can_fail, pt.log(pt.maximum(failure_share, 1e-300)) + failure, -np.inf),
     ])
 
 
 def mixture_logp(y, mu, core_sd, shift, var_damaged, damaged_share, failure_share, failure_mean, failure_var,
                  compared, edge):
-    """Pointwise log density: the three-component mixture for a compared fine-tune, else the core component."""
-    parts = component_logps(y, mu, core_sd, shift, var_damaged, damaged_share, pt.maximum(failure_share, 1e-300),
-                            failure_mean, failure_var, edge)
-    return pt.where(pt.eq(compared, 1), pm.math.logsumexp(parts, axis=0), _core_logp(y, mu, core_sd, edge))
+    """Pointwise log density: the mixture of the components that apply to each model (``mixture_components``)."""
+    return pm.math.logsumexp(mixture_components(y, mu, core_sd, shift, var_damaged, damaged_share, failure_share,
+                                                failure_mean, failure_var, compared, edge), axis=0)
 
 
 def mixture_draw(mu, core_sd, shift, var_damaged, damaged_share, failure_share, failure_mean, failure_var, compared,
@@ -245,6 +251,20 @@ def mixture_draw(mu, core_sd, shift, var_damaged, damaged_share, failure_share, 
 def mixture_dist(*params_and_size):
     """``mixture_draw`` with the ``size`` CustomDist passes (the model's observed shape)."""
     return mixture_draw(*params_and_size[:-1])
+
+
+def mixture_rows(failures: str, finetune: np.ndarray, others: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Which models each component beside the core applies to (the fit's and new rows' one rule), from whether each
+    is a fine-tune and has other members in its family: (``compared``, ``can_fail``).
+
+    Damage only to a compared fine-tune, a fine-tune in a family with other members: it is told apart from a weak
+    base only against them (in a family of one the family's level absorbs it). A failed evaluation (``model.failures``):
+    ``"mixture"`` as damage; ``"everywhere"`` for every model, roots and lone fine-tunes too (a score near chance is
+    then a failed evaluation or a weak family, weighed by the failure rate's prior and the failure component's
+    location, rather than always a weak family); ``"none"`` for none."""
+    compared = np.asarray(finetune, dtype=bool) & np.asarray(others, dtype=bool)
+    can_fail = {"mixture": compared, "everywhere": np.ones_like(compared), "none": np.zeros_like(compared)}[failures]
+    return compared, can_fail
 
 
 def _fine_tuners(spec: Spec, design: Design) -> pt.TensorVariable:
@@ -299,14 +319,12 @@ def family_observation(spec: Spec, design: Design, beta, developers, period_raw,
     else:
         share, shift = pt.as_tensor(1e-12), pt.as_tensor(0.0)
         scales = NoiseScales(accuracy_noise, sigma_closed, None)
-    failure = (pm.math.invlogit(prior_rv("failure_rate", priors.failure_rate)) if opts.failures == "mixture"
+    failure = (pm.math.invlogit(prior_rv("failure_rate", priors.failure_rate)) if opts.failures != "none"
                else pt.as_tensor(0.0))
     core_sd, var_damaged, failure_var = component_noise(spec, design, mu, shift, design.is_closed, scales)
-    # Damage and failure are told apart from a weak base only against the family's other members: in a
-    # family of one, the family's level absorbs them.
-    compared = finetune & (size[fam.family_idx] >= 2)
+    compared, can_fail = mixture_rows(opts.failures, finetune, size[fam.family_idx] >= 2)
     return Observation(mu=mu, family_level=family_level, core_sd=core_sd, shift=shift, var_damaged=var_damaged,
-                       damaged_share=share, failure_rate=failure, failure_share=failure * compared,
+                       damaged_share=share, failure_rate=failure, failure_share=failure * can_fail,
                        failure_mean=opts.failure_logit_mean, failure_var=failure_var, compared=compared,
                        edge=design.scale.edge, scales=scales)
 
@@ -328,9 +346,8 @@ def observe(obs: Observation, y: np.ndarray) -> pt.TensorVariable:
 
 def failure_probability(obs: Observation, y: np.ndarray) -> pt.TensorVariable:
     """P(failed evaluation | score, parameters) per model: the failure component's share of the density."""
-    parts = component_logps(y, obs.mu, obs.core_sd, obs.shift, obs.var_damaged, obs.damaged_share,
-                            pt.maximum(obs.failure_share, 1e-300), obs.failure_mean, obs.failure_var, obs.edge)
-    return pt.where(obs.failure_share > 0, pt.exp(parts[2] - pm.math.logsumexp(parts, axis=0)), 0.0)
+    parts = mixture_components(y, *obs.params())
+    return pt.exp(parts[2] - pm.math.logsumexp(parts, axis=0))
 
 
 def noise(design: Design, logit, is_closed, accuracy_noise, sigma_closed):
@@ -361,10 +378,10 @@ def component_noise(spec: Spec, design: Design, mu, shift, is_closed, scales: No
     return core_sd, var_damaged, pt.broadcast_to(pt.as_tensor(spec.model.failure_logit_sd**2 + sampling), mu.shape)
 
 
-def _new_params(spec: Spec, design: Design, obs: Observation, mu, is_closed, compared) -> tuple:
+def _new_params(spec: Spec, design: Design, obs: Observation, mu, is_closed, compared, can_fail) -> tuple:
     """The mixture's parameters for new rows (their noise at the accuracy each component predicts, as in the fit)."""
     core_sd, var_damaged, failure_var = component_noise(spec, design, mu, obs.shift, is_closed, obs.scales)
-    return (mu, core_sd, obs.shift, var_damaged, obs.damaged_share, obs.failure_rate * compared, obs.failure_mean,
+    return (mu, core_sd, obs.shift, var_damaged, obs.damaged_share, obs.failure_rate * can_fail, obs.failure_mean,
             failure_var, compared.astype(np.int64), obs.edge)
 
 
@@ -394,12 +411,13 @@ def new_family_rows(spec: Spec, design: Design, new, beta, level, period, obs: O
     mu = pm.Deterministic("new_mu", family_level + model["beta_within"] * (x_c - family_x) + new.finetune * tuner
                           + protocol_shift(spec, is_closed), dims="new_model")
     pm.Deterministic("new_line", mu - pt.where(known, 0.0, fresh), dims="new_model")  # a new family at its line
-    # As in the fit, the mixture applies only to a fine-tune in a family with other members (a fitted family's
-    # models other than the row itself, or the other rows of the same new family).
+    # As in the fit (mixture_rows), a family's other members are a fitted family's models other than the row itself,
+    # or the other rows of the same new family.
     rows_per_new = np.bincount(new.new_family_idx[~known], minlength=n_new)[new.new_family_idx]
     others = fam.models_per_family[f] - new.family_member
-    compared = new.finetune & np.where(known, others >= 1, rows_per_new >= 2)
-    params = _new_params(spec, design, obs, mu, is_closed, compared)
+    has_others = np.where(known, others >= 1, rows_per_new >= 2)
+    compared, can_fail = mixture_rows(spec.model.failures, new.finetune, has_others)
+    params = _new_params(spec, design, obs, mu, is_closed, compared, can_fail)
     pm.Deterministic("new_scale", params[1], dims="new_model")
     # The mixture's weights (mixture_draw's): the chance that the new model is a failed evaluation or damaged.
     pm.Deterministic("new_p_failure", params[5], dims="new_model")

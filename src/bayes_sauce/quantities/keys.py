@@ -101,7 +101,7 @@ class Key:
             "n_obs": "Models fitted",
             "r2": "R2 of the paper's regression",
             "scalar": f"Posterior of {self.subject}",
-            "failure_share": "Share of fine-tunes whose evaluation failed",
+            "failure_share": "Share of evaluations that failed, where a failure is possible (model.failures)",
             "failures_per_draw": "Models that are failed evaluations (count per draw)",
             "shapley": f"{c}'s share of the variance in scores",
             "finite_population_sd": f"SD over models of the {component_name(self.component)} component",

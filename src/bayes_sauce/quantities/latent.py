@@ -82,14 +82,10 @@ def state_probabilities(fit: Fit) -> xr.Dataset:
     y = model["y"]
     names = list(inspect.signature(families.mixture_logp).parameters)[1:]
     p = dict(zip(names, y.owner.op.dist_params(y.owner), strict=True))
-    logps = families.component_logps(model["y_observed"], p["mu"], p["core_sd"], p["shift"], p["var_damaged"],
-                                     p["damaged_share"], pt.maximum(p["failure_share"], 1e-300), p["failure_mean"],
-                                     p["failure_var"], p["edge"])
-    mixed = pt.exp(logps - pm.math.logsumexp(logps, axis=0))
-    core_only = pt.as_tensor(np.eye(len(STATES))[:, :1]) * pt.ones_like(mixed)
+    logps = families.mixture_components(model["y_observed"], *p.values())
     with model:
         model.add_coord("mixture_state", STATES)
-        pm.Deterministic("state_probability", pt.where(pt.eq(p["compared"], 1), mixed, core_only),
+        pm.Deterministic("state_probability", pt.exp(logps - pm.math.logsumexp(logps, axis=0)),
                          dims=("mixture_state", "model"))
         pm.Deterministic("observation_mean", p["mu"] * pt.ones_like(model["y_observed"]), dims="model")
         pm.Deterministic("damaged_variance", p["var_damaged"] * pt.ones_like(model["y_observed"]), dims="model")

@@ -205,7 +205,8 @@ def quantities(fit: Fit, comps: xr.Dataset | None = None, views_: list[View] | N
             for name, unit, what in SCALARS if name in post]
     if "failure_rate" in post:
         out.append(Quantity(Key("failure_share"), 1 / (1 + np.exp(-post["failure_rate"])), "share",
-                            "posterior of the share of fine-tunes whose evaluation failed (scored near chance)"))
+                            "posterior of the share of evaluations that failed (scored near chance) among the models a "
+                            "failure is possible for (model.failures)"))
     for view in fit_views(fit, comps) if views_ is None else views_:
         out += view_quantities(fit, view)
     out += headline.data_quantities(fit.rows, fit.spec.data.outcome)

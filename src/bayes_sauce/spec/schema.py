@@ -100,7 +100,9 @@ class ModelSpec(Strict):
     # Families only: a fine-tune is usually at its base's level, but a share of them are damaged (a
     # shifted, wider component); a share are failed evaluations scoring near chance whatever their inputs.
     finetunes: Literal["mixture", "normal"] = "mixture"
-    failures: Literal["mixture", "none"] = "mixture"
+    # Failed evaluations (model/families.py: mixture_rows): mixture, possible for a fine-tune in a family with other
+    # members only (as damage); everywhere, for every model, roots and fine-tunes alone in their family too; none.
+    failures: Literal["mixture", "everywhere", "none"] = "mixture"
     # Families only: families' levels around their developer's line, normal or skew-normal (mean zero, a learnt
     # shape ``family_skew``: a long tail of weak pretraining runs on one side, a short one on the other).
     family_dist: Literal["normal", "skew_normal"] = "normal"
@@ -132,8 +134,8 @@ class ModelSpec(Strict):
         if not families and self.family_dist != "normal":
             raise ValueError("family_dist = 'skew_normal' needs structure = 'families'; set family_dist = 'normal'")
         if not families and (self.finetunes != "normal" or self.failures != "none"):
-            raise ValueError("finetunes = 'mixture' and failures = 'mixture' need structure = 'families'; set "
-                             "finetunes = 'normal' and failures = 'none'")
+            raise ValueError("finetunes = 'mixture' and failures = 'mixture' or 'everywhere' need structure = "
+                             "'families'; set finetunes = 'normal' and failures = 'none'")
         return self
 
 
