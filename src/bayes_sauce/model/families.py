@@ -47,7 +47,7 @@ from pymc.distributions.transforms import Transform
 from bayes_sauce.model.design import Design
 from bayes_sauce.model.effects import LocationScale, pooled, prior_rv, protocol_shift
 from bayes_sauce.scale import logit_measurement_sd
-from bayes_sauce.spec.schema import Spec
+from bayes_sauce.spec.schema import ModelSpec, Spec
 
 LOG_2PI = float(np.log(2 * np.pi))
 SQRT_2_OVER_PI = float(np.sqrt(2 / np.pi))
@@ -253,17 +253,21 @@ def mixture_dist(*params_and_size):
     return mixture_draw(*params_and_size[:-1])
 
 
-def mixture_rows(failures: str, finetune: np.ndarray, others: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Which models each component beside the core applies to (the fit's and new rows' one rule), from whether each
-    is a fine-tune and has other members in its family: (``compared``, ``can_fail``).
+def mixture_rows(options: ModelSpec, finetune: np.ndarray, others: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Which models each component beside the core applies to (the fit's and new rows' one rule), from the model
+    options and whether each is a fine-tune with other members in its family: (``compared``, ``can_fail``).
 
-    Damage only to a compared fine-tune, a fine-tune in a family with other members: it is told apart from a weak
-    base only against them (in a family of one the family's level absorbs it). A failed evaluation (``model.failures``):
-    ``"mixture"`` as damage; ``"everywhere"`` for every model, roots and lone fine-tunes too (a score near chance is
-    then a failed evaluation or a weak family, weighed by the failure rate's prior and the failure component's
-    location, rather than always a weak family); ``"none"`` for none."""
-    compared = np.asarray(finetune, dtype=bool) & np.asarray(others, dtype=bool)
-    can_fail = {"mixture": compared, "everywhere": np.ones_like(compared), "none": np.zeros_like(compared)}[failures]
+    Damage (``model.finetunes = "mixture"``) only to a compared fine-tune, a fine-tune in a family with other members:
+    it is told apart from a weak base only against them (in a family of one the family's level absorbs it); with
+    ``"normal"`` fine-tunes to none, so that no component is left with a negligible weight but a heavy tail (its logit
+    variance grows as its mean falls, and far below the data it outweighs the core: a second mode). A failed
+    evaluation (``model.failures``): ``"mixture"`` for a compared fine-tune; ``"everywhere"`` for every model, roots and
+    lone fine-tunes too (a score near chance is then a failed evaluation or a weak family, weighed by the failure
+    rate's prior and the failure component's location, rather than always a weak family); ``"none"`` for none."""
+    told_apart = np.asarray(finetune, dtype=bool) & np.asarray(others, dtype=bool)
+    compared = told_apart if options.finetunes == "mixture" else np.zeros_like(told_apart)
+    can_fail = {"mixture": told_apart, "everywhere": np.ones_like(told_apart),
+                "none": np.zeros_like(told_apart)}[options.failures]
     return compared, can_fail
 
 
@@ -322,7 +326,7 @@ def family_observation(spec: Spec, design: Design, beta, developers, period_raw,
     failure = (pm.math.invlogit(prior_rv("failure_rate", priors.failure_rate)) if opts.failures != "none"
                else pt.as_tensor(0.0))
     core_sd, var_damaged, failure_var = component_noise(spec, design, mu, shift, design.is_closed, scales)
-    compared, can_fail = mixture_rows(opts.failures, finetune, size[fam.family_idx] >= 2)
+    compared, can_fail = mixture_rows(opts, finetune, size[fam.family_idx] >= 2)
     return Observation(mu=mu, family_level=family_level, core_sd=core_sd, shift=shift, var_damaged=var_damaged,
                        damaged_share=share, failure_rate=failure, failure_share=failure * can_fail,
                        failure_mean=opts.failure_logit_mean, failure_var=failure_var, compared=compared,
@@ -416,7 +420,7 @@ def new_family_rows(spec: Spec, design: Design, new, beta, level, period, obs: O
     rows_per_new = np.bincount(new.new_family_idx[~known], minlength=n_new)[new.new_family_idx]
     others = fam.models_per_family[f] - new.family_member
     has_others = np.where(known, others >= 1, rows_per_new >= 2)
-    compared, can_fail = mixture_rows(spec.model.failures, new.finetune, has_others)
+    compared, can_fail = mixture_rows(spec.model, new.finetune, has_others)
     params = _new_params(spec, design, obs, mu, is_closed, compared, can_fail)
     pm.Deterministic("new_scale", params[1], dims="new_model")
     # The mixture's weights (mixture_draw's): the chance that the new model is a failed evaluation or damaged.
