@@ -321,6 +321,38 @@ def test_ctrl_c_that_nutpie_swallows_after_its_last_draw_is_still_an_interruptio
         signal.signal(signal.SIGINT, previous)
 
 
+@pytest.mark.nuts  # run_nuts itself, the pilot and nutpie stubbed: nothing is sampled
+def test_ctrl_c_that_a_finalizer_swallows_during_the_pilot_stops_before_sampling(monkeypatch):
+    """A SIGINT landing in a finalizer (numba's type disposal, while the pilot's curvature is computed) is printed as
+    "Exception ignored" and lost; the slow Ctrl-C test then sampled its million draws on. run_nuts notes it and stops
+    before the main sampling."""
+    import nutpie
+
+    with pm.Model() as model:
+        pm.Normal("x")
+
+    def swallowing_pilot(*args, **kwargs):
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(1)  # the handler runs here
+        except KeyboardInterrupt:
+            pass  # as a finalizer does
+        return {}
+
+    def sampled(*args, **kwargs):
+        raise AssertionError("sampled after an interruption")
+
+    monkeypatch.setattr(sampling, "pilot_weights", swallowing_pilot)
+    monkeypatch.setattr(sampling.centring, "groups", lambda model: ["family_level"])  # so that a pilot runs
+    monkeypatch.setattr(nutpie, "sample", sampled)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # pytest-xdist's workers ignore SIGINT
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            sampling.run_nuts(model, SamplingSpec(draws=10, tune=10, chains=2), [], compiled=object())
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 INTERRUPTED = "bayes-sauce: interrupted; completed fits are kept, a partly written one is not"
 
 

@@ -126,21 +126,28 @@ def run_nuts(model: pm.Model, sampling: SamplingSpec, stored: list[str], cores: 
     timings = Timings()
     cores = cores or min(sampling.chains, 2)
     piloted = weights is None and bool(centring.groups(model))
-    if compiled is None and (sampling.sampler == "nutpie" or piloted):
+    # A Ctrl-C that lands in a finalizer (numba's, while the pilot's curvature is computed) is printed as "Exception
+    # ignored" and lost: noted here, it stops the run before the main sampling starts.
+    with interrupts_noted() as noted:
+        if compiled is None and (sampling.sampler == "nutpie" or piloted):
+            start = time.perf_counter()
+            compiled = compile_nutpie(model)
+            timings.compile_s = time.perf_counter() - start
+        if piloted:
+            start = time.perf_counter()
+            weights = pilot_weights(model, compiled, sampling, cores)
+            timings.pilot_s = time.perf_counter() - start
+        if noted:
+            raise KeyboardInterrupt
+        weights = weights or {}
+        values = centring.set_weights(model, weights)
+        if sampling.sampler == "nutpie" and values:
+            compiled = compiled.with_data(**values)
         start = time.perf_counter()
-        compiled = compile_nutpie(model)
-        timings.compile_s = time.perf_counter() - start
-    if piloted:
-        start = time.perf_counter()
-        weights = pilot_weights(model, compiled, sampling, cores)
-        timings.pilot_s = time.perf_counter() - start
-    weights = weights or {}
-    values = centring.set_weights(model, weights)
-    if sampling.sampler == "nutpie" and values:
-        compiled = compiled.with_data(**values)
-    start = time.perf_counter()
-    tree, compile_s = _sample(model, sampling, cores, progress, compiled)
-    timings.sample_s = time.perf_counter() - start - compile_s
+        tree, compile_s = _sample(model, sampling, cores, progress, compiled)
+        timings.sample_s = time.perf_counter() - start - compile_s
+    if noted:
+        raise KeyboardInterrupt
     timings.compile_s += compile_s
     tree.attrs["centring"] = centring.to_json(weights)
     start = time.perf_counter()
