@@ -321,7 +321,7 @@ def family_observation(spec: Spec, design: Design, beta, developers, period_raw,
         share, shift = prior_rv("damaged_share", priors.damaged_share), prior_rv("damaged_shift", priors.damaged_shift)
         scales = NoiseScales(accuracy_noise, sigma_closed, prior_rv("sigma_damaged", priors.sigma_damaged))
     else:
-        share, shift = pt.as_tensor(1e-12), pt.as_tensor(0.0)
+        share, shift = pt.as_tensor(0.0), pt.as_tensor(0.0)  # no row is damaged (mixture_rows)
         scales = NoiseScales(accuracy_noise, sigma_closed, None)
     failure = (pm.math.invlogit(prior_rv("failure_rate", priors.failure_rate)) if opts.failures != "none"
                else pt.as_tensor(0.0))
