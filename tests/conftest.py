@@ -7,10 +7,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import pytensor
 import pytest
 
 from bayes_sauce.data.schema import AUTHORS_COLUMNS, CURATED_PATH
 from bayes_sauce.paths import PROJECT_ROOT
+
+# PyTensor records where each graph node was created (a walk up the stack per node, a fifth of the time of the many
+# small models the tests build and differentiate: 149 s against 119 s for test_families, test_developer_time and
+# test_noise_density); the record is for debugging a graph, and no test reads it.
+pytensor.config.traceback__limit = 0
 
 _SAMPLING_ALLOWED = [False]  # whether the running test (setup and teardown included) may run NUTS
 

@@ -62,7 +62,8 @@ def prior_quantities(fit: Fit, draws: int = PRIOR_DRAWS) -> dict[str, Quantity]:
     priors (``sample_prior``, seeded by the fit's seed)."""
     with warnings.catch_warnings():  # numba's note that it runs the skew-normal's draws in Python: not the user's
         warnings.filterwarnings("ignore", message="Numba will use object mode", category=UserWarning)
-        prior = sample_prior(fit.spec, Dataset(models=fit.rows), draws, int(fit.tree.attrs.get("seed", SEED)))
+        prior = sample_prior(fit.spec, Dataset(models=fit.rows), draws, int(fit.tree.attrs.get("seed", SEED)),
+                             predictive=False)
     return {q.id: q for q in posterior.quantities(prior)}
 
 
