@@ -39,14 +39,16 @@ def _pointwise(overrides: dict | None, seed: int):
 
 def _by_hand(params: dict, y: np.ndarray) -> np.ndarray:
     """log (weight x density) of the core, damaged and failure components, with scipy, for models inside the edges:
-    the core normal on the normalised-accuracy scale (Jacobian du/dy = u (1 - u)), the others normal logits; the
-    damaged one only for a compared fine-tune and the failure one only where its share is positive (else -inf)."""
+    the core and the damaged component normal on the normalised-accuracy scale (Jacobian du/dy = u (1 - u)), the
+    failure a normal logit; the damaged one only for a compared fine-tune and the failure one only where its share is
+    positive (else -inf)."""
     u = expit(y)
     pi, w = params["failure_share"], params["damaged_share"] * params["compared"]
     with np.errstate(divide="ignore"):
         return np.stack([
             np.log1p(-pi) + np.log1p(-w) + norm.logpdf(u, expit(params["mu"]), params["core_sd"]) + np.log(u * (1 - u)),
-            np.log(w) + np.log1p(-pi) + norm.logpdf(y, params["mu"] - params["shift"], np.sqrt(params["var_damaged"])),
+            np.log(w) + np.log1p(-pi) + norm.logpdf(u, expit(params["mu"] - params["shift"]), params["damaged_sd"])
+            + np.log(u * (1 - u)),
             np.log(pi) + norm.logpdf(y, params["failure_mean"], np.sqrt(params["failure_var"])),
         ])
 

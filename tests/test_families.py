@@ -91,16 +91,16 @@ def test_skew_normal_families_have_the_stated_density_and_mean_zero_around_their
 
 
 def test_mixture_log_density_is_the_stated_formula():
-    """Core: normalised accuracy normal around invlogit(mu) (as a density of the logit y); damaged: normal on the
-    logit scale shifted down; failure: normal near chance; the mixture only for a compared fine-tune."""
+    """Core: normalised accuracy normal around invlogit(mu) (as a density of the logit y); damaged: the same form
+    around invlogit(mu - shift); failure: a normal logit near chance; the mixture only for a compared fine-tune."""
     y = np.array([0.3, -1.2, -4.0, 0.8])
     mu, core_sd = np.array([0.4, 0.2, 0.1, 0.8]), np.array([0.01, 0.012, 0.02, 0.015])
-    shift, var_d, w, pi, m_f, var_f = 0.9, np.array([0.3, 0.25, 0.4, 0.2]), 0.12, 0.05, -4.5, 0.6
+    shift, sd_d, w, pi, m_f, var_f = 0.9, np.array([0.05, 0.04, 0.06, 0.03]), 0.12, 0.05, -4.5, 0.6
     compared = np.array([1, 1, 1, 0])
-    got = mixture_logp(y, mu, core_sd, shift, var_d, w, pi * compared, m_f, var_f, compared, EDGE).eval()
+    got = mixture_logp(y, mu, core_sd, shift, sd_d, w, pi * compared, m_f, var_f, compared, EDGE).eval()
     u = expit(y)
     core = norm.logpdf(u, expit(mu), core_sd) + np.log(u * (1 - u))
-    damaged = norm.logpdf(y, mu - shift, np.sqrt(var_d))
+    damaged = norm.logpdf(u, expit(mu - shift), sd_d) + np.log(u * (1 - u))
     failure = norm.logpdf(y, m_f, np.sqrt(var_f))
     expected = logsumexp([np.log((1 - pi) * (1 - w)) + core, np.log((1 - pi) * w) + damaged, np.log(pi) + failure],
                          axis=0)
@@ -114,8 +114,9 @@ EDGE = scale_of("mmlu_pro").edge  # half a question of MMLU-Pro on the normalise
 @pytest.mark.parametrize("centre", [-6.0, 0.3, 7.0])  # near chance, mid-range, near a perfect score
 def test_mixture_density_and_its_edge_masses_sum_to_one(centre):
     """Scores are kept half a question inside (0, 1): the density inside and the core's masses at the two edges
-    (a score at or below chance, or a perfect one) add up to one, for the core alone and the mixture (whose
-    damaged and failure components are normal on the logit scale, with next to no mass beyond the edges here)."""
+    (a score at or below chance, or a perfect one) add up to one, for the core alone and the mixture (whose damaged
+    component has the core's form and is censored as it is, and whose failure component, a normal logit, has next to
+    no mass beyond the edges here)."""
     low = logit(EDGE)
     inside = np.linspace(low, -low, 400_001)[1:-1]
     n = len(inside)

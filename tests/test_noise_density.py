@@ -83,7 +83,7 @@ def test_every_component_integrates_to_one_with_its_edge_masses(alpha, seed):
         def densities(y, one=one, weights=weights):
             ones = np.ones_like(y)
             parts = mixture_components(y, one["mu"] * ones, one["core_sd"] * ones, one["shift"],
-                                       one["var_damaged"] * ones, w, pi * ones, one["failure_mean"],
+                                       one["damaged_sd"] * ones, w, pi * ones, one["failure_mean"],
                                        one["failure_var"] * ones, ones.astype(np.int64), edge).eval()
             return np.exp(parts - weights[:, None])
 
@@ -94,9 +94,9 @@ def test_every_component_integrates_to_one_with_its_edge_masses(alpha, seed):
 
 def test_components_take_the_noise_at_the_accuracy_they_predict():
     """The stated formulas: the core's SD (normalised scale) is binomial sampling plus evaluation noise (plus a
-    self-reported score's extra spread) at invlogit(mu); the damaged component's logit variance is the same noise by
-    the delta method at mu - shift, plus sigma_damaged^2; the failure component's is failure_logit_sd^2 plus binomial
-    sampling at its mean."""
+    self-reported score's extra spread) at invlogit(mu); the damaged component's SD (normalised scale) is the same
+    noise at invlogit(mu - shift) plus sigma_damaged moved to that scale there (times q (1 - q)); the failure
+    component's logit variance is failure_logit_sd^2 plus binomial sampling at its mean."""
     model, design, at = _likelihood_parameters({"model": {"closed_models": "extra_noise"}})
     point = _prior_point(model, seed=7, accuracy_noise=0.03, sigma_closed=0.4, sigma_damaged=0.6, damaged_shift=1.2)
     p = at(point)
@@ -112,7 +112,8 @@ def test_components_take_the_noise_at_the_accuracy_they_predict():
     np.testing.assert_allclose(p["core_sd"], np.sqrt(normalised_var(p["mu"])), rtol=1e-10)
     damaged_mean = p["mu"] - 1.2
     u = expit(damaged_mean)
-    np.testing.assert_allclose(p["var_damaged"], normalised_var(damaged_mean) / (u * (1 - u)) ** 2 + 0.36, rtol=1e-9)
+    np.testing.assert_allclose(p["damaged_sd"], np.sqrt(normalised_var(damaged_mean) + (0.6 * u * (1 - u)) ** 2),
+                               rtol=1e-9)
     mean, sd = float(p["failure_mean"]), read_spec_dict(DEFAULT_SPEC)["model"]["failure_logit_sd"]
     np.testing.assert_allclose(p["failure_var"], sd**2 + logit_measurement_sd(scale.accuracy(mean), scale) ** 2,
                                rtol=1e-12)

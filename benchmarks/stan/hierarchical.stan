@@ -182,13 +182,17 @@ model {
   core[at_low] = log_Phi((edge - centre_u[at_low]) ./ core_sd[at_low]);
   core[at_high] = log_Phi((edge - (1 - centre_u[at_high])) ./ core_sd[at_high]);
   target += sum(core[solo]);
-  // Compared fine-tunes: (1 - pi) [(1 - w) core + w damaged] + pi failure; the damaged component's noise at
-  // mu - shift by the delta method (d logit / d u = 2 + 2 cosh(logit)), plus sigma_damaged^2.
+  // Compared fine-tunes: (1 - pi) [(1 - w) core + w damaged] + pi failure; the damaged component is the core's form
+  // around invlogit(mu - shift), its noise at that accuracy plus sigma_damaged moved to the accuracy scale there.
   {
     vector[N_cmp] m = mu[cmp] - damaged_shift;
-    vector[N_cmp] var_damaged = normalised_var(m, floor_, n_questions, accuracy_noise) .* square(2 + 2 * cosh(m))
-                                + square(sigma_damaged);
-    vector[N_cmp] damaged = censored_logit_normal(y[cmp], m, var_damaged, low, cmp_at_low, cmp_at_high);
+    vector[N_cmp] q = inv_logit(m);
+    vector[N_cmp] damaged_var = normalised_var(m, floor_, n_questions, accuracy_noise)
+                                + square(sigma_damaged * q .* (1 - q));
+    vector[N_cmp] damaged = -0.5 * (log(2 * pi()) + log(damaged_var) + square(u[cmp] - q) ./ damaged_var)
+                            + log_jacobian[cmp];
+    damaged[cmp_at_low] = log_Phi((edge - q[cmp_at_low]) ./ sqrt(damaged_var[cmp_at_low]));
+    damaged[cmp_at_high] = log_Phi((edge - (1 - q[cmp_at_high])) ./ sqrt(damaged_var[cmp_at_high]));
     real log_keep = log1m_inv_logit(failure_rate);
     vector[N_cmp] kept = log_sum_exp(log1m(damaged_share) + core[cmp], log(damaged_share) + damaged);
     target += sum(log_sum_exp(log_keep + kept, log_inv_logit(failure_rate) + failure_lp));

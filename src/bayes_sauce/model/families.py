@@ -11,13 +11,15 @@ For model i of family F (base developer B(F), compute x_F, period t_F), fine-tun
           accuracy mu_i predicts (binomial question sampling and evaluation noise on the accuracy scale; as a
           density of y_i), censored where a score is kept half a question inside (0, 1): at or below chance, or
           perfect
-    V(m) = the same noise as a logit variance at the accuracy a logit m predicts (delta method)
+    damaged: the normalised accuracy ~ Normal(invlogit(m), sqrt(n(m)^2 + (sigma_damaged q (1 - q))^2)), m = mu_i - shift,
+          q = invlogit(m), n(m) the core's noise SD at the accuracy m predicts: the core's form around a lower mean,
+          sigma_damaged a logit spread moved to the accuracy scale at q (delta method)
     y_i  ~ core                                                               a family's root or a lone fine-tune
                                                  (failures = "everywhere": (1 - pi) core + pi Normal(m_fail, ...))
-    y_i  ~ (1 - pi) [(1 - w) core + w Normal(mu_i - shift, sqrt(V(mu_i - shift) + sigma_damaged^2))]
-           + pi Normal(m_fail, sqrt(sd_fail^2 + s(m_fail)^2))                 a fine-tune or merge
-                                                                             in a family of two or more
-    (s(m)^2: V(m)'s binomial part; the damaged and failure components censored at the edges as the core is)
+    y_i  ~ (1 - pi) [(1 - w) core + w damaged] + pi Normal(m_fail, sqrt(sd_fail^2 + s(m_fail)^2))   a fine-tune or
+                                                                             merge in a family of two or more
+    (s(m)^2: binomial sampling as a logit variance at the accuracy m predicts; the damaged and failure components
+    censored at the edges as the core is)
 
 The level is the developer's (``build._developers``, with the Mundlak term). beta is the gain from
 compute between pretraining runs; a model's compute apart from its family's (pruned, distilled,
@@ -32,7 +34,13 @@ component is exact for normal noise on the accuracy scale, so near the chance fl
 stretched, a score is as noisy as anywhere else; the likelihood integrates every model's own
 deviation, so PyMC's pointwise log-likelihood is that of a new model of the same family. Every component's noise
 is taken at the accuracy the component predicts, never at the observed score, so that each is a density of the
-score (integrating to one with its censored edge masses) and the mixture's weights are what they say.
+score (integrating to one with its censored edge masses) and the mixture's weights are what they say. The damaged
+component is normal on the accuracy scale, as the core is, not on the logit scale: a logit-scale noise variance grows
+without bound as the predicted accuracy falls (1 / (q (1 - q))^2), so a family placed far below its members could
+explain them all as damaged by a component flat over the whole range (a trap chains fell into: on the shipped data,
+seed 20260208, one chain of four held Mistral-7B-v0.2's family 3.5 logits below the others, its five Bielik models
+30 log units less likely, R-hat 1.53); on the accuracy scale a damaged fine-tune far above its prediction is as
+unlikely as under the core.
 """
 
 from __future__ import annotations
@@ -146,7 +154,7 @@ class Observation:
     family_level: pt.TensorVariable  # per family: its level as the likelihood uses it
     core_sd: pt.TensorVariable  # the core component's SD on the normalised-accuracy scale
     shift: pt.TensorVariable  # the damaged component's mean shift (0 without the mixture)
-    var_damaged: pt.TensorVariable
+    damaged_sd: pt.TensorVariable  # the damaged component's SD on the normalised-accuracy scale
     damaged_share: pt.TensorVariable
     failure_rate: pt.TensorVariable  # the share of evaluations that failed, where a failure is possible
     failure_share: pt.TensorVariable  # per model: failure_rate where a failure is possible (mixture_rows), else 0
@@ -158,7 +166,7 @@ class Observation:
 
     def params(self) -> tuple:
         """The mixture's parameters in ``mixture_logp``'s order."""
-        return (self.mu, self.core_sd, self.shift, self.var_damaged, self.damaged_share, self.failure_share,
+        return (self.mu, self.core_sd, self.shift, self.damaged_sd, self.damaged_share, self.failure_share,
                 self.failure_mean, self.failure_var, self.compared.astype(np.int64), self.edge)
 
 
@@ -206,13 +214,13 @@ def _logit_normal_logp(y, mean, var, edge):
     return _censored(y, edge, _normal_logp(y, mean, var), (low - mean) / sd, (low + mean) / sd)
 
 
-def mixture_components(y, mu, core_sd, shift, var_damaged, damaged_share, failure_share, failure_mean, failure_var,
+def mixture_components(y, mu, core_sd, shift, damaged_sd, damaged_share, failure_share, failure_mean, failure_var,
                        compared, edge):
     """log (weight x density) of each component where it applies, -inf where it does not (``mixture_logp``'s
     parameters): the damaged component for a compared fine-tune (``compared`` 1) only, the failure component where
     ``failure_share`` is positive (``mixture_rows`` says where), the core with the weight the others leave."""
     core = _core_logp(y, mu, core_sd, edge)
-    damaged = _logit_normal_logp(y, mu - shift, var_damaged, edge)
+    damaged = _core_logp(y, mu - shift, damaged_sd, edge)
     failure = _logit_normal_logp(y, failure_mean, failure_var, edge)
     is_compared, can_fail = pt.eq(compared, 1), pt.gt(failure_share, 0)
     keep = pt.log1p(-failure_share)
@@ -223,29 +231,33 @@ def mixture_components(y, mu, core_sd, shift, var_damaged, damaged_share, failur
     ])
 
 
-def mixture_logp(y, mu, core_sd, shift, var_damaged, damaged_share, failure_share, failure_mean, failure_var,
+def mixture_logp(y, mu, core_sd, shift, damaged_sd, damaged_share, failure_share, failure_mean, failure_var,
                  compared, edge):
     """Pointwise log density: the mixture of the components that apply to each model (``mixture_components``)."""
-    return pm.math.logsumexp(mixture_components(y, mu, core_sd, shift, var_damaged, damaged_share, failure_share,
+    return pm.math.logsumexp(mixture_components(y, mu, core_sd, shift, damaged_sd, damaged_share, failure_share,
                                                 failure_mean, failure_var, compared, edge), axis=0)
 
 
-def mixture_draw(mu, core_sd, shift, var_damaged, damaged_share, failure_share, failure_mean, failure_var, compared,
+def mixture_draw(mu, core_sd, shift, damaged_sd, damaged_share, failure_share, failure_mean, failure_var, compared,
                  edge):
     """The same mixture as a generative graph: a component per model (core, damaged, failure), then a draw
-    from it. The core's is drawn on the normalised scale, the others on the logit scale, as in the likelihood; all
-    censored at the edges, as observed scores are. Plain random variables, so draws vectorise over posterior draws
+    from it. The core and the damaged component are drawn on the normalised scale, the failure on the logit scale,
+    as in the likelihood; all censored at the edges, as observed scores are. Plain random variables, so draws vectorise over posterior draws
     (``evaluate``)."""
     # The component from one uniform against the cumulative weights: PyMC's Categorical draws through a
     # per-element Python loop (20 s for 6,000 draws x 809 models); this is the same distribution.
     u = pm.Uniform.dist(pt.zeros(mu.shape), 1)
-    core_u = _between(pm.Normal.dist(pt.sigmoid(mu), core_sd), edge, 1 - edge)
-    core = pt.log(core_u) - pt.log1p(-core_u)
+    core, damaged = (_accuracy_draw(centre, sd, edge) for centre, sd in ((mu, core_sd), (mu - shift, damaged_sd)))
     low = _lower_edge(edge)
-    damaged = _between(pm.Normal.dist(mu - shift, pt.sqrt(var_damaged)), low, -low)
     failure = _between(pm.Normal.dist(failure_mean, pt.sqrt(failure_var)), low, -low)
     core_weight = (1 - failure_share) * (1 - damaged_share * compared)
     return pt.switch(u < core_weight, core, pt.switch(u < 1 - failure_share, damaged, failure))
+
+
+def _accuracy_draw(mu, sd, edge):
+    """A logit whose normalised accuracy is normal around invlogit(mu) with SD ``sd``, kept inside the edges."""
+    u = _between(pm.Normal.dist(pt.sigmoid(mu), sd), edge, 1 - edge)
+    return pt.log(u) - pt.log1p(-u)
 
 
 def mixture_dist(*params_and_size):
@@ -259,8 +271,7 @@ def mixture_rows(options: ModelSpec, finetune: np.ndarray, others: np.ndarray) -
 
     Damage (``model.finetunes = "mixture"``) only to a compared fine-tune, a fine-tune in a family with other members:
     it is told apart from a weak base only against them (in a family of one the family's level absorbs it); with
-    ``"normal"`` fine-tunes to none, so that no component is left with a negligible weight but a heavy tail (its logit
-    variance grows as its mean falls, and far below the data it outweighs the core: a second mode). A failed
+    ``"normal"`` fine-tunes to none, so that no component is left with a negligible weight. A failed
     evaluation (``model.failures``): ``"mixture"`` for a compared fine-tune; ``"everywhere"`` for every model, roots and
     lone fine-tunes too (a score near chance is then a failed evaluation or a weak family, weighed by the failure
     rate's prior and the failure component's location, rather than always a weak family); ``"none"`` for none."""
@@ -325,9 +336,9 @@ def family_observation(spec: Spec, design: Design, beta, developers, period_raw,
         scales = NoiseScales(accuracy_noise, sigma_closed, None)
     failure = (pm.math.invlogit(prior_rv("failure_rate", priors.failure_rate)) if opts.failures != "none"
                else pt.as_tensor(0.0))
-    core_sd, var_damaged, failure_var = component_noise(spec, design, mu, shift, design.is_closed, scales)
+    core_sd, damaged_sd, failure_var = component_noise(spec, design, mu, shift, design.is_closed, scales)
     compared, can_fail = mixture_rows(opts, finetune, size[fam.family_idx] >= 2)
-    return Observation(mu=mu, family_level=family_level, core_sd=core_sd, shift=shift, var_damaged=var_damaged,
+    return Observation(mu=mu, family_level=family_level, core_sd=core_sd, shift=shift, damaged_sd=damaged_sd,
                        damaged_share=share, failure_rate=failure, failure_share=failure * can_fail,
                        failure_mean=opts.failure_logit_mean, failure_var=failure_var, compared=compared,
                        edge=design.scale.edge, scales=scales)
@@ -356,8 +367,7 @@ def failure_probability(obs: Observation, y: np.ndarray) -> pt.TensorVariable:
 
 def noise(design: Design, logit, is_closed, accuracy_noise, sigma_closed):
     """At the accuracy a logit predicts: the SD on the normalised-accuracy scale of binomial sampling and evaluation
-    noise, plus a self-reported score's extra spread moved there, and the same noise as a logit variance by the delta
-    method (d logit / d u = 1 / (u (1 - u)) = 2 + 2 cosh(logit), which does not round to zero far from the middle)."""
+    noise, plus a self-reported score's extra spread moved there."""
     scale = design.scale
     u = pt.sigmoid(logit)
     accuracy = scale.accuracy(u, lambda x: x)
@@ -366,26 +376,28 @@ def noise(design: Design, logit, is_closed, accuracy_noise, sigma_closed):
         var_u = var_u + (accuracy_noise / (1 - scale.floor)) ** 2
     if sigma_closed is not None:
         var_u = var_u + is_closed * (sigma_closed * u * (1 - u)) ** 2
-    return pt.sqrt(var_u), var_u * (2 + 2 * pt.cosh(logit)) ** 2
+    return pt.sqrt(var_u)
 
 
 def component_noise(spec: Spec, design: Design, mu, shift, is_closed, scales: NoiseScales) -> tuple:
     """Each component's noise at the accuracy it predicts (never at the observed score, so that each is a density of
-    the score): the core's SD on the normalised scale at mu, the damaged component's logit variance at mu - shift
-    plus sigma_damaged^2, and the failure component's, failure_logit_sd^2 plus binomial sampling at its mean (per
-    model, so that draws take the models' shape)."""
-    core_sd, _ = noise(design, mu, is_closed, scales.accuracy_noise, scales.sigma_closed)
-    _, var = noise(design, mu - shift, is_closed, scales.accuracy_noise, scales.sigma_closed)
-    var_damaged = var if scales.sigma_damaged is None else var + scales.sigma_damaged**2
+    the score): the core's SD on the normalised scale at mu; the damaged component's there at mu - shift, with
+    sigma_damaged (a logit spread) moved to that scale at the accuracy it predicts; and the failure component's logit
+    variance, failure_logit_sd^2 plus binomial sampling at its mean (per model, so that draws take the models' shape)."""
+    core_sd = noise(design, mu, is_closed, scales.accuracy_noise, scales.sigma_closed)
+    damaged_sd = noise(design, mu - shift, is_closed, scales.accuracy_noise, scales.sigma_closed)
+    if scales.sigma_damaged is not None:
+        q = pt.sigmoid(mu - shift)
+        damaged_sd = pt.sqrt(damaged_sd**2 + (scales.sigma_damaged * q * (1 - q)) ** 2)
     mean, scale = spec.model.failure_logit_mean, design.scale
     sampling = float(logit_measurement_sd(scale.accuracy(mean), scale)) ** 2
-    return core_sd, var_damaged, pt.broadcast_to(pt.as_tensor(spec.model.failure_logit_sd**2 + sampling), mu.shape)
+    return core_sd, damaged_sd, pt.broadcast_to(pt.as_tensor(spec.model.failure_logit_sd**2 + sampling), mu.shape)
 
 
 def _new_params(spec: Spec, design: Design, obs: Observation, mu, is_closed, compared, can_fail) -> tuple:
     """The mixture's parameters for new rows (their noise at the accuracy each component predicts, as in the fit)."""
-    core_sd, var_damaged, failure_var = component_noise(spec, design, mu, obs.shift, is_closed, obs.scales)
-    return (mu, core_sd, obs.shift, var_damaged, obs.damaged_share, obs.failure_rate * can_fail, obs.failure_mean,
+    core_sd, damaged_sd, failure_var = component_noise(spec, design, mu, obs.shift, is_closed, obs.scales)
+    return (mu, core_sd, obs.shift, damaged_sd, obs.damaged_share, obs.failure_rate * can_fail, obs.failure_mean,
             failure_var, compared.astype(np.int64), obs.edge)
 
 

@@ -19,6 +19,7 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 import xarray as xr
+from scipy.special import expit
 
 from bayes_sauce.defaults import SEED
 from bayes_sauce.fit.fit import Fit
@@ -77,7 +78,7 @@ class MixtureStates:
 def state_probabilities(fit: Fit) -> xr.Dataset:
     """The observed logits' mixture, read from the fitted model's own likelihood: per draw, each model's
     ``state_probability`` (core, damaged, failure; the core alone where the mixture does not apply), its mean
-    ``observation_mean`` and the damaged component's variance ``damaged_variance``."""
+    ``observation_mean`` and the damaged component's SD on the normalised-accuracy scale ``damaged_sd``."""
     model = build_model(fit.spec, fit.design)  # a copy: the fit's own model is left as it was sampled
     y = model["y"]
     names = list(inspect.signature(families.mixture_logp).parameters)[1:]
@@ -88,14 +89,15 @@ def state_probabilities(fit: Fit) -> xr.Dataset:
         pm.Deterministic("state_probability", pt.exp(logps - pm.math.logsumexp(logps, axis=0)),
                          dims=("mixture_state", "model"))
         pm.Deterministic("observation_mean", p["mu"] * pt.ones_like(model["y_observed"]), dims="model")
-        pm.Deterministic("damaged_variance", p["var_damaged"] * pt.ones_like(model["y_observed"]), dims="model")
-    return evaluate(model, fit.posterior, ["state_probability", "observation_mean", "damaged_variance"])
+        pm.Deterministic("damaged_sd", p["damaged_sd"] * pt.ones_like(model["y_observed"]), dims="model")
+    return evaluate(model, fit.posterior, ["state_probability", "observation_mean", "damaged_sd"])
 
 
 def mixture_states(fit: Fit) -> MixtureStates:
     """Each model's state per draw, drawn with its posterior probability given the draw's parameters and its score,
-    and a damaged fine-tune's latent damage drawn given its score (Normal-Normal: the damaged component is
-    Normal(mean - shift + d, noise), d ~ Normal(0, sigma_damaged))."""
+    and a damaged fine-tune's latent damage -shift + d drawn given its score (Normal-Normal on the normalised-accuracy
+    scale, where the damaged component is u = q + q (1 - q) d + noise, q = invlogit(mean - shift), d ~ Normal(0,
+    sigma_damaged): ``families.component_noise``)."""
     post = fit.posterior
     parts = state_probabilities(fit)
     y = xr.DataArray(fit.design.families.logit, dims="model", coords={"model": parts["model"].values})
@@ -108,9 +110,11 @@ def mixture_states(fit: Fit) -> MixtureStates:
     damaged = ~failed & (u < p_fail + p_damaged)
     damage = xr.zeros_like(deviation)
     if "sigma_damaged" in post and "damaged_shift" in post:
-        shift, var_latent = post["damaged_shift"], post["sigma_damaged"] ** 2
-        weight = var_latent / parts["damaged_variance"]
-        mean = -shift + weight * (deviation + shift)
-        draw = mean + np.sqrt(var_latent * (1 - weight)) * _standard_normal(fit, STATE_STREAM + 1, deviation)
+        shift, sigma = post["damaged_shift"], post["sigma_damaged"]
+        q = expit(parts["observation_mean"] - shift)
+        slope = q * (1 - q)  # d u / d logit at the damaged mean
+        weight = (sigma * slope) ** 2 / parts["damaged_sd"] ** 2
+        mean = -shift + weight * (expit(y) - q) / slope
+        draw = mean + sigma * np.sqrt(1 - weight) * _standard_normal(fit, STATE_STREAM + 1, deviation)
         damage = draw.where(damaged, 0.0).transpose(*deviation.dims)
     return MixtureStates(deviation, prob, failed, damaged, damage)
