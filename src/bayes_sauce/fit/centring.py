@@ -138,6 +138,11 @@ def funnelled(model: pm.Model, tree: xr.DataTree) -> list[str]:
     return out
 
 
+def current(model: pm.Model) -> dict[str, np.ndarray]:
+    """The weights in the model's data containers now (what its draws are read with)."""
+    return {group: np.array(model[CENTRING_PREFIX + group].get_value()) for group in groups(model)}
+
+
 def set_weights(model: pm.Model, weights: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Put the weights in the model's data containers; returns them keyed by container name (for nutpie)."""
     values = {CENTRING_PREFIX + group: np.asarray(w, dtype=np.float64) for group, w in weights.items()}

@@ -30,6 +30,7 @@ import xarray as xr
 
 from bayes_sauce.defaults import NEW_FAMILY_FOLDS as FOLDS
 from bayes_sauce.defaults import SEED
+from bayes_sauce.fit import centring
 from bayes_sauce.fit.attempts import sample_gated
 from bayes_sauce.fit.fit import (FORMAT_VERSION, Fit, code_digest, environment_digest, fingerprint,
                                  rounded_as_stored, thinned)
@@ -138,11 +139,15 @@ class FoldSampler:
         compiled = self.compiled.with_data(**{LIKELIHOOD_WEIGHT: weight})
         weights = fold_weights(self.fit, self.compiled, weight)
         pm.set_data({LIKELIHOOD_WEIGHT: weight}, model=self.model)  # what PyMC's own samplers read
+        # Sampling puts the fold's centring weights in the model's data; `run` goes on to report from this model,
+        # whose own draws are read with the fit's weights: put them back.
+        fitted = centring.current(self.model)
         try:
             tree, timings, diagnostics = sample_gated(self.model, self.fit.spec.sampling, [], progress=False,
                                                       compiled=compiled, weights=weights, echo=echo)
         finally:
             pm.set_data({LIKELIHOOD_WEIGHT: np.ones_like(weight)}, model=self.model)
+            centring.set_weights(self.model, fitted)
         diagnostics["timings"] = timings.as_dict()
         return fold_fit(self.fit, tree, diagnostics, weight, identity)
 
