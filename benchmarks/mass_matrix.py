@@ -5,7 +5,8 @@ side by side in one run.
 Usage: .venv/bin/python benchmarks/mass_matrix.py [--repeats 3] [--rows diag:1500 low_rank:1500 diag:1000:500]
        [--chains 4] [--spec models/hierarchical.toml]
 One compile and one pilot (the centring weights) before the repeats, so every row samples the same model; rows
-are interleaved per repeat. Each row: sampling seconds, leapfrog steps per draw (tuning excluded), min bulk/tail ESS
+are interleaved per repeat, and repeat r samples with the spec's seed + r (so the repeats are also a check of the
+gate over sampling seeds). Each row: sampling seconds, leapfrog steps per draw (tuning excluded), min bulk/tail ESS
 over every quantity the gate checks, ESS per second of sampling, divergences, max R-hat, the gate's verdict;
 medians over repeats, and each row's sampling time and bulk ESS/s as ratios to the first row's.
 """
@@ -53,15 +54,17 @@ def main(argv: list[str] | None = None) -> int:
     weights = pilot_weights(model, compiled, sampling, args.cores)
     compiled = compiled.with_data(**centring.set_weights(model, weights))
     print(f"{spec.name}: {len(design.models)} models, {compiled.n_dim} parameters; compile and pilot "
-          f"{time.perf_counter() - start:.1f} s; {sampling.chains} chains, {args.cores} cores, seed {sampling.seed}", flush=True)
+          f"{time.perf_counter() - start:.1f} s; {sampling.chains} chains, {args.cores} cores, seed {sampling.seed}",
+          flush=True)
     records = []
     for repeat in range(args.repeats):
         for row in args.rows:
             adaptation, draws, *tune = row.split(":")
             start = time.perf_counter()
-            tree = nutpie_draws(compiled, int(draws), tune=int(tune[0]) if tune else sampling.tune, chains=sampling.chains, cores=args.cores,
-                                seed=sampling.seed + repeat, progress_bar=False, save_warmup=False,
-                                target_accept=sampling.target_accept, adaptation=adaptation)
+            tree = nutpie_draws(compiled, int(draws), tune=int(tune[0]) if tune else sampling.tune,
+                                chains=sampling.chains, cores=args.cores, seed=sampling.seed + repeat,
+                                progress_bar=False, save_warmup=False, target_accept=sampling.target_accept,
+                                adaptation=adaptation)
             seconds = time.perf_counter() - start
             pm.compute_deterministics(tree["posterior"], model=model, var_names=stored, extend_dataset=True,
                                       progressbar=False)

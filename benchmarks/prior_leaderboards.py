@@ -59,7 +59,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"## {spec.name} ({path}): {args.draws} leaderboards of {len(observed)} models, seed {args.seed}")
         print(f"| | observed | prior predictive {', '.join(f'{q:.0%}' for q in QUANTILES)} |\n|---|---|---|")
         for name, values in shares.items():
-            print(f"| {name} | {float(seen[name]):.3f} | {', '.join(f'{v:.3f}' for v in np.quantile(values, QUANTILES))} |")
+            quantiles = ", ".join(f"{v:.3f}" for v in np.quantile(values, QUANTILES))
+            print(f"| {name} | {float(seen[name]):.3f} | {quantiles} |")
         print(f"Leaderboards with any perfect score: {np.mean(shares['share perfect'] > 0):.2f}; with more than 10% "
               f"of models above {args.high:g}: {np.mean(shares[f'share > {args.high:g}'] > 0.1):.2f}; with more than "
               f"25% at chance: {np.mean(shares['share at chance'] > 0.25):.2f}\n", flush=True)

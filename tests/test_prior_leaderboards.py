@@ -8,7 +8,8 @@ import numpy as np
 
 from bayes_sauce.paths import PROJECT_ROOT
 
-_SPEC = importlib.util.spec_from_file_location("prior_leaderboards", PROJECT_ROOT / "benchmarks" / "prior_leaderboards.py")
+_PATH = PROJECT_ROOT / "benchmarks" / "prior_leaderboards.py"
+_SPEC = importlib.util.spec_from_file_location("prior_leaderboards", _PATH)
 prior_leaderboards = importlib.util.module_from_spec(_SPEC)
 _SPEC.loader.exec_module(prior_leaderboards)
 

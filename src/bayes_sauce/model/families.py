@@ -11,9 +11,9 @@ For model i of family F (base developer B(F), compute x_F, period t_F), fine-tun
           accuracy mu_i predicts (binomial question sampling and evaluation noise on the accuracy scale; as a
           density of y_i), censored where a score is kept half a question inside (0, 1): at or below chance, or
           perfect
-    damaged: the normalised accuracy ~ Normal(invlogit(m), sqrt(n(m)^2 + (sigma_damaged q (1 - q))^2)), m = mu_i - shift,
-          q = invlogit(m), n(m) the core's noise SD at the accuracy m predicts: the core's form around a lower mean,
-          sigma_damaged a logit spread moved to the accuracy scale at q (delta method)
+    damaged: the normalised accuracy ~ Normal(invlogit(m), sqrt(n(m)^2 + (sigma_damaged q (1 - q))^2)),
+          m = mu_i - shift, q = invlogit(m), n(m) the core's noise SD at the accuracy m predicts: the core's form
+          around a lower mean, sigma_damaged a logit spread moved to the accuracy scale at q (delta method)
     y_i  ~ core                                                               a family's root or a lone fine-tune
                                                  (failures = "everywhere": (1 - pi) core + pi Normal(m_fail, ...))
     y_i  ~ (1 - pi) [(1 - w) core + w damaged] + pi Normal(m_fail, sqrt(sd_fail^2 + s(m_fail)^2))   a fine-tune or
@@ -242,8 +242,8 @@ def mixture_draw(mu, core_sd, shift, damaged_sd, damaged_share, failure_share, f
                  edge):
     """The same mixture as a generative graph: a component per model (core, damaged, failure), then a draw
     from it. The core and the damaged component are drawn on the normalised scale, the failure on the logit scale,
-    as in the likelihood; all censored at the edges, as observed scores are. Plain random variables, so draws vectorise over posterior draws
-    (``evaluate``)."""
+    as in the likelihood; all censored at the edges, as observed scores are. Plain random variables, so draws
+    vectorise over posterior draws (``evaluate``)."""
     # The component from one uniform against the cumulative weights: PyMC's Categorical draws through a
     # per-element Python loop (20 s for 6,000 draws x 809 models); this is the same distribution.
     u = pm.Uniform.dist(pt.zeros(mu.shape), 1)
@@ -383,7 +383,8 @@ def component_noise(spec: Spec, design: Design, mu, shift, is_closed, scales: No
     """Each component's noise at the accuracy it predicts (never at the observed score, so that each is a density of
     the score): the core's SD on the normalised scale at mu; the damaged component's there at mu - shift, with
     sigma_damaged (a logit spread) moved to that scale at the accuracy it predicts; and the failure component's logit
-    variance, failure_logit_sd^2 plus binomial sampling at its mean (per model, so that draws take the models' shape)."""
+    variance, failure_logit_sd^2 plus binomial sampling at its mean (per model, so that draws take the models'
+    shape)."""
     core_sd = noise(design, mu, is_closed, scales.accuracy_noise, scales.sigma_closed)
     damaged_sd = noise(design, mu - shift, is_closed, scales.accuracy_noise, scales.sigma_closed)
     if scales.sigma_damaged is not None:
