@@ -34,10 +34,21 @@ from bayes_sauce.spec.schema import load_spec
 warnings.filterwarnings("ignore")
 
 
+def row(text: str) -> tuple[str, int, int | None]:
+    """ADAPTATION:DRAWS[:TUNE] as (adaptation, draws, tuning steps or None)."""
+    adaptation, *numbers = text.split(":")
+    if adaptation not in ("diag", "low_rank", "draw_diag") or len(numbers) not in (1, 2) or not all(
+            n.isdigit() and int(n) > 0 for n in numbers):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected ADAPTATION:DRAWS[:TUNE], adaptation diag, low_rank or "
+                                         "draw_diag, positive whole numbers")
+    return adaptation, int(numbers[0]), int(numbers[1]) if len(numbers) == 2 else None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--spec", default=str(DEFAULT_SPEC))
-    parser.add_argument("--rows", nargs="+", default=["diag:1500", "low_rank:1500", "diag:1000:500"],
+    parser.add_argument("--rows", nargs="+", type=row,
+                        default=[row(text) for text in ("diag:1500", "low_rank:1500", "diag:1000:500")],
                         help="ADAPTATION:DRAWS[:TUNE] per row (adaptation: nutpie's diag | low_rank | draw_diag; "
                              "tuning steps: the spec's unless given)")
     parser.add_argument("--chains", type=int, default=None, help="chains (default: the spec's)")
@@ -58,10 +69,10 @@ def main(argv: list[str] | None = None) -> int:
           flush=True)
     records = []
     for repeat in range(args.repeats):
-        for row in args.rows:
-            adaptation, draws, *tune = row.split(":")
+        for adaptation, draws, tune in args.rows:
+            label = f"{adaptation}:{draws}" + (f":{tune}" if tune else "")
             start = time.perf_counter()
-            tree = nutpie_draws(compiled, int(draws), tune=int(tune[0]) if tune else sampling.tune,
+            tree = nutpie_draws(compiled, draws, tune=tune or sampling.tune,
                                 chains=sampling.chains, cores=args.cores, seed=sampling.seed + repeat,
                                 progress_bar=False, save_warmup=False, target_accept=sampling.target_accept,
                                 adaptation=adaptation)
@@ -70,11 +81,11 @@ def main(argv: list[str] | None = None) -> int:
                                       progressbar=False)
             gate = diagnose(tree)
             steps = float(tree["sample_stats"]["n_steps"].mean())
-            records.append({"row": row, "repeat": repeat, "sample_s": seconds, "steps_per_draw": steps,
+            records.append({"row": label, "repeat": repeat, "sample_s": seconds, "steps_per_draw": steps,
                             "min_ess_bulk": gate["min_ess_bulk"], "min_ess_tail": gate["min_ess_tail"],
                             "ess_bulk_per_s": gate["min_ess_bulk"] / seconds, "divergences": gate["divergences"],
                             "max_rhat": gate["max_rhat"], "passed": gate["passed"]})
-            print(f"  repeat {repeat + 1} {row}: {seconds:.1f} s, {steps:.0f} steps per draw, ESS "
+            print(f"  repeat {repeat + 1} {label}: {seconds:.1f} s, {steps:.0f} steps per draw, ESS "
                   f"{gate['min_ess_bulk']:.0f}/{gate['min_ess_tail']:.0f}, R-hat {gate['max_rhat']:.3f}, "
                   f"{gate['divergences']} divergences, gate {'passed' if gate['passed'] else 'FAILED'}", flush=True)
     frame = pd.DataFrame(records)

@@ -200,12 +200,12 @@ def _censored(y, edge, logp, z_low, z_high):
     return pt.where(at_low | at_high, _log_normal_cdf(pt.where(at_low, z_low, z_high)), logp)
 
 
-def _core_logp(y, mu, core_sd, edge):
-    """Density of the logit y when the normalised accuracy is normal around invlogit(mu) (Jacobian included),
-    censored at the edges."""
+def _accuracy_normal_logp(y, mu, sd, edge):
+    """Density of the logit y when the normalised accuracy is normal around invlogit(mu) with SD ``sd`` (Jacobian
+    included), censored at the edges: the core's form, and the damaged component's around its lower mean."""
     u, centre = pt.sigmoid(y), pt.sigmoid(mu)
-    inside = _normal_logp(u, centre, core_sd**2) + pt.log(u) + pt.log1p(-u)
-    return _censored(y, edge, inside, (edge - centre) / core_sd, (edge - (1 - centre)) / core_sd)
+    inside = _normal_logp(u, centre, sd**2) + pt.log(u) + pt.log1p(-u)
+    return _censored(y, edge, inside, (edge - centre) / sd, (edge - (1 - centre)) / sd)
 
 
 def _logit_normal_logp(y, mean, var, edge):
@@ -219,8 +219,8 @@ def mixture_components(y, mu, core_sd, shift, damaged_sd, damaged_share, failure
     """log (weight x density) of each component where it applies, -inf where it does not (``mixture_logp``'s
     parameters): the damaged component for a compared fine-tune (``compared`` 1) only, the failure component where
     ``failure_share`` is positive (``mixture_rows`` says where), the core with the weight the others leave."""
-    core = _core_logp(y, mu, core_sd, edge)
-    damaged = _core_logp(y, mu - shift, damaged_sd, edge)
+    core = _accuracy_normal_logp(y, mu, core_sd, edge)
+    damaged = _accuracy_normal_logp(y, mu - shift, damaged_sd, edge)
     failure = _logit_normal_logp(y, failure_mean, failure_var, edge)
     is_compared, can_fail = pt.eq(compared, 1), pt.gt(failure_share, 0)
     keep = pt.log1p(-failure_share)

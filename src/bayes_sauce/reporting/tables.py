@@ -57,12 +57,11 @@ def ols_reference(fit: Fit) -> Replication | None:
         return None
 
 
-def prior_quantities(fit: Fit, draws: int | None = None) -> dict[str, Quantity]:
+def prior_quantities(fit: Fit) -> dict[str, Quantity]:
     """Every headline quantity under the prior alone: the same spec, rows and code, the parameters drawn from their
-    priors (``sample_prior``, seeded by the fit's seed); by default as many draws as the posterior has, at most
-    ``PRIOR_DRAWS`` (a prior width known more precisely than the posterior's it is set against adds nothing)."""
-    if draws is None:
-        draws = min(PRIOR_DRAWS, fit.posterior.sizes["chain"] * fit.posterior.sizes["draw"])
+    priors (``sample_prior``, seeded by the fit's seed), as many draws as the posterior has, at most ``PRIOR_DRAWS``
+    (a prior width known more precisely than the posterior's it is set against adds nothing)."""
+    draws = min(PRIOR_DRAWS, fit.posterior.sizes["chain"] * fit.posterior.sizes["draw"])
     with warnings.catch_warnings():  # numba's note that it runs the skew-normal's draws in Python: not the user's
         warnings.filterwarnings("ignore", message="Numba will use object mode", category=UserWarning)
         prior = sample_prior(fit.spec, Dataset(models=fit.rows), draws, int(fit.tree.attrs.get("seed", SEED)),
