@@ -3,12 +3,13 @@ one (``adaptation="low_rank"``), and the draws the gate needs, on the default sp
 side by side in one run.
 
 Usage: .venv/bin/python benchmarks/mass_matrix.py [--repeats 3] [--rows diag:1500 low_rank:1500 diag:1000:500]
-       [--chains 4] [--spec models/hierarchical.toml]
+       [--chains 4] [--spec models/hierarchical.toml] [--out benchmarks/results/mass_matrix.md]
 One compile and one pilot (the centring weights) before the repeats, so every row samples the same model; rows
 are interleaved per repeat, and repeat r samples with the spec's seed + r (so the repeats are also a check of the
 gate over sampling seeds). Each row: sampling seconds, leapfrog steps per draw (tuning excluded), min bulk/tail ESS
 over every quantity the gate checks, ESS per second of sampling, divergences, max R-hat, the gate's verdict;
-medians over repeats, and each row's sampling time and bulk ESS/s as ratios to the first row's.
+medians over repeats, and each row's sampling time and bulk ESS/s as ratios to the first row's; the table is printed
+and written to ``--out``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import argparse
 import sys
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -28,7 +30,7 @@ from bayes_sauce.fit.diagnostics import diagnose
 from bayes_sauce.fit.sampling import compile_nutpie, nutpie_draws, pilot_weights
 from bayes_sauce.model.build import DERIVED, build_model
 from bayes_sauce.model.design import prepare
-from bayes_sauce.paths import DEFAULT_SPEC
+from bayes_sauce.paths import DEFAULT_SPEC, PROJECT_ROOT
 from bayes_sauce.spec.schema import load_spec
 
 warnings.filterwarnings("ignore")
@@ -54,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chains", type=int, default=None, help="chains (default: the spec's)")
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "benchmarks" / "results" / "mass_matrix.md")
     args = parser.parse_args(argv)
     spec = load_spec(args.spec)
     sampling = spec.sampling if args.chains is None else spec.sampling.model_copy(update={"chains": args.chains})
@@ -98,8 +101,12 @@ def main(argv: list[str] | None = None) -> int:
     table["time_vs_first"] = table["sample_s"] / first["sample_s"]
     table["ess_per_s_vs_first"] = table["ess_bulk_per_s"] / first["ess_bulk_per_s"]
     table["passed"] = table["passed"].astype(int).astype(str) + f" of {args.repeats}"
-    print(f"\nMedians over {args.repeats} repeats (divergences and R-hat: the worst):")
-    print(table.to_markdown(floatfmt=".3g"))
+    text = (f"Medians over {args.repeats} repeats (divergences and R-hat: the worst), {spec.name}, seed "
+            f"{sampling.seed} + repeat:\n\n{table.to_markdown(floatfmt='.3g')}\n")
+    print("\n" + text)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text)
+    print(f"Written to {args.out}")
     return 0 if np.isfinite(table["sample_s"]).all() else 1
 
 

@@ -23,3 +23,17 @@ def test_shares_count_the_edges_within_half_a_question_per_leaderboard():
     np.testing.assert_allclose(shares["share > 0.9"], [3 / 6, 0])
     np.testing.assert_allclose(shares["share at chance"], [2 / 6, 0])
     np.testing.assert_allclose(shares["share perfect"], [2 / 6, 0])
+
+
+def test_drivers_rank_the_parameter_that_makes_the_share_first_and_skip_vectors_and_constants():
+    import xarray as xr
+
+    rng = np.random.default_rng(0)
+    driver, noise = rng.normal(size=(1, 200)), rng.normal(size=(1, 200))
+    parameters = xr.Dataset({"driver": (("chain", "draw"), driver), "noise": (("chain", "draw"), noise),
+                             "fixed": (("chain", "draw"), np.ones((1, 200))),
+                             "vector": (("chain", "draw", "k"), rng.normal(size=(1, 200, 3)))})
+    share = 1 / (1 + np.exp(-3 * driver.ravel()))
+    text = prior_leaderboards.drivers(parameters, share, top=2)
+    assert text.startswith("driver +1.00, noise")
+    assert "fixed" not in text and "vector" not in text
