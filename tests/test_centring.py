@@ -90,8 +90,8 @@ def test_a_group_whose_divergences_sit_at_its_smallest_spread_is_funnelled():
 
 
 def test_the_fallback_samples_again_and_says_so(monkeypatch):
-    """A first attempt that fails the gate is followed by one with twice the tuning and draws at target acceptance
-    0.99; the diagnostics and the posterior's attrs say so; one chain (no R-hat possible) gets no second attempt."""
+    """A first attempt that fails the gate with divergences is followed by one with twice the tuning and draws at
+    target acceptance 0.99; the diagnostics and the posterior's attrs say so; one chain (no R-hat possible) gets no second attempt."""
     calls = []
 
     def fake_run(model, sampling, stored, **kwargs):
@@ -100,7 +100,8 @@ def test_the_fallback_samples_again_and_says_so(monkeypatch):
         tree.attrs["centring"] = "{}"
         return tree, attempts.Timings()
 
-    verdicts = iter([{"passed": False, "failures": ["3 divergent transitions"]}, {"passed": True, "failures": []}])
+    verdicts = iter([{"passed": False, "failures": ["3 divergent transitions"], "divergences": 3},
+                     {"passed": True, "failures": []}])
     monkeypatch.setattr(attempts, "run_nuts", fake_run)
     monkeypatch.setattr(attempts, "diagnose", lambda tree: next(verdicts))
     monkeypatch.setattr(attempts.centring, "funnelled", lambda model, tree: [])
@@ -110,10 +111,24 @@ def test_the_fallback_samples_again_and_says_so(monkeypatch):
     assert diagnostics["passed"] and diagnostics["fallback"].endswith("passed")
     assert tree.attrs["fallback"] == diagnostics["fallback"]
     calls.clear()
-    verdicts = iter([{"passed": False, "failures": ["R-hat needs at least two chains"]}])
+    verdicts = iter([{"passed": False, "failures": ["R-hat needs at least two chains"], "divergences": 0}])
     monkeypatch.setattr(attempts, "diagnose", lambda tree: next(verdicts))
     attempts.sample_gated(None, sampling.model_copy(update={"chains": 1}), [], echo=lambda _: None)
     assert len(calls) == 1
+
+
+@pytest.mark.parametrize(("divergences", "least_ess", "expected"), [
+    (3, 50.0, (200, 400, 0.99)),  # divergences: smaller steps, twice the draws, whatever the ESS
+    (0, 175.0, (300, 400, 0.8)),  # slow mixing: 400 x 1.25 / 175 = 2.9, three times the draws at the same steps
+    (0, 390.0, (200, 400, 0.8)),  # nearly there: never fewer than twice
+    (0, 7.0, (400, 400, 0.8)),  # far off (a stuck chain): never more than four times
+])
+def test_the_fallback_asks_for_what_the_first_attempt_lacked(divergences, least_ess, expected):
+    sampling = SamplingSpec(draws=100, tune=200, chains=4)
+    diagnostics = {"divergences": divergences, "min_ess_bulk": least_ess, "min_ess_tail": least_ess + 100}
+    retry = attempts.fallback_settings(sampling, diagnostics)
+    assert (retry.draws, retry.tune, retry.target_accept) == expected
+    assert (retry.chains, retry.seed) == (sampling.chains, sampling.seed)
 
 
 @pytest.fixture(scope="module")

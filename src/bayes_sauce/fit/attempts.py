@@ -1,10 +1,13 @@
 """Sampling with the diagnostics gate: an attempt at the spec's settings and, where it fails, one automatic fallback.
 
-The fallback keeps the model and its compilation and samples again with twice the tuning and the draws and a higher
-target acceptance (smaller steps through curved regions, longer adaptation of the mass matrix), and with the
-pilot's parameterisation except that a group whose divergent transitions sat at the small end of its spread (a
-funnel: ``centring.funnelled``) is sampled non-centred. It is not tried where one chain makes R-hat impossible. It is said in the diagnostics (``fallback``), in the posterior's attrs and in the gate table; a fit
-that fails both attempts is saved and reported as failed, never passed silently.
+The fallback keeps the model and its compilation and samples again with twice the tuning (longer adaptation of the
+mass matrix) and what the first attempt's failure asks for: after divergent transitions, twice the draws at target
+acceptance 0.99 (smaller steps through curved regions), with the pilot's parameterisation except that a group whose
+divergences sat at the small end of its spread (a funnel: ``centring.funnelled``) is sampled non-centred; after slow
+mixing without divergences, smaller steps buy nothing, so more draws at the same steps, as many as the first
+attempt's least ESS says the gate needs (ESS grows with the draws of a chain that mixes), two to four times. It is
+not tried where one chain makes R-hat impossible. It is said in the diagnostics (``fallback``), in the posterior's
+attrs and in the gate table; a fit that fails both attempts is saved and reported as failed, never passed silently.
 """
 
 from __future__ import annotations
@@ -17,18 +20,29 @@ import pymc as pm
 import xarray as xr
 
 from bayes_sauce.fit import centring
-from bayes_sauce.fit.diagnostics import diagnose
+from bayes_sauce.fit.diagnostics import ESS_MIN, diagnose
 from bayes_sauce.fit.sampling import Timings, compile_nutpie, run_nuts
 from bayes_sauce.spec.schema import SamplingSpec
 
 FALLBACK_TARGET_ACCEPT = 0.99
-FALLBACK_FACTOR = 2
+FALLBACK_FACTOR = 2  # the tuning's multiple, and the least multiple of the draws
+MOST_DRAWS_FACTOR = 4
+ESS_MARGIN = 1.25  # draws for 25% more ESS than the gate's minimum, as the first attempt's ESS is itself estimated
 
 
-def fallback_settings(sampling: SamplingSpec) -> SamplingSpec:
-    """The fallback's sampler settings: twice the tuning and the draws, target acceptance at least 0.99."""
-    return sampling.model_copy(update={"tune": FALLBACK_FACTOR * sampling.tune, "draws": FALLBACK_FACTOR * sampling.draws,
-                                       "target_accept": max(FALLBACK_TARGET_ACCEPT, sampling.target_accept)})
+def fallback_settings(sampling: SamplingSpec, diagnostics: dict[str, Any]) -> SamplingSpec:
+    """The fallback's sampler settings after a first attempt with these ``diagnostics``: twice the tuning; after
+    divergent transitions twice the draws at target acceptance at least 0.99, else the draws times the ESS the gate
+    needs over the least ESS seen (with ``ESS_MARGIN``), rounded up, from 2 to ``MOST_DRAWS_FACTOR``."""
+    update = {"tune": FALLBACK_FACTOR * sampling.tune}
+    if diagnostics["divergences"]:
+        update |= {"draws": FALLBACK_FACTOR * sampling.draws,
+                   "target_accept": max(FALLBACK_TARGET_ACCEPT, sampling.target_accept)}
+    else:
+        least = max(min(diagnostics["min_ess_bulk"], diagnostics["min_ess_tail"]), 1.0)
+        factor = int(np.clip(np.ceil(ESS_MIN * ESS_MARGIN / least), FALLBACK_FACTOR, MOST_DRAWS_FACTOR))
+        update["draws"] = factor * sampling.draws
+    return sampling.model_copy(update=update)
 
 
 def sample_gated(model: pm.Model, sampling: SamplingSpec, stored: list[str], cores: int | None = None,
@@ -48,7 +62,7 @@ def sample_gated(model: pm.Model, sampling: SamplingSpec, stored: list[str], cor
     diagnostics = diagnose(tree)
     if diagnostics["passed"] or not fallback or sampling.chains < 2:
         return tree, timings, diagnostics
-    retry = fallback_settings(sampling)
+    retry = fallback_settings(sampling, diagnostics)
     weights, funnels = centring.from_json(tree.attrs["centring"]), centring.funnelled(model, tree)
     weights.update({group: np.zeros_like(weights[group]) for group in funnels})
     settings = f"{retry.draws} draws after {retry.tune} tuning steps at target acceptance {retry.target_accept}" + (
