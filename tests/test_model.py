@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pymc as pm
 import pytest
 import xarray as xr
 
@@ -184,3 +185,28 @@ def test_predict_for_a_known_and_an_unseen_developer(small_fit):
         predict(small_fit, new.assign(period="2027q3-2028q1"))
     with pytest.raises(PredictionError, match="row 1: developer 'brand-new-lab' was not in the fit"):
         predict(small_fit, new.assign(developer_group="Frontier-Lab"))
+
+
+def test_a_pool_with_one_developer_joins_the_largest_and_its_group_effect_is_the_developers():
+    """Only the sum of a lone developer's pool mean and its own deviation is seen: the pool merges into the largest
+    (ties: the first of POOLS), and its group reports that developer's effect, as a major's group does."""
+    from bayes_sauce.data.load import load
+    from bayes_sauce.model.design import merge_lone_pools
+    from bayes_sauce.paths import DEFAULT_SPEC
+    from bayes_sauce.spec.schema import load_spec
+
+    pools = pd.Series({"a": "Majors", "b": "Majors", "c": "Other-Med", "d": "Other-Small", "e": "Other-Small"})
+    assert merge_lone_pools(pools).to_dict() == {**pools.to_dict(), "c": "Other-Small"}
+    assert merge_lone_pools(pools.drop("c")).equals(pools.drop("c"))  # nothing lone: unchanged
+    assert set(merge_lone_pools(pd.Series({"a": "Majors", "b": "Other-Med"}))) == {"Other-Med"}  # all lone: the first
+    spec = load_spec(DEFAULT_SPEC)
+    filters = spec.data.filters.model_copy(update={"majors_only": True}).to_filters()
+    design, _ = prepare(spec, load(None, filters))  # the shipped majors: ten in Majors, one Other-Med developer
+    assert design.coords["pool"] == ["Majors"] and len(design.coords["developer"]) == 11
+    with build_model(spec, design):
+        draws = pm.sample_prior_predictive(draws=5, var_names=["developer_effect", "group_effect"], random_seed=1)
+    draws = draws["prior"]
+    for i, group in enumerate(design.coords["group"]):  # every group here has one developer: a major, or Other-Med's
+        developer = design.coords["developer"][int(np.flatnonzero(design.group_of_developer == i)[0])]
+        np.testing.assert_allclose(draws["group_effect"].sel(group=group),
+                                   draws["developer_effect"].sel(developer=developer))

@@ -172,6 +172,19 @@ def _families(m: pd.DataFrame, c0: float, periods: list[str], time: str, scale: 
     ), families, finetuners
 
 
+def merge_lone_pools(pool_of_dev: pd.Series) -> pd.Series:
+    """Developers' pools, a pool with one developer merged into the pool with the most (ties: the first of
+    ``POOLS``). A lone developer's pool mean and its own deviation cannot be told apart, only their sum is seen, as
+    for a major in its group: a ridge the sampler crosses slowly (``--majors-only``: the one Other-Med developer's
+    pool offset was the slowest quantity, R-hat 1.012). Its group's effect is then the developer's, as a major's is."""
+    counts = pool_of_dev.value_counts()
+    if len(counts) < 2 or (counts > 1).sum() == len(counts):
+        return pool_of_dev
+    target = max((p for p in POOLS if p in counts.index), key=lambda p: counts[p])  # max keeps the first of ties
+    lone = counts.index[counts == 1]
+    return pool_of_dev.where(~pool_of_dev.isin(lone), target)
+
+
 def prepare(spec: Spec, dataset: Dataset) -> tuple[Design, Dataset]:
     """The design of the rows the spec's likelihood can take; the others are excluded with their reason."""
     outcome, time = spec.data.outcome, spec.data.time
@@ -193,7 +206,7 @@ def prepare(spec: Spec, dataset: Dataset) -> tuple[Design, Dataset]:
     group_of_dev = pd.concat(named).drop_duplicates("developer").set_index("developer")["developer_group"]
     group_of_dev = group_of_dev.loc[developers]
     groups = [g for g in GROUPS if g in set(group_of_dev)]
-    pool_of_dev = group_of_dev.map(pool_of_group)
+    pool_of_dev = merge_lone_pools(group_of_dev.map(pool_of_group))
     pools = [p for p in POOLS if p in set(pool_of_dev)]
     c0 = float(np.round(m["log10_flops"].mean(), 2))
     score = m[outcome].to_numpy(dtype=float)
