@@ -100,8 +100,8 @@ def test_the_fallback_samples_again_and_says_so(monkeypatch):
         tree.attrs["centring"] = "{}"
         return tree, attempts.Timings()
 
-    verdicts = iter([{"passed": False, "failures": ["3 divergent transitions"], "divergences": 3},
-                     {"passed": True, "failures": []}])
+    verdicts = iter([{"passed": False, "failures": ["3 divergent transitions"], "divergences": 3, "min_ess_bulk": 450.0,
+                      "min_ess_tail": 600.0}, {"passed": True, "failures": []}])
     monkeypatch.setattr(attempts, "run_nuts", fake_run)
     monkeypatch.setattr(attempts, "diagnose", lambda tree: next(verdicts))
     monkeypatch.setattr(attempts.centring, "funnelled", lambda model, tree: [])
@@ -111,23 +111,21 @@ def test_the_fallback_samples_again_and_says_so(monkeypatch):
     assert diagnostics["passed"] and diagnostics["fallback"].endswith("passed")
     assert tree.attrs["fallback"] == diagnostics["fallback"]
     calls.clear()
-    verdicts = iter([{"passed": False, "failures": ["R-hat needs at least two chains"], "divergences": 0}])
+    verdicts = iter([{"passed": False, "failures": ["R-hat needs at least two chains"]}])
     monkeypatch.setattr(attempts, "diagnose", lambda tree: next(verdicts))
     attempts.sample_gated(None, sampling.model_copy(update={"chains": 1}), [], echo=lambda _: None)
     assert len(calls) == 1
 
 
-@pytest.mark.parametrize(("divergences", "least_ess", "expected"), [
-    (3, 50.0, (200, 400, 0.99)),  # divergences: smaller steps, twice the draws, whatever the ESS
-    (0, 175.0, (300, 400, 0.8)),  # slow mixing: 400 x 1.25 / 175 = 2.9, three times the draws at the same steps
-    (0, 390.0, (200, 400, 0.8)),  # nearly there: never fewer than twice
-    (0, 7.0, (400, 400, 0.8)),  # far off (a stuck chain): never more than four times
+@pytest.mark.parametrize(("least_ess", "expected_draws"), [
+    (175.0, 300),  # 400 x 1.25 / 175 = 2.9: three times the draws
+    (390.0, 200),  # nearly there (or R-hat alone short): never fewer than twice
+    (7.0, 400),  # far off (a stuck chain): never more than four times
 ])
-def test_the_fallback_asks_for_what_the_first_attempt_lacked(divergences, least_ess, expected):
+def test_the_fallback_draws_as_many_as_the_first_attempts_ess_asks_with_smaller_steps(least_ess, expected_draws):
     sampling = SamplingSpec(draws=100, tune=200, chains=4)
-    diagnostics = {"divergences": divergences, "min_ess_bulk": least_ess, "min_ess_tail": least_ess + 100}
-    retry = attempts.fallback_settings(sampling, diagnostics)
-    assert (retry.draws, retry.tune, retry.target_accept) == expected
+    retry = attempts.fallback_settings(sampling, {"min_ess_bulk": least_ess, "min_ess_tail": least_ess + 100})
+    assert (retry.draws, retry.tune, retry.target_accept) == (expected_draws, 400, 0.99)
     assert (retry.chains, retry.seed) == (sampling.chains, sampling.seed)
 
 
