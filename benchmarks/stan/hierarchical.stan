@@ -133,19 +133,20 @@ model {
   vector[P] pool = append_row(pool_offset, 0)[pool_perm];
   // Skew-normal families with mean zero around the developer's line: location shifted by scale * E[SN(0, 1, a)].
   real mean_shift = family_skew / sqrt(1 + square(family_skew)) * sqrt_2_over_pi;
-  real family_sd = sigma_family * sqrt(1 - square(mean_shift));
+  // sigma_family is the families' SD (families.FamilySpread.of_sd): the skew-normal's scale follows from the shape.
+  real family_scale = sigma_family / sqrt(1 - square(mean_shift));
   // Developers: a single-family developer's combined level (developer + family) is sampled at its family's
   // compute and period, with spread sqrt(sigma_developer^2 + SD_family^2).
   vector[D] centre = alpha + pool[pool_of_developer] + mundlak * mean_log_compute;
   vector[D] shift = single .* (beta * family_x[family_of] + period[family_period[family_of]]);
-  vector[D] spread = sigma_developer + single * (sqrt(square(sigma_developer) + square(family_sd)) - sigma_developer);
+  vector[D] spread = sigma_developer + single * (sqrt(square(sigma_developer) + square(sigma_family)) - sigma_developer);
   vector[D] dev_loc = centre + shift;
   vector[D] level = dev_loc + power(spread, 1 - w_developer) .* (developer_level_raw - w_developer .* dev_loc) - shift;
   // Families: a family whose developer based no other has the developer's (combined) level; the others their own.
   vector[F] expected = level[base_of_family] + beta * family_x + period[family_period];
-  vector[F_shared] fam_loc = expected[shared] - sigma_family * mean_shift;
+  vector[F_shared] fam_loc = expected[shared] - family_scale * mean_shift;
   vector[F] family_level = expected;
-  family_level[shared] = fam_loc + power_of(sigma_family, 1 - w_family) .* (family_level_raw - w_family .* fam_loc);
+  family_level[shared] = fam_loc + power_of(family_scale, 1 - w_family) .* (family_level_raw - w_family .* fam_loc);
   vector[K + 1] tuner = rep_vector(0, K + 1);
   tuner[tuner_sampled] = power_of(sigma_finetuner, 1 - w_tuner) .* finetuner_effect_raw;
   vector[N] mu = family_level[family_idx] + beta_within * dx + tuner[tuner_of_model] + protocol_offset * is_closed;
@@ -170,7 +171,7 @@ model {
 
   // Hierarchy, partially centred with the fit's weights.
   developer_level_raw ~ normal(w_developer .* dev_loc, power(spread, w_developer));
-  family_level_raw ~ skew_normal(w_family .* fam_loc, power_of(sigma_family, w_family), family_skew);
+  family_level_raw ~ skew_normal(w_family .* fam_loc, power_of(family_scale, w_family), family_skew);
   finetuner_effect_raw ~ normal(0, power_of(sigma_finetuner, w_tuner));
 
   // Likelihood, every component's noise at the accuracy it predicts. Core: the normalised accuracy ~

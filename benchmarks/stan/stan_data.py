@@ -151,6 +151,8 @@ def constrained_point(model, values: dict) -> dict:
             x = np.log(x)
         elif kind == "LogOddsTransform":
             x = np.log(x) - np.log1p(-x)
+        elif kind == "AsinhTransform":
+            x = np.arcsinh(x)
         elif kind is not None:
             raise ValueError(f"{rv.name}: transform {kind} not handled")
         point[model.rvs_to_values[rv].name] = x
