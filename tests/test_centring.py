@@ -91,7 +91,8 @@ def test_a_group_whose_divergences_sit_at_its_smallest_spread_is_funnelled():
 
 def test_the_fallback_samples_again_and_says_so(monkeypatch):
     """A first attempt that fails the gate with divergences is followed by one with twice the tuning and draws at
-    target acceptance 0.99; the diagnostics and the posterior's attrs say so; one chain (no R-hat possible) gets no second attempt."""
+    target acceptance 0.99; the diagnostics and the posterior's attrs say so; one chain (no R-hat possible) gets no
+    second attempt."""
     calls = []
 
     def fake_run(model, sampling, stored, **kwargs):

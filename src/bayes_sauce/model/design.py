@@ -178,10 +178,10 @@ def merge_lone_pools(pool_of_dev: pd.Series) -> pd.Series:
     for a major in its group: a ridge the sampler crosses slowly (``--majors-only``: the one Other-Med developer's
     pool offset was the slowest quantity, R-hat 1.012). Its group's effect is then the developer's, as a major's is."""
     counts = pool_of_dev.value_counts()
-    if len(counts) < 2 or (counts > 1).sum() == len(counts):
+    lone = counts.index[counts == 1]
+    if len(counts) < 2 or lone.empty:
         return pool_of_dev
     target = max((p for p in POOLS if p in counts.index), key=lambda p: counts[p])  # max keeps the first of ties
-    lone = counts.index[counts == 1]
     return pool_of_dev.where(~pool_of_dev.isin(lone), target)
 
 
